@@ -1,0 +1,60 @@
+/**
+ * gort/debug: what the runtime is doing, readable from any thread with a runtime.
+ *
+ * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
+ * and time waiting, function, creator, and where it runs. stats() returns scheduler counters.
+ */
+import { need } from '../runtime/thread.js';
+import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
+import { forEachG } from '../sched/galloc.js';
+import { readStats, type SchedStats } from './stats.js';
+
+export type { SchedStats } from './stats.js';
+
+export function stats(): SchedStats {
+  return readStats(need('stats()').heap);
+}
+
+export interface GoroutineInfo {
+  id: number;
+  state: string;
+  waitReason: string;
+  waitingMs: number;
+  function: string;
+  creator: number;
+  /** Thread index it runs on (1..procs), or -1 before it starts. */
+  m: number;
+}
+
+export function goroutines(): GoroutineInfo[] {
+  const t = need('goroutines()');
+  const heap = t.heap;
+  const out: GoroutineInfo[] = [];
+  const now = performance.timeOrigin + performance.now();
+  forEachG(heap, (g) => {
+    const i = g >> 2;
+    const st = Atomics.load(heap.i32, i + G.STATUS);
+    const since = heap.f64[(g >> 3) + G.SINCE_F64 / 2]!;
+    out.push({
+      id: heap.i32[i + G.GOID]!,
+      state: statusNames[st] ?? String(st),
+      waitReason: st === Gstatus.WAITING ? (waitReasons[heap.i32[i + G.WAIT]!] ?? '?') : '',
+      waitingMs: st === Gstatus.WAITING && since > 0 ? now - since : 0,
+      function: t.fns.nameOf(heap.i32[i + G.FN]!),
+      creator: heap.i32[i + G.CREATOR]!,
+      m: heap.i32[i + G.M]!,
+    });
+  });
+  out.sort((x, y) => x.id - y.id);
+  return out;
+}
+
+export function dump(): string {
+  const lines = ['goroutine 1 [main]: main goroutine on the main thread'];
+  for (const g of goroutines()) {
+    const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;
+    const where = g.m < 0 ? 'not started' : `on M${g.m}`;
+    lines.push(`goroutine ${g.id} [${what}]: ${g.function} (created by goroutine ${g.creator === 0 ? 1 : g.creator}, ${where})`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,91 @@
+/**
+ * Every error gort raises for user misuse, in one table (Go's runtime errors as typed JS
+ * errors). A broken runtime invariant is not in this table: it goes through `fatal()`, which
+ * names the invariant and is a bug in gort, never in the caller.
+ */
+
+/** The shared heap reached its configured limit. */
+export class HeapExhaustedError extends RangeError {
+  override name = 'HeapExhaustedError';
+  constructor(
+    readonly limitBytes: number,
+    readonly requestedBytes: number,
+  ) {
+    super(
+      `gort: shared heap exhausted: could not allocate ${requestedBytes} bytes within the ` +
+        `${limitBytes}-byte limit; raise it with the \`heapLimit\` runtime option ` +
+        `(or the GORT_HEAP_LIMIT environment variable, in bytes)`,
+    );
+  }
+}
+
+/** An inline goroutine function refers to a variable it would not have on another thread. */
+export class FreeVariableError extends TypeError {
+  override name = 'FreeVariableError';
+  constructor(
+    readonly variables: readonly string[],
+    readonly functionName: string,
+  ) {
+    const list = variables.map((v) => `'${v}'`).join(', ');
+    super(
+      `gort: goroutine function ${functionName} uses ${list} from an outer scope; ` +
+        `an inline goroutine runs on another thread and sees only its parameters, JS globals ` +
+        `and gort's names. Pass ${variables.length > 1 ? 'them' : 'it'} as an argument, or ` +
+        `define the function in a module and register it with gortModule()`,
+    );
+  }
+}
+
+/** A goroutine threw and nobody joined it: Go's panic. */
+export class GoroutinePanic extends Error {
+  override name = 'GoroutinePanic';
+  constructor(
+    readonly goid: number,
+    readonly functionName: string,
+    readonly error: unknown,
+    readonly goroutineStack: string,
+  ) {
+    super(`panic in goroutine ${goid} [${functionName}]: ${describe(error)}`, { cause: error });
+    if (goroutineStack) this.stack = `${this.name}: ${this.message}\n    goroutine ${goid} stack:\n${goroutineStack}`;
+  }
+}
+
+/** A worker thread (an M) died: process.exit inside a goroutine, out of memory, a crash. */
+export class WorkerCrashError extends Error {
+  override name = 'WorkerCrashError';
+  constructor(
+    readonly m: number,
+    readonly exitCode: number | null,
+    readonly running: string,
+    cause?: unknown,
+  ) {
+    super(
+      `gort: M${m} (worker thread) died${exitCode === null ? '' : ` with exit code ${exitCode}`}` +
+        ` while running ${running}${cause === undefined ? '' : `: ${describe(cause)}`}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/** A gort call made where no runtime is running. */
+export class RuntimeStateError extends Error {
+  override name = 'RuntimeStateError';
+}
+
+/** A runtime invariant broke: a bug in gort. */
+export class RuntimeFatalError extends Error {
+  override name = 'RuntimeFatalError';
+}
+
+export function fatal(msg: string): never {
+  throw new RuntimeFatalError(`runtime: ${msg}`);
+}
+
+export function describe(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  try {
+    return String(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The shared heap: one growable SharedArrayBuffer, a thread-safe block allocator, views.
+ *
+ * Follows the tcmalloc shape: power-of-two size classes (16 B … 1 MiB, see layout.ts), a
+ * per-thread cache of free blocks per class (plain JS arrays, no atomics on the fast path),
+ * and central free lists plus a bump pointer behind ALLOC_LOCK. Blocks above 1 MiB come
+ * from a central first-fit list.
+ *
+ * Invariants:
+ * - A handle is the byte offset of a block's payload: a multiple of 8, > 0. The 8 bytes
+ *   before it are the block header: word 0 its size class (or -bytes for a large block),
+ *   word 1 LIVE or FREE (a double free is fatal, not corruption).
+ * - The buffer only grows (under ALLOC_LOCK); a handle stays valid until freed.
+ * - Each thread's views are fixed-length (length-tracking views are ~3x slower on V8 11)
+ *   and cover `end` bytes. A handle read from shared memory may lie past them if another
+ *   thread grew the buffer: call `see(h, bytes)` before touching such a handle.
+ * - Exhausting `maxByteLength` throws HeapExhaustedError at the allocating call site, with
+ *   the lock released and nothing half-written.
+ * Any thread may call any method; a Heap object itself belongs to one thread.
+ */
+import { HeapExhaustedError, fatal } from '../errors.js';
+import { lock, unlock } from './lock.js';
+import { H, HEADER_BYTES, MAGIC, NCLASS } from './layout.js';
+
+const LIVE = 0x1157;
+const FREE = 0xf4ee;
+const LARGE_UNIT = 1 << 16;
+
+function classOf(total: number): number {
+  // total includes the 8-byte header; class c holds 16 << c bytes.
+  return total <= 16 ? 0 : 32 - Math.clz32(total - 1) - 4;
+}
+
+/** How many blocks a thread takes from (or gives back to) the central list at once. */
+function batchOf(c: number): number {
+  return c <= 6 ? 64 : Math.max(1, 64 >> (c - 6));
+}
+
+export interface HeapOptions {
+  /** Bytes at start. Default 16 MiB. */
+  initialBytes?: number;
+  /** The limit the buffer may grow to. Default 1 GiB. */
+  maxBytes?: number;
+}
+
+export class Heap {
+  readonly sab: SharedArrayBuffer;
+  i32!: Int32Array;
+  u32!: Uint32Array;
+  f64!: Float64Array;
+  u8!: Uint8Array;
+  u16!: Uint16Array;
+  /** Bytes covered by this thread's views. */
+  end = 0;
+  private readonly cache: number[][] = [];
+
+  constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    for (let c = 0; c < NCLASS; c++) this.cache.push([]);
+    this.refresh();
+    if (this.i32[H.MAGIC] !== MAGIC) fatal('heap: bad magic word; not a gort heap');
+  }
+
+  static create(procs: number, opts: HeapOptions = {}): Heap {
+    const max = Math.max(opts.maxBytes ?? 1 << 30, 1 << 20);
+    const initial = Math.min(Math.max(opts.initialBytes ?? 16 << 20, HEADER_BYTES * 2), max);
+    const sab = new SharedArrayBuffer(initial, { maxByteLength: max });
+    const i32 = new Int32Array(sab, 0, HEADER_BYTES >> 2);
+    i32[H.PROCS] = procs;
+    i32[H.LIMIT_KB] = Math.floor(max / 1024);
+    i32[H.BUMP] = (HEADER_BYTES + 63) & ~63;
+    Atomics.store(i32, H.MAGIC, MAGIC); // publishes the header; pairs with the check in the constructor
+    return new Heap(sab);
+  }
+
+  /** Rebuild the views after the buffer grew. */
+  refresh(): void {
+    const n = this.sab.byteLength;
+    this.i32 = new Int32Array(this.sab, 0, n >> 2);
+    this.u32 = new Uint32Array(this.sab, 0, n >> 2);
+    this.f64 = new Float64Array(this.sab, 0, n >> 3);
+    this.u8 = new Uint8Array(this.sab, 0, n);
+    this.u16 = new Uint16Array(this.sab, 0, n >> 1);
+    this.end = n;
+  }
+
+  /** Make sure [h, h + bytes) is inside this thread's views. */
+  see(h: number, bytes: number): void {
+    if (h + bytes > this.end) this.refresh();
+  }
+
+  get limitBytes(): number {
+    return this.sab.maxByteLength;
+  }
+
+  /** Allocate a block of at least `bytes` bytes; returns its handle. */
+  alloc(bytes: number): number {
+    const total = bytes + 8;
+    if (total > 16 << (NCLASS - 1)) return this.allocLarge(total);
+    const c = classOf(total);
+    const list = this.cache[c]!;
+    let h = list.pop();
+    if (h === undefined) {
+      this.refill(c);
+      h = list.pop()!;
+    }
+    this.i32[(h >> 2) - 1] = LIVE;
+    return h;
+  }
+
+  free(h: number): void {
+    const i = h >> 2;
+    this.see(h, 0);
+    if ((h & 7) !== 0 || h < HEADER_BYTES || this.i32[i - 1] !== LIVE) fatal(`heap: free of a bad or freed handle ${h}`);
+    this.i32[i - 1] = FREE;
+    const c = this.i32[i - 2]!;
+    if (c < 0) return this.freeLarge(h, -c);
+    const list = this.cache[c]!;
+    list.push(h);
+    const b = batchOf(c);
+    if (list.length >= 2 * b) this.giveBack(c, b);
+  }
+
+  /** Usable bytes of a live block. */
+  sizeOf(h: number): number {
+    const c = this.i32[(h >> 2) - 2]!;
+    return c < 0 ? -c - 8 : (16 << c) - 8;
+  }
+
+  private refill(c: number): void {
+    const a = this.i32;
+    const want = batchOf(c);
+    const list = this.cache[c]!;
+    lock(a, H.ALLOC_LOCK);
+    try {
+      let head = a[H.FREE_HEAD + c]!;
+      while (head !== 0 && list.length < want) {
+        list.push(head);
+        head = this.i32[head >> 2]!;
+      }
+      a[H.FREE_HEAD + c] = head;
+      if (list.length === 0) this.carve(c, want, list);
+    } finally {
+      unlock(this.i32, H.ALLOC_LOCK);
+    }
+  }
+
+  /** Under ALLOC_LOCK: cut `n` fresh blocks of class c from the bump pointer. */
+  private carve(c: number, n: number, out: number[]): void {
+    const size = 16 << c;
+    const start = this.bumpReserve(size * n, size);
+    for (let k = 0; k < n; k++) {
+      const blk = start + k * size;
+      this.i32[blk >> 2] = c;
+      out.push(blk + 8);
+    }
+  }
+
+  /** Under ALLOC_LOCK: advance BUMP by `bytes` (aligned to min(align, 64)), growing the buffer. */
+  private bumpReserve(bytes: number, align: number): number {
+    const a = this.i32;
+    const al = Math.min(align, 64);
+    const start = (a[H.BUMP]! + al - 1) & ~(al - 1);
+    const need = start + bytes;
+    if (need > this.sab.byteLength) {
+      const max = this.sab.maxByteLength;
+      if (need > max) throw new HeapExhaustedError(max, bytes);
+      const grown = Math.min(max, Math.max(need, this.sab.byteLength * 2));
+      this.sab.grow(Math.min(max, (grown + 0xffff) & ~0xffff));
+    }
+    if (need > this.end) this.refresh();
+    Atomics.store(this.i32, H.BUMP, need);
+    return start;
+  }
+
+  private giveBack(c: number, n: number): void {
+    const list = this.cache[c]!;
+    lock(this.i32, H.ALLOC_LOCK);
+    const a = this.i32;
+    let head = a[H.FREE_HEAD + c]!;
+    for (let k = 0; k < n; k++) {
+      const h = list.pop()!;
+      a[h >> 2] = head;
+      head = h;
+    }
+    a[H.FREE_HEAD + c] = head;
+    unlock(a, H.ALLOC_LOCK);
+  }
+
+  private allocLarge(total: number): number {
+    const size = Math.ceil(total / LARGE_UNIT) * LARGE_UNIT;
+    const a = this.i32;
+    lock(a, H.ALLOC_LOCK);
+    try {
+      // First fit that wastes at most half the block; words: [next, size] in the payload.
+      let prev = 0;
+      let cur = a[H.LARGE_HEAD]!;
+      while (cur !== 0) {
+        this.see(cur, 8);
+        const sz = this.i32[(cur >> 2) + 1]!;
+        const next = this.i32[cur >> 2]!;
+        if (sz >= size && sz <= size * 2) {
+          if (prev === 0) this.i32[H.LARGE_HEAD] = next;
+          else this.i32[prev >> 2] = next;
+          this.i32[(cur >> 2) - 2] = -sz;
+          this.i32[(cur >> 2) - 1] = LIVE;
+          return cur;
+        }
+        prev = cur;
+        cur = next;
+      }
+      const blk = this.bumpReserve(size, 64);
+      this.i32[blk >> 2] = -size;
+      this.i32[(blk >> 2) + 1] = LIVE;
+      return blk + 8;
+    } finally {
+      unlock(this.i32, H.ALLOC_LOCK);
+    }
+  }
+
+  private freeLarge(h: number, size: number): void {
+    lock(this.i32, H.ALLOC_LOCK);
+    const a = this.i32;
+    a[h >> 2] = a[H.LARGE_HEAD]!;
+    a[(h >> 2) + 1] = size;
+    a[H.LARGE_HEAD] = h;
+    unlock(a, H.ALLOC_LOCK);
+  }
+
+  // ---- strings (UTF-16 code units, for function sources and names) ----
+
+  allocString(s: string): number {
+    const h = this.alloc(4 + s.length * 2);
+    this.i32[h >> 2] = s.length;
+    const u = this.u16;
+    const base = (h + 4) >> 1;
+    for (let k = 0; k < s.length; k++) u[base + k] = s.charCodeAt(k);
+    return h;
+  }
+
+  readString(h: number): string {
+    this.see(h, 4);
+    const n = this.i32[h >> 2]!;
+    this.see(h, 4 + n * 2);
+    const base = (h + 4) >> 1;
+    let out = '';
+    for (let k = 0; k < n; k += 4096) {
+      out += String.fromCharCode.apply(null, Array.from(this.u16.subarray(base + k, base + Math.min(n, k + 4096))));
+    }
+    return out;
+  }
+}

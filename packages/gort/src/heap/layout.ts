@@ -1,0 +1,76 @@
+/**
+ * Shared heap header: the fixed words at the start of the SharedArrayBuffer.
+ *
+ * Every runtime object lives in one growable SharedArrayBuffer and is named by a handle:
+ * the byte offset of its first word (always a multiple of 8, never 0). This file is the
+ * table of the header's word offsets (Int32 word index = byte offset / 4). Hot words sit
+ * on their own 64-byte line (16 words) so that threads updating different words do not
+ * bounce one cache line.
+ *
+ * | word | name          | written by                  | read by        | note                                  |
+ * |------|---------------|-----------------------------|----------------|---------------------------------------|
+ * | 0    | MAGIC         | creator, once               | attach         | 0x676f7274 ('gort')                   |
+ * | 1    | PROCS         | creator, once               | any            | number of Ps                          |
+ * | 2    | LIMIT_KB      | creator, once               | any            | heap limit in KiB (for error text)     |
+ * | 16   | ALLOC_LOCK    | any (futex lock)            | any            | guards BUMP, FREE_HEAD[], LARGE_HEAD  |
+ * | 17   | BUMP          | under ALLOC_LOCK            | under lock     | first never-used byte                 |
+ * | 18   | LARGE_HEAD    | under ALLOC_LOCK            | under lock     | free list of large blocks             |
+ * | 20.. | FREE_HEAD[c]  | under ALLOC_LOCK            | under lock     | central free list per size class      |
+ * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out          |
+ * | 49   | NGOROUTINE    | Atomics.add/sub, any        | any            | live goroutines, main excluded        |
+ * | 50   | SHUTDOWN      | main                        | every M        | 1 once the runtime is stopping        |
+ * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
+ * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
+ * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
+ * | 67   | GQ_SIZE       | under SCHED_LOCK (Atomics)  | any, lock-free | length; a lock-free emptiness hint    |
+ * | 80   | NMSPINNING    | Atomics, any M              | any            | Ms currently spinning for work        |
+ * | 81   | NPIDLE        | Atomics, any M              | any            | Ps parked idle                        |
+ * | 96.. | IDLE_MASK[8]  | Atomics.or/and, any         | any            | bit p set: P p is idle (≤ 256 Ps)     |
+ * | 112  | FN_COUNT      | Atomics.add, any            | any            | function-table entries reserved       |
+ * | 113  | FN_TABLE      | creator, once               | any            | handle of the function table          |
+ * | 114  | THREADS       | creator, once               | any            | handle of the thread-record array     |
+ * | 115  | PS            | creator, once               | any            | handle of the P array                 |
+ * | 116  | GCHUNK_COUNT  | under ALLOC_LOCK (Atomics)  | any            | G chunks in the directory             |
+ * | 117  | G_FREE_HEAD   | under ALLOC_LOCK            | under lock     | central free list of G records        |
+ * | 118  | NTHREADS      | creator, once               | any            | thread records (main + Ms + spare)    |
+ * | 128..| GCHUNK_DIR[]  | under ALLOC_LOCK            | any (dump)     | (base, count) pairs of G chunks       |
+ */
+export const H = {
+  MAGIC: 0,
+  PROCS: 1,
+  LIMIT_KB: 2,
+  ALLOC_LOCK: 16,
+  BUMP: 17,
+  LARGE_HEAD: 18,
+  FREE_HEAD: 20,
+  GOID_GEN: 48,
+  NGOROUTINE: 49,
+  SHUTDOWN: 50,
+  SCHED_LOCK: 64,
+  GQ_HEAD: 65,
+  GQ_TAIL: 66,
+  GQ_SIZE: 67,
+  NMSPINNING: 80,
+  NPIDLE: 81,
+  IDLE_MASK: 96,
+  FN_COUNT: 112,
+  FN_TABLE: 113,
+  THREADS: 114,
+  PS: 115,
+  GCHUNK_COUNT: 116,
+  G_FREE_HEAD: 117,
+  NTHREADS: 118,
+  GCHUNK_DIR: 128,
+} as const;
+
+export const MAGIC = 0x676f7274;
+/** Size classes: class c holds blocks of 16 << c bytes (16 B … 1 MiB). */
+export const NCLASS = 17;
+export const MAX_PROCS = 256;
+export const MAX_GCHUNKS = 1024;
+/** Header bytes: everything below is reserved; the first allocation starts here. */
+export const HEADER_BYTES = (H.GCHUNK_DIR + 2 * MAX_GCHUNKS) * 4;
+
+// Checked once at load: the tables above must not overlap.
+if (H.FREE_HEAD + NCLASS > H.GOID_GEN) throw new Error('gort: heap layout: size classes overlap');
+if (H.IDLE_MASK + MAX_PROCS / 32 > H.FN_COUNT) throw new Error('gort: heap layout: idle mask overlaps');

@@ -1,0 +1,126 @@
+/**
+ * gort: Go-style concurrency for Node.js. The public facade; the engine is under runtime/
+ * and sched/. Every name exported here is also in scope inside inline goroutines.
+ */
+import * as self from './index.js';
+import { need, current } from './runtime/thread.js';
+import { newproc, localWaiter } from './runtime/proc.js';
+import { M } from './runtime/m.js';
+import { H } from './heap/layout.js';
+import { setNamespace, MODULE_REF, type ModuleRef } from './shipping/registry.js';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute } from 'node:path';
+
+export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
+export {
+  HeapExhaustedError,
+  FreeVariableError,
+  GoroutinePanic,
+  WorkerCrashError,
+  RuntimeStateError,
+  RuntimeFatalError,
+} from './errors.js';
+
+/** Go's `go f(x)`: run fn(...args) as a new goroutine. Any thread with a runtime. */
+export function go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+  newproc(need('go()'), fn, args, 0);
+}
+
+/**
+ * Like go(), and join it: resolves with fn's result, or rejects with what it threw (a
+ * joined goroutine's error is its joiner's to handle, so it is not a panic).
+ */
+export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+  const t = need('spawn()');
+  const [w, p] = localWaiter<Awaited<R>>(t, 0);
+  try {
+    newproc(t, fn, args, w);
+  } catch (e) {
+    t.waiters.delete(w);
+    t.heap.free(w);
+    throw e;
+  }
+  return p;
+}
+
+/** Yield: let other goroutines on this thread run, then continue. */
+export function gosched(): Promise<void> {
+  const t = need('gosched()');
+  if (t instanceof M) return t.gosched();
+  return new Promise((r) => setImmediate(r));
+}
+
+/**
+ * A preemption point for long synchronous loops: returns a promise (await it) when this
+ * goroutine has held its thread for a while and other work is waiting, else undefined.
+ * Use as `await checkpoint()` — awaiting undefined costs almost nothing.
+ */
+export function checkpoint(): Promise<void> | void {
+  const t = current;
+  if (t instanceof M && t.shouldYield()) return t.gosched();
+  return undefined;
+}
+
+/** Live goroutines, main included. */
+export function numGoroutine(): number {
+  return Atomics.load(need('numGoroutine()').heap.i32, H.NGOROUTINE) + 1;
+}
+
+/** Number of Ps. */
+export function gomaxprocs(): number {
+  return need('gomaxprocs()').procs;
+}
+
+/**
+ * The current goroutine's id (1 for main). Inside an inline goroutine it is always exact;
+ * inside a module function it is exact until the function's first await (0 after).
+ */
+export function goid(): number {
+  const t = need('goid()');
+  return t.index === 0 ? 1 : t.curGoid;
+}
+
+type AnyFn = (...args: never[]) => unknown;
+/** The function exports of module M, as goroutine references. */
+export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends AnyFn ? K : never]: Mod[K] };
+
+/**
+ * Goroutine functions defined in an ES module: each thread imports the module on first use,
+ * so the functions may import anything and keep module-level state.
+ *
+ *   const tasks = fromModule<typeof import('./tasks.js')>(new URL('./tasks.js', import.meta.url));
+ *   go(tasks.fib, 30);
+ *
+ * Each property is a reference to the export of that name; calling it directly runs the
+ * function on the calling thread (it returns a promise).
+ */
+export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
+  let href: string;
+  if (url instanceof URL) href = url.href;
+  else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) href = url;
+  else if (isAbsolute(url)) href = pathToFileURL(url).href;
+  else throw new TypeError(`gort: fromModule() needs a URL or an absolute path, got '${url}' (try new URL('${url}', import.meta.url))`);
+  const refs = new Map<string, AnyFn>();
+  return new Proxy({} as ModuleFunctions<Mod>, {
+    get(_, name) {
+      if (typeof name !== 'string' || name === 'then') return undefined;
+      let f = refs.get(name);
+      if (f === undefined) {
+        const ref: ModuleRef = { url: href, name };
+        f = Object.defineProperty(
+          async (...args: unknown[]) => {
+            const mod = (await import(href)) as Record<string, (...a: unknown[]) => unknown>;
+            return mod[name]!(...args);
+          },
+          MODULE_REF,
+          { value: ref },
+        ) as AnyFn;
+        Object.defineProperty(f, 'name', { value: name });
+        refs.set(name, f);
+      }
+      return f;
+    },
+  });
+}
+
+setNamespace(self as unknown as Record<string, unknown>);

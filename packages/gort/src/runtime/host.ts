@@ -1,0 +1,252 @@
+/**
+ * The runtime on the main thread: starts the Ms, injects work, settles the main thread's
+ * waiters, turns worker failures into errors, and shuts everything down. Main thread only.
+ *
+ * The main thread holds no P (Go's main thread is just another M; here it is the user's
+ * event-loop thread, which must stay responsive): goroutines it creates go to the global
+ * queue in batches flushed once per microtask turn (or every INJECT_BATCH Gs), then one idle
+ * P is woken (wakep). Results of spawn() come back through thread 0's READY list; the main
+ * thread drains it from a pump that parks on its doorbell with Atomics.waitAsync only while
+ * some waiter is outstanding.
+ *
+ * Failure: a panic (a goroutine threw and nobody joined it) or a dead worker rejects
+ * `Runtime.failure` once, with the first error; run() then shuts down and rejects with it.
+ * Control messages (ready, panic) use postMessage: they are not on any hot path.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Heap } from '../heap/heap.js';
+import { H } from '../heap/layout.js';
+import { GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
+import { G } from '../sched/g.js';
+import { globrunqPutBatch } from '../sched/globrunq.js';
+import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
+import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
+import { initFnTable } from '../shipping/registry.js';
+import { wakep } from './proc.js';
+import { current, makeThreadBase, setCurrent, settle, type Thread } from './thread.js';
+import { startSchedTrace } from './schedtrace.js';
+
+export interface RuntimeOptions {
+  /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
+  procs?: number;
+  /** Largest size the shared heap may grow to, in bytes. Default 1 GiB, or GORT_HEAP_LIMIT. */
+  heapLimit?: number;
+  /** Shared heap size at start, in bytes. Default 16 MiB. */
+  heapInitial?: number;
+  /** Passed to every worker thread (e.g. a memory cap). */
+  resourceLimits?: ResourceLimits;
+  /** Node flags for the worker threads. Default: the main thread's (so `--import tsx` carries over). */
+  execArgv?: string[];
+}
+
+const INJECT_BATCH = 128;
+const workerEntry = new URL('./worker-entry.js', import.meta.url);
+
+class MainThread implements Thread {
+  readonly heap: Heap;
+  readonly index = 0;
+  readonly procs: number;
+  readonly fns;
+  readonly galloc;
+  readonly waiters;
+  curGoid = 0;
+  private pending: number[] = [];
+  private flushQueued = false;
+  private pumping = false;
+  stopped = false;
+  private readonly buf: number[] = [];
+
+  constructor(heap: Heap) {
+    const b = makeThreadBase(heap, 0);
+    this.heap = heap;
+    this.procs = b.procs;
+    this.fns = b.fns;
+    this.galloc = b.galloc;
+    this.waiters = b.waiters;
+  }
+
+  ready(g: number): void {
+    this.pending.push(g);
+    if (this.pending.length >= INJECT_BATCH) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.pending.length === 0 || this.stopped) return;
+    globrunqPutBatch(this.heap, this.pending);
+    this.pending.length = 0;
+    wakep(this.heap);
+  };
+
+  watch(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  /** Settle main-thread waiters as their READY records arrive; park while none has. */
+  private async pump(): Promise<void> {
+    const a = this.heap.i32;
+    const tw = threadWord(this.heap, 0);
+    while (this.waiters.size > 0 && !this.stopped) {
+      if (readyNonEmpty(this.heap, 0)) {
+        readyTakeAll(this.heap, 0, this.buf);
+        for (const w of this.buf) settle(this, w);
+        await undefined;
+        continue;
+      }
+      Atomics.store(a, tw + T.DOORBELL, 0);
+      Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
+      if (!readyNonEmpty(this.heap, 0)) {
+        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+        if (r.async) await r.value;
+      }
+      Atomics.store(a, tw + T.PARKED, 0);
+    }
+    this.pumping = false;
+  }
+}
+
+export class Runtime {
+  readonly procs: number;
+  /** Rejects with the first panic or worker crash. Never resolves. */
+  readonly failure: Promise<never>;
+  private fail!: (e: Error) => void;
+  private failed: Error | null = null;
+  private stopping = false;
+  private readonly workers: Worker[] = [];
+  private stopTrace: (() => void) | null = null;
+
+  /** @internal use start() */
+  constructor(
+    readonly heap: Heap,
+    private readonly main: MainThread,
+  ) {
+    this.procs = main.procs;
+    this.failure = new Promise<never>((_, reject) => {
+      this.fail = (e) => {
+        if (this.failed !== null || this.stopping) return;
+        this.failed = e;
+        reject(e);
+      };
+    });
+    this.failure.catch(() => {}); // observed through run() or the caller's own await
+  }
+
+  /** @internal */
+  async boot(opts: RuntimeOptions): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 1; i <= this.procs; i++) {
+      const w = new Worker(workerEntry, {
+        workerData: { sab: this.heap.sab, index: i },
+        ...(opts.execArgv !== undefined ? { execArgv: opts.execArgv } : {}),
+        ...(opts.resourceLimits !== undefined ? { resourceLimits: opts.resourceLimits } : {}),
+      });
+      this.workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.on('message', (msg: { type: string; goid?: number; fn?: string; error?: unknown }) => {
+            if (msg.type === 'ready') resolve();
+            else if (msg.type === 'panic') {
+              const err = msg.error;
+              const stack = err instanceof Error ? (err.stack ?? '') : '';
+              this.fail(new GoroutinePanic(msg.goid ?? 0, msg.fn ?? '?', err, stack));
+            }
+          });
+          w.on('error', (e) => {
+            const err = new WorkerCrashError(i, null, this.running(i), e);
+            reject(err);
+            this.fail(err);
+          });
+          w.on('exit', (code) => {
+            if (this.stopping) return;
+            const err = new WorkerCrashError(i, code, this.running(i));
+            reject(err);
+            this.fail(err);
+          });
+        }),
+      );
+    }
+    await Promise.all(ready);
+    const trace = /(?:^|,)schedtrace=(\d+)/.exec(process.env['GORT_DEBUG'] ?? '');
+    if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]));
+  }
+
+  /** What M i was running, from its thread record (for crash reports). */
+  private running(i: number): string {
+    const heap = this.heap;
+    const tw = threadWord(heap, i);
+    const g = heap.i32[tw + T.CURG]!;
+    if (g === 0) return 'no goroutine (between goroutines, or in one resumed after an await)';
+    const goid = heap.i32[(g >> 2) + G.GOID]!;
+    return `goroutine ${goid} [${this.main.fns.nameOf(heap.i32[(g >> 2) + G.FN]!)}]`;
+  }
+
+  /** The first failure, if any. */
+  get error(): Error | null {
+    return this.failed;
+  }
+
+  /** Stop every M and release the heap. Goroutines still running are abandoned, as in Go. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopTrace?.();
+    this.main.stopped = true;
+    Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
+    for (let i = 1; i <= this.procs; i++) ring(this.heap, i);
+    ring(this.heap, 0);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    if (current === this.main) setCurrent(null);
+    if (active === this) active = null;
+  }
+}
+
+let active: Runtime | null = null;
+
+/** Start a long-lived runtime on this thread; `await rt.shutdown()` when done. Main thread. */
+export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
+  if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
+  const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());
+  if (!Number.isInteger(procs) || procs < 1 || procs > 256) {
+    throw new RangeError(`gort: procs must be an integer from 1 to 256, got ${procs}`);
+  }
+  const limit = opts.heapLimit ?? (Number(process.env['GORT_HEAP_LIMIT']) || 1 << 30);
+  const heap = Heap.create(procs, { maxBytes: limit, ...(opts.heapInitial !== undefined ? { initialBytes: opts.heapInitial } : {}) });
+  heap.i32[H.GOID_GEN] = 1; // goroutine 1 is main
+  initSchedRecords(heap, procs);
+  initFnTable(heap);
+  const main = new MainThread(heap);
+  const rt = new Runtime(heap, main);
+  setCurrent(main);
+  active = rt;
+  try {
+    await rt.boot(opts);
+  } catch (e) {
+    await rt.shutdown();
+    throw e;
+  }
+  return rt;
+}
+
+/**
+ * Go's program model: start the runtime, run `main` as the main goroutine on this thread, and
+ * shut everything down when it returns. Rejects with the first goroutine panic or worker crash.
+ */
+export async function run<T>(main: () => T | Promise<T>, opts: RuntimeOptions = {}): Promise<Awaited<T>> {
+  const rt = await start(opts);
+  try {
+    return await Promise.race([Promise.resolve().then(main), rt.failure]);
+  } finally {
+    await rt.shutdown();
+  }
+}
+
+export function activeRuntime(): Runtime | null {
+  return active;
+}

@@ -1,0 +1,318 @@
+/**
+ * The M: a worker thread bound to one P, running Go's schedule loop. Worker threads only.
+ *
+ * Loop (docs/design/scheduler.md): settle waiters on our READY list; take a G from runnext,
+ * the local ring, the global queue (first every 61st tick, for fairness), or by stealing half
+ * of a random victim's queue; start it; every few Gs let the microtask queue run (resumed
+ * goroutines continue there) and every few ms let the event loop run (timers, I/O). With
+ * nothing to do: spin briefly if fewer than half the busy Ps have a spinning M, then park on
+ * the doorbell with Atomics.waitAsync, so the event loop keeps serving this thread's timers.
+ *
+ * Invariants:
+ * - A G is started by exactly one M (it was taken from exactly one queue, runq.ts) and, once
+ *   started, lives on this thread until it finishes.
+ * - `spinning` is true iff this M is counted in NMSPINNING (and its record's SPINNING is 1).
+ * - Before parking, the M publishes PARKED and its idle bit, then re-checks every source of
+ *   work; a producer publishes work, then checks PARKED / idle bits. No wake is lost.
+ */
+import { H } from '../heap/layout.js';
+import type { Heap } from '../heap/heap.js';
+import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
+import { realAtomics } from '../sched/atomics.js';
+import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
+import { G, Gstatus } from '../sched/g.js';
+import { T, ThreadState, pWord, threadWord } from '../sched/threads.js';
+import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
+import { decodeArgs } from '../value/codec.js';
+import type { Compiled } from '../shipping/registry.js';
+import { completeWaiter, wakep } from './proc.js';
+import { makeThreadBase, settle, setCurrent, type Thread } from './thread.js';
+
+/** How long an M with nothing to do keeps looking before it parks. */
+const SPIN_MS = 0.05;
+/** Longest stretch of running goroutines before the event loop gets a turn. */
+const SLICE_MS = 4;
+/** Gs started between two microtask checkpoints. */
+const BATCH = 16;
+
+export type PanicReport = (goid: number, fn: string, error: unknown) => void;
+
+const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export class M implements Thread {
+  readonly heap: Heap;
+  readonly index: number;
+  readonly procs: number;
+  readonly fns;
+  readonly galloc;
+  readonly waiters;
+  curGoid = 0;
+  readonly p: number;
+  readonly tw: number;
+  readonly runq: RunqOwner;
+  private readonly victims: RunqStealer[] = [];
+  private spinning = false;
+  private schedtick = 0;
+  private yielded: Array<() => void> = [];
+  private sliceStart = 0;
+  private readonly buf: number[] = [];
+  private readonly overflow = (batch: number[]): void => globrunqPutBatch(this.heap, batch);
+
+  constructor(
+    heap: Heap,
+    index: number,
+    private readonly onPanic: PanicReport,
+  ) {
+    const base = makeThreadBase(heap, index);
+    this.heap = heap;
+    this.index = index;
+    this.procs = base.procs;
+    this.fns = base.fns;
+    this.galloc = base.galloc;
+    this.waiters = base.waiters;
+    this.p = index - 1;
+    this.tw = threadWord(heap, index);
+    this.runq = new RunqOwner(realAtomics, heap.i32, pWord(heap, this.p), RUNQ_CAP);
+    for (let p = 0; p < this.procs; p++) {
+      if (p !== this.p) this.victims.push(new RunqStealer(realAtomics, heap.i32, pWord(heap, p), RUNQ_CAP));
+    }
+    setCurrent(this);
+  }
+
+  // ---- Thread ----
+
+  ready(g: number): void {
+    this.runq.put(g, true, this.overflow); // Go's newproc: the new G goes to runnext
+    wakep(this.heap);
+  }
+
+  watch(): void {
+    // The schedule loop drains READY on every turn and before parking.
+  }
+
+  /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
+  gosched(): Promise<void> {
+    return new Promise((r) => this.yielded.push(r));
+  }
+
+  /** True when the running goroutine should yield (checkpoint()): others wait and its slice is long. */
+  shouldYield(): boolean {
+    return performance.now() - this.sliceStart > SLICE_MS && this.workVisible();
+  }
+
+  // ---- the schedule loop ----
+
+  async loop(): Promise<void> {
+    const a = this.heap.i32;
+    const tw = this.tw;
+    this.sliceStart = performance.now();
+    Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
+    for (;;) {
+      if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      this.drainReady();
+      if (this.yielded.length > 0) {
+        const y = this.yielded;
+        this.yielded = [];
+        for (const r of y) r();
+      }
+      let ran = 0;
+      while (ran < BATCH) {
+        const g = this.findRunnable();
+        if (g === 0) break;
+        if (this.spinning) this.stopSpinning();
+        this.execute(g);
+        ran++;
+      }
+      if (ran > 0 || this.yielded.length > 0) {
+        const now = performance.now();
+        if (now - this.sliceStart > SLICE_MS) {
+          await macrotask();
+          this.sliceStart = performance.now();
+        } else {
+          await undefined;
+        }
+        continue;
+      }
+      // Nothing runnable: let pending continuations and the event loop run, then look again.
+      await macrotask();
+      this.sliceStart = performance.now();
+      if (this.workVisible()) continue;
+      if (this.spin()) continue;
+      await this.park();
+      this.sliceStart = performance.now();
+    }
+    Atomics.store(this.heap.i32, tw + T.STATE, ThreadState.EXITED);
+  }
+
+  private drainReady(): void {
+    if (!readyNonEmpty(this.heap, this.index)) return;
+    readyTakeAll(this.heap, this.index, this.buf);
+    for (const w of this.buf) settle(this, w);
+  }
+
+  /** One non-blocking look for a G: Go's findRunnable without the blocking part. */
+  private findRunnable(): number {
+    const heap = this.heap;
+    this.schedtick++;
+    if (this.schedtick % 61 === 0 && globrunqSize(heap) > 0) {
+      if (globrunqGet(heap, this.procs, 1, this.buf) > 0) return this.buf[0]!;
+    }
+    const g = this.runq.get();
+    if (g !== 0) return g;
+    if (globrunqSize(heap) > 0) {
+      const n = globrunqGet(heap, this.procs, RUNQ_CAP >> 1, this.buf);
+      if (n > 0) {
+        for (let k = 1; k < n; k++) this.runq.put(this.buf[k]!, false, this.overflow);
+        return this.buf[0]!;
+      }
+    }
+    return this.steal();
+  }
+
+  /** Go's stealWork: up to 4 passes over the victims in random order; runnext on the last. */
+  private steal(): number {
+    const v = this.victims;
+    const n = v.length;
+    if (n === 0) return 0;
+    const a = this.heap.i32;
+    for (let pass = 0; pass < 4; pass++) {
+      const start = (Math.random() * n) | 0;
+      let lost = false;
+      for (let k = 0; k < n; k++) {
+        const victim = v[(start + k) % n]!;
+        const g = this.runq.stealFrom(victim, pass === 3);
+        if (g > 0) {
+          a[this.tw + T.STEALS]!++;
+          a[this.tw + T.STOLEN] = a[this.tw + T.STOLEN]! + 1 + this.runq.size();
+          return g;
+        }
+        if (g === RETRY) lost = true;
+      }
+      if (!lost && pass < 2) pass = 2; // nothing anywhere: one more pass, allowed to take runnext
+    }
+    return 0;
+  }
+
+  private execute(g: number): void {
+    const heap = this.heap;
+    heap.see(g, 64);
+    const a = heap.i32;
+    const i = g >> 2;
+    const goid = a[i + G.GOID]!;
+    a[i + G.M] = this.index;
+    Atomics.store(a, i + G.STATUS, Gstatus.RUNNING);
+    a[this.tw + T.CURG] = g;
+    a[this.tw + T.TASKS]!++;
+    const c = this.fns.get(a[i + G.FN]!);
+    if (c instanceof Promise) {
+      c.then(
+        (cc) => this.start(g, goid, cc),
+        (e) => this.finish(g, goid, e, true),
+      );
+    } else {
+      this.start(g, goid, c);
+    }
+    a[this.tw + T.CURG] = 0;
+  }
+
+  private start(g: number, goid: number, c: Compiled): void {
+    const heap = this.heap;
+    const argsH = heap.i32[(g >> 2) + G.ARGS]!;
+    let r: unknown;
+    this.curGoid = goid;
+    try {
+      const args = argsH === 0 ? [] : decodeArgs(heap, argsH);
+      heap.i32[(g >> 2) + G.ARGS] = 0;
+      const f = c.perG ? (c.fn as unknown as (ctx: { id: number }) => (...a: unknown[]) => unknown)({ id: goid }) : c.fn;
+      r = (f as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      this.curGoid = 0;
+      this.finish(g, goid, e, true);
+      return;
+    }
+    this.curGoid = 0;
+    if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
+      (r as Promise<unknown>).then(
+        (v) => this.finish(g, goid, v, false),
+        (e) => this.finish(g, goid, e, true),
+      );
+    } else {
+      this.finish(g, goid, r, false);
+    }
+  }
+
+  /** Goroutine g returned v (or threw it): complete its joiner or report a panic; free g. */
+  private finish(g: number, goid: number, v: unknown, isErr: boolean): void {
+    const heap = this.heap;
+    const i = g >> 2;
+    const join = heap.i32[i + G.JOIN]!;
+    const fnId = heap.i32[i + G.FN]!;
+    Atomics.sub(heap.i32, H.NGOROUTINE, 1);
+    this.galloc.free(g);
+    if (join !== 0) completeWaiter(this, join, v, isErr);
+    else if (isErr) this.onPanic(goid, this.fns.nameOf(fnId), v);
+  }
+
+  // ---- idle: spinning and parking ----
+
+  private workVisible(): boolean {
+    const heap = this.heap;
+    if (readyNonEmpty(heap, this.index) || globrunqSize(heap) > 0 || this.runq.size() > 0) return true;
+    if (this.runq.hasRunnext() || this.yielded.length > 0) return true;
+    for (const v of this.victims) if (v.size() > 0 || v.hasRunnext()) return true;
+    return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;
+  }
+
+  /** Spin for work (Go: only while 2 × spinning Ms < busy Ps). True if work showed up. */
+  private spin(): boolean {
+    const a = this.heap.i32;
+    if (!this.spinning) {
+      const nsp = Atomics.load(a, H.NMSPINNING);
+      const busy = this.procs - Atomics.load(a, H.NPIDLE);
+      if (2 * nsp >= busy) return false;
+      this.spinning = true;
+      Atomics.add(a, H.NMSPINNING, 1);
+      Atomics.store(a, this.tw + T.SPINNING, 1);
+    }
+    Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
+    const deadline = performance.now() + SPIN_MS;
+    do {
+      for (let k = 0; k < 32; k++) if (this.workVisible()) return true;
+    } while (performance.now() < deadline);
+    return false;
+  }
+
+  /** Go's resetspinning: stop counting as spinning; if we were the last spinner, wake another. */
+  private stopSpinning(): void {
+    this.spinning = false;
+    const a = this.heap.i32;
+    Atomics.store(a, this.tw + T.SPINNING, 0);
+    Atomics.store(a, this.tw + T.STATE, ThreadState.RUNNING);
+    if (Atomics.sub(a, H.NMSPINNING, 1) === 1) wakep(this.heap);
+  }
+
+  private async park(): Promise<void> {
+    const a = this.heap.i32;
+    const tw = this.tw;
+    if (this.spinning) {
+      this.spinning = false;
+      Atomics.store(a, tw + T.SPINNING, 0);
+      Atomics.sub(a, H.NMSPINNING, 1);
+    }
+    const word = H.IDLE_MASK + (this.p >> 5);
+    const bit = 1 << (this.p & 31);
+    Atomics.store(a, tw + T.DOORBELL, 0);
+    Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
+    Atomics.add(a, H.NPIDLE, 1);
+    Atomics.or(a, word, bit); // publish idle P; pairs with wakep's Atomics.and
+    if (!this.workVisible()) {
+      Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
+      const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+      if (r.async) await r.value;
+    }
+    Atomics.store(a, tw + T.PARKED, 0);
+    if ((Atomics.and(a, word, ~bit) & bit) !== 0) Atomics.sub(a, H.NPIDLE, 1); // we cleared it, not a waker
+    if (Atomics.load(a, tw + T.SPINNING) === 1) this.spinning = true; // a waker handed us spinning
+    Atomics.store(a, tw + T.STATE, this.spinning ? ThreadState.SPINNING : ThreadState.RUNNING);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Goroutine creation and completion, and waking idle Ps: Go's newproc, goexit, wakep.
+ * Runs on any thread with a runtime (main or M).
+ *
+ * Ordering: every field of a new G is written before `Thread.ready` publishes its handle on
+ * a run queue (an Atomics store), and the function-table entry it names was published before
+ * that. A G's result is written into its join waiter before the waiter's STATE store and the
+ * READY-list CAS that hands it to the owner.
+ */
+import { H } from '../heap/layout.js';
+import type { Heap } from '../heap/heap.js';
+import { G, Gstatus } from '../sched/g.js';
+import { T, threadWord, ring } from '../sched/threads.js';
+import { W, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
+import { encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
+import { settle, type Thread } from './thread.js';
+
+/** Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0. */
+export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: number): number {
+  const heap = t.heap;
+  const fnId = t.fns.idOf(fn);
+  const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, (fn as Function).name || 'anonymous');
+  const g = t.galloc.alloc();
+  const a = heap.i32;
+  const i = g >> 2;
+  const goid = Atomics.add(a, H.GOID_GEN, 1) + 1;
+  a[i + G.GOID] = goid;
+  a[i + G.WAIT] = 0;
+  a[i + G.FN] = fnId;
+  a[i + G.ARGS] = argsH;
+  a[i + G.SCHEDLINK] = 0;
+  a[i + G.M] = -1;
+  a[i + G.CREATOR] = t.curGoid;
+  a[i + G.JOIN] = join;
+  a[i + G.CREATED_T] = t.index;
+  heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
+  Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
+  Atomics.add(a, H.NGOROUTINE, 1);
+  t.ready(g);
+  return goid;
+}
+
+/**
+ * Go's wakep: if no M is spinning and some P is idle, claim an idle P and ring its M, handing
+ * it the spinning state (it is counted in NMSPINNING before it wakes). Any thread.
+ */
+export function wakep(heap: Heap): void {
+  const a = heap.i32;
+  if (Atomics.load(a, H.NMSPINNING) !== 0 || Atomics.load(a, H.NPIDLE) === 0) return;
+  if (Atomics.compareExchange(a, H.NMSPINNING, 0, 1) !== 0) return;
+  const procs = a[H.PROCS]!;
+  for (let wd = 0; wd * 32 < procs; wd++) {
+    let m = Atomics.load(a, H.IDLE_MASK + wd);
+    while (m !== 0) {
+      const bit = m & -m;
+      const old = Atomics.and(a, H.IDLE_MASK + wd, ~bit); // claim P; pairs with the parker's Atomics.or
+      if ((old & bit) !== 0) {
+        Atomics.sub(a, H.NPIDLE, 1);
+        const p = wd * 32 + (31 - Math.clz32(bit));
+        Atomics.store(a, threadWord(heap, p + 1) + T.SPINNING, 1); // hand over the spinning count
+        ring(heap, p + 1);
+        return;
+      }
+      m = old & ~bit;
+    }
+  }
+  Atomics.sub(a, H.NMSPINNING, 1);
+}
+
+/** Write a goroutine's outcome into waiter w and hand it to its owner. Any thread. */
+export function completeWaiter(t: Thread, w: number, value: unknown, isErr: boolean): void {
+  const heap = t.heap;
+  heap.see(w, 64);
+  const slot = w + W.VALUE * 4;
+  let state: number = isErr ? WState.ERROR : WState.OK;
+  try {
+    encodeInto(heap, slot, value, isErr ? 'the error thrown by the goroutine' : 'the goroutine result');
+  } catch (e) {
+    state = WState.ERROR;
+    // The result (or the thrown value) cannot be cloned: the joiner gets that TypeError instead.
+    write(heap, slot, prepare(new TypeError(e instanceof Error ? e.message : String(e)), 'error'));
+  }
+  Atomics.store(heap.i32, (w >> 2) + W.STATE, state);
+  const owner = heap.i32[(w >> 2) + W.OWNER]!;
+  if (owner === t.index) settle(t, w);
+  else readyPush(heap, owner, w);
+}
+
+/** Make a waiter owned by this thread with a local promise. */
+export function localWaiter<R>(t: Thread, g: number): [number, Promise<R>] {
+  const w = waiterAlloc(t.heap, t.index, g);
+  let res!: (v: unknown) => void;
+  let rej!: (e: unknown) => void;
+  const p = new Promise<R>((resolve, reject) => {
+    res = resolve as (v: unknown) => void;
+    rej = reject;
+  });
+  t.waiters.set(w, { resolve: res, reject: rej });
+  t.watch();
+  return [w, p];
+}

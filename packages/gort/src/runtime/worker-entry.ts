@@ -1,0 +1,23 @@
+/**
+ * Entry of every M's worker thread: join the heap, run the schedule loop, report panics.
+ * The facade import makes gort's names available to inline goroutines on this thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import '../index.js';
+import { Heap } from '../heap/heap.js';
+import { M } from './m.js';
+
+const { sab, index } = workerData as { sab: SharedArrayBuffer; index: number };
+const port = parentPort!;
+// A pending Atomics.waitAsync does not keep a thread alive: hold a handle until the loop ends.
+const keepAlive = setInterval(() => {}, 1 << 30);
+const m = new M(new Heap(sab), index, (goid, fn, error) => {
+  try {
+    port.postMessage({ type: 'panic', goid, fn, error });
+  } catch {
+    port.postMessage({ type: 'panic', goid, fn, error: new Error(String(error)) });
+  }
+});
+port.postMessage({ type: 'ready' });
+await m.loop();
+clearInterval(keepAlive);

@@ -1,0 +1,82 @@
+/**
+ * Thread records and P records.
+ *
+ * Thread 0 is the main thread (no P); threads 1..procs are the Ms, M i bound to P i-1; later
+ * records are spare for threads that attach from outside. A thread record is one 64-byte
+ * line; words:
+ *
+ * | word | name     | written by                     | read by                  | note                          |
+ * |------|----------|--------------------------------|--------------------------|-------------------------------|
+ * | 0    | DOORBELL | Atomics: wakers set 1, owner 0 | owner (waitAsync)        | the word an idle thread parks on |
+ * | 1    | PARKED   | Atomics: owner                 | wakers                   | 1 from "about to park" to awake |
+ * | 2    | READY    | Atomics: CAS push by any, exchange by owner | owner       | waiters completed for this thread |
+ * | 3    | CURG     | owner                          | main (crash report), dump | G being started, 0 when idle |
+ * | 4    | PROGRESS | owner (Atomics.add)            | sysmon, stats            | Gs started + wakes handled    |
+ * | 5    | TASKS    | owner                          | stats                    | Gs started on this thread     |
+ * | 6    | STEALS   | owner                          | stats                    | successful steal operations   |
+ * | 7    | STOLEN   | owner                          | stats                    | Gs taken by those steals      |
+ * | 8    | SPINNING | Atomics: owner, or the waker that hands spinning over | any | 1 while counted in NMSPINNING |
+ * | 9    | STATE    | owner                          | stats                    | ThreadState                   |
+ *
+ * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
+ * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
+ * One of the two sees the other, so no wake is lost (docs/design/scheduler.md).
+ *
+ * P records are run queues (runq.ts), RUNQ_CAP slots, P_WORDS apart.
+ */
+import { H } from '../heap/layout.js';
+import type { Heap } from '../heap/heap.js';
+import { runqWords, RUNQ_CAP } from './runq.js';
+
+export const T = {
+  DOORBELL: 0,
+  PARKED: 1,
+  READY: 2,
+  CURG: 3,
+  PROGRESS: 4,
+  TASKS: 5,
+  STEALS: 6,
+  STOLEN: 7,
+  SPINNING: 8,
+  STATE: 9,
+} as const;
+export const T_WORDS = 16;
+
+export const ThreadState = { STARTING: 0, RUNNING: 1, SPINNING: 2, PARKED: 3, EXITED: 4 } as const;
+export const threadStateNames = ['starting', 'running', 'spinning', 'parked', 'exited'];
+
+export const P_WORDS = (runqWords(RUNQ_CAP) + 15) & ~15;
+export const SPARE_THREADS = 16;
+
+/** Word index of thread t's record. */
+export function threadWord(heap: Heap, t: number): number {
+  return (heap.i32[H.THREADS]! >> 2) + t * T_WORDS;
+}
+
+/** Word index of P p's run queue base. */
+export function pWord(heap: Heap, p: number): number {
+  return (heap.i32[H.PS]! >> 2) + p * P_WORDS;
+}
+
+/** Called once by the creator: allocate thread and P records. */
+export function initSchedRecords(heap: Heap, procs: number): void {
+  const nthreads = procs + 1 + SPARE_THREADS;
+  const th = heap.alloc(nthreads * T_WORDS * 4 + 64);
+  const ps = heap.alloc(procs * P_WORDS * 4 + 64);
+  const a = heap.i32;
+  // Align both arrays to a 64-byte line; the allocator gives 8-byte alignment.
+  const thA = (th + 63) & ~63;
+  const psA = (ps + 63) & ~63;
+  a.fill(0, thA >> 2, (thA >> 2) + nthreads * T_WORDS);
+  a.fill(0, psA >> 2, (psA >> 2) + procs * P_WORDS);
+  a[H.NTHREADS] = nthreads;
+  a[H.PS] = psA;
+  Atomics.store(a, H.THREADS, thA);
+}
+
+/** Ring thread t's doorbell: wakes it if parked in waitAsync. Any thread. */
+export function ring(heap: Heap, t: number): void {
+  const w = threadWord(heap, t);
+  Atomics.store(heap.i32, w + T.DOORBELL, 1);
+  Atomics.notify(heap.i32, w + T.DOORBELL, 1);
+}

@@ -1,0 +1,70 @@
+/**
+ * Waiter records (Go's sudog) and each thread's ready list.
+ *
+ * A parked goroutine, or a thread awaiting a result (spawn), owns a waiter record. Whoever
+ * completes it writes the outcome into the record, then hands the record to the owner: the
+ * owner's own thread resolves the local promise at once; another thread pushes the record on
+ * the owner's READY list and rings the owner's doorbell if it is parked.
+ *
+ * | word | name   | written by                 | note                                          |
+ * |------|--------|----------------------------|-----------------------------------------------|
+ * | 0    | OWNER  | owner, at allocation       | thread index whose promise this settles       |
+ * | 1    | STATE  | Atomics: completer         | WState                                        |
+ * | 2    | LINK   | pusher, before its CAS     | next on the owner's READY list                |
+ * | 3    | G      | owner                      | the goroutine waiting (0: a non-goroutine)    |
+ * | 4-7  | VALUE  | completer, before STATE    | one value slot (value/codec.ts)               |
+ * | 8-13 | (kind-specific: channel links, select index …)                               |
+ *
+ * The READY list is a push-only Treiber stack emptied whole with `exchange(READY, 0)`; with no
+ * pop of single nodes there is no ABA: a pusher's CAS succeeds only if the head it linked to
+ * is still the head. The taker reverses the list to restore completion order.
+ */
+import type { Heap } from '../heap/heap.js';
+import { T, threadWord, ring } from './threads.js';
+
+export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, VALUE: 4 } as const;
+export const W_BYTES = 56;
+export const WState = { PENDING: 0, OK: 1, ERROR: 2 } as const;
+
+export function waiterAlloc(heap: Heap, owner: number, g: number): number {
+  const w = heap.alloc(W_BYTES);
+  const i = w >> 2;
+  const a = heap.i32;
+  a[i + W.OWNER] = owner;
+  a[i + W.STATE] = WState.PENDING;
+  a[i + W.LINK] = 0;
+  a[i + W.G] = g;
+  a[i + W.VALUE] = 0;
+  return w;
+}
+
+/** Push w on thread t's READY list and ring t if it is parked. Any thread but t. */
+export function readyPush(heap: Heap, t: number, w: number): void {
+  const a = heap.i32;
+  const tw = threadWord(heap, t);
+  for (;;) {
+    const head = Atomics.load(a, tw + T.READY);
+    a[(w >> 2) + W.LINK] = head;
+    if (Atomics.compareExchange(a, tw + T.READY, head, w) === head) break; // publishes w's fields
+  }
+  if (Atomics.load(a, tw + T.PARKED) === 1) ring(heap, t); // Dekker pair with the parker's store of PARKED
+}
+
+/** Take every waiter on thread t's READY list, oldest first. Owner only. */
+export function readyTakeAll(heap: Heap, t: number, out: number[]): number {
+  out.length = 0;
+  const tw = threadWord(heap, t);
+  if (Atomics.load(heap.i32, tw + T.READY) === 0) return 0;
+  let w = Atomics.exchange(heap.i32, tw + T.READY, 0);
+  while (w !== 0) {
+    heap.see(w, W_BYTES);
+    out.push(w);
+    w = heap.i32[(w >> 2) + W.LINK]!;
+  }
+  out.reverse();
+  return out.length;
+}
+
+export function readyNonEmpty(heap: Heap, t: number): boolean {
+  return Atomics.load(heap.i32, threadWord(heap, t) + T.READY) !== 0;
+}

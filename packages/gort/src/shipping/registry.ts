@@ -1,0 +1,206 @@
+/**
+ * The function table: how a goroutine's function reaches the thread that runs it.
+ *
+ * Two forms (docs/architecture.md, "Goroutine functions"):
+ * - inline: the function's source, checked for free variables on the calling thread, stored
+ *   in the heap and compiled once per thread with gort's names in scope;
+ * - module: a (module URL, export name) pair made by `fromModule()`; each thread imports the
+ *   module on first use, so the function may import anything and keep module state.
+ *
+ * Table entry (4 words at FN_TABLE + 16 * id):
+ * | word | name  | note                                                         |
+ * |------|-------|--------------------------------------------------------------|
+ * | 0    | KIND  | 0 while being written; 1 inline, 2 module (Atomics.store, last) |
+ * | 1    | SRC   | string: compiled body (inline) or module URL (module)        |
+ * | 2    | NAME  | string: function name (inline) or export name (module)       |
+ * | 3    | FLAGS | bit 0: the body is a per-goroutine factory (uses goid)       |
+ *
+ * Invariants: an id is registered (KIND stored) before any G naming it is published, so a
+ * thread that reads a G sees its entry. Entries are immutable once published. Each thread
+ * registers a given function or source once (caches below); two threads may register the
+ * same source under two ids, which is harmless.
+ */
+import { H } from '../heap/layout.js';
+import type { Heap } from '../heap/heap.js';
+import { FreeVariableError } from '../errors.js';
+import { analyzeFunctionSource } from './freevars.js';
+
+export const FN_CAP = 16384;
+const KIND_INLINE = 1;
+const KIND_MODULE = 2;
+const FLAG_PER_G = 1;
+
+export const MODULE_REF: unique symbol = Symbol.for('gort.moduleRef') as never;
+export interface ModuleRef {
+  readonly url: string;
+  readonly name: string;
+}
+
+/** What a thread runs for a table entry. */
+export interface Compiled {
+  readonly name: string;
+  /** The function, or — when perG — a factory taking the goroutine's context. */
+  readonly fn: (...args: never[]) => unknown;
+  readonly perG: boolean;
+}
+
+/** Per-goroutine values bound into inline functions that use them. */
+export interface GContext {
+  readonly id: number;
+}
+
+/** Names that an inline goroutine may use without declaring: the facade's exports. */
+let namespace: Record<string, unknown> = {};
+let gortNames = new Set<string>();
+export function setNamespace(ns: Record<string, unknown>): void {
+  namespace = ns;
+  gortNames = new Set(Object.keys(ns));
+}
+
+const IMPORT_VAR = /\b(?:__vi_import_\d+__|__vite_ssr_import_\d+__)\b/g;
+/** Helpers that source-to-source compilers inject into function bodies. */
+const INJECTED = new Set(['__name']);
+const ALWAYS_BOUND = new Set(['undefined', 'NaN', 'Infinity', 'globalThis', 'arguments']);
+
+export function initFnTable(heap: Heap): void {
+  const t = heap.alloc(FN_CAP * 16);
+  heap.i32.fill(0, t >> 2, (t >> 2) + FN_CAP * 4);
+  Atomics.store(heap.i32, H.FN_TABLE, t);
+}
+
+export class FnRegistry {
+  private readonly byFn = new WeakMap<object, number>();
+  private readonly bySrc = new Map<string, number>();
+  private readonly byModule = new Map<string, number>();
+  private readonly compiled: Array<Compiled | Promise<Compiled> | undefined> = [];
+  private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+
+  constructor(private readonly heap: Heap) {}
+
+  /** The table id for fn, registering it on first use. Throws at the call site on misuse. */
+  idOf(fn: unknown): number {
+    if (typeof fn !== 'function') throw new TypeError(`gort: go() and spawn() take a function, got ${typeof fn}`);
+    const known = this.byFn.get(fn);
+    if (known !== undefined) return known;
+    const ref = (fn as unknown as { [MODULE_REF]?: ModuleRef })[MODULE_REF];
+    const id = ref !== undefined ? this.registerModule(ref) : this.registerInline(fn);
+    this.byFn.set(fn, id);
+    return id;
+  }
+
+  private registerModule(ref: ModuleRef): number {
+    const key = `${ref.url}#${ref.name}`;
+    let id = this.byModule.get(key);
+    if (id === undefined) {
+      id = this.publish(KIND_MODULE, ref.url, ref.name, 0);
+      this.byModule.set(key, id);
+    }
+    return id;
+  }
+
+  private registerInline(fn: Function): number {
+    const src = Function.prototype.toString.call(fn);
+    const cached = this.bySrc.get(src);
+    if (cached !== undefined) return cached;
+    const name = fn.name || 'anonymous';
+    if (src.endsWith('{ [native code] }')) {
+      throw new TypeError(`gort: ${name} is a native or bound function; goroutines need a function with source, or fromModule()`);
+    }
+    const report = analyzeFunctionSource(src);
+    if (report.kind === 'class') throw new TypeError(`gort: ${name} is a class, not a function`);
+    const bad: string[] = [];
+    const used: string[] = [];
+    for (const v of report.free) {
+      if (gortNames.has(v)) used.push(v);
+      else if (!(v in globalThis) && !ALWAYS_BOUND.has(v) && !INJECTED.has(v)) bad.push(v);
+    }
+    for (const m of report.importMembers) if (m !== '*' && !gortNames.has(m)) bad.push(m);
+    if (bad.length > 0) throw new FreeVariableError(bad, name);
+    const perG = used.includes('goid');
+    let prologue = '"use strict";';
+    const shared = used.filter((v) => v !== 'goid');
+    if (shared.length > 0) prologue += `const {${shared.join(',')}} = __ns;`;
+    for (const v of new Set(src.match(IMPORT_VAR) ?? [])) prologue += `const ${v} = __ns;`;
+    if (src.includes('__name')) prologue += 'const __name = (f) => f;';
+    if (perG) prologue += 'const goid = () => __g.id;';
+    const expr = report.isMethod ? `Object.values({${src}})[0]` : `(${src})`;
+    const body = `${prologue}\nreturn ${expr};`;
+    const id = this.publish(KIND_INLINE, body, name, perG ? FLAG_PER_G : 0);
+    this.bySrc.set(src, id);
+    return id;
+  }
+
+  private publish(kind: number, src: string, name: string, flags: number): number {
+    const heap = this.heap;
+    const id = Atomics.add(heap.i32, H.FN_COUNT, 1);
+    if (id >= FN_CAP) throw new RangeError(`gort: more than ${FN_CAP} distinct goroutine functions`);
+    const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
+    const s = heap.allocString(src);
+    const n = heap.allocString(name);
+    heap.i32[e + 1] = s;
+    heap.i32[e + 2] = n;
+    heap.i32[e + 3] = flags;
+    Atomics.store(heap.i32, e, kind); // publish the entry; pairs with load(KIND) in get
+    return id;
+  }
+
+  /** A name for dumps and errors. Any thread. */
+  nameOf(id: number): string {
+    const heap = this.heap;
+    const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
+    const kind = Atomics.load(heap.i32, e);
+    if (kind === 0) return `fn#${id}`;
+    const name = heap.readString(heap.i32[e + 2]!);
+    if (kind === KIND_MODULE) {
+      const url = heap.readString(heap.i32[e + 1]!);
+      return `${name} (${url.slice(url.lastIndexOf('/') + 1)})`;
+    }
+    return name;
+  }
+
+  /** The runnable form of entry id on this thread: compiled once, or imported once. */
+  get(id: number): Compiled | Promise<Compiled> {
+    const c = this.compiled[id];
+    if (c !== undefined) return c;
+    const heap = this.heap;
+    const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
+    const kind = Atomics.load(heap.i32, e);
+    const src = heap.readString(heap.i32[e + 1]!);
+    const name = heap.readString(heap.i32[e + 2]!);
+    const flags = heap.i32[e + 3]!;
+    if (kind === KIND_INLINE) {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      const factory = new Function('__ns', '__g', src) as (ns: unknown, g: unknown) => (...a: never[]) => unknown;
+      const perG = (flags & FLAG_PER_G) !== 0;
+      const out: Compiled = perG
+        ? { name, perG, fn: ((g: GContext) => factory(namespace, g)) as never }
+        : { name, perG, fn: factory(namespace, null) };
+      this.compiled[id] = out;
+      return out;
+    }
+    if (kind !== KIND_MODULE) throw new Error(`runtime: function table entry ${id} is not published`);
+    const p = this.importModule(src).then((mod) => {
+      const f = mod[name];
+      if (typeof f !== 'function') {
+        throw new TypeError(`gort: module ${src} has no exported function '${name}'`);
+      }
+      const out: Compiled = { name: `${name} (${src.slice(src.lastIndexOf('/') + 1)})`, perG: false, fn: f as never };
+      this.compiled[id] = out;
+      return out;
+    });
+    this.compiled[id] = p;
+    p.catch(() => {
+      this.compiled[id] = undefined; // let a later G retry and report the error again
+    });
+    return p;
+  }
+
+  private importModule(url: string): Promise<Record<string, unknown>> {
+    let p = this.modules.get(url);
+    if (p === undefined) {
+      p = import(url) as Promise<Record<string, unknown>>;
+      this.modules.set(url, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * Values in shared memory: one 16-byte *slot* per value, plus an out-of-line block when the
+ * value is not a primitive.
+ *
+ * | byte | slot field | meaning                                                        |
+ * |------|------------|----------------------------------------------------------------|
+ * | 0    | TAG        | Tag below                                                      |
+ * | 4    | AUX        | STRING: string block; HANDLE: the handle; CLONED: bytes block  |
+ * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: its kind                            |
+ *
+ * Numbers, booleans, null, undefined and runtime handles are inline (no allocation); strings
+ * are copied as UTF-16; anything else is checked, then encoded with structured-clone
+ * semantics (`v8.serialize`). Runtime objects nested inside a cloned value are replaced by a
+ * marker and revived on the other side, so a channel inside an object still costs one word.
+ *
+ * Invariants:
+ * - `prepare` runs every check and may throw a TypeError naming the offending path; it
+ *   allocates nothing. `write` allocates and cannot fail except on heap exhaustion, after
+ *   which nothing it allocated is left behind.
+ * - A slot's out-of-line block belongs to the slot: `read` with `consume` frees it, `drop`
+ *   frees it without decoding. A block is freed exactly once.
+ * Any thread.
+ */
+import { serialize, deserialize } from 'node:v8';
+import type { Heap } from '../heap/heap.js';
+
+export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7 } as const;
+export const SLOT_BYTES = 16;
+
+/** Runtime objects (channels, wait groups, …) implement this to travel as their handle. */
+export const GORT_HANDLE: unique symbol = Symbol.for('gort.handle') as never;
+export interface HandleObject {
+  [GORT_HANDLE](): readonly [kind: number, handle: number];
+}
+const revivers: Array<((h: number) => unknown) | undefined> = [];
+export function registerHandleKind(kind: number, revive: (h: number) => unknown): void {
+  revivers[kind] = revive;
+}
+function revive(kind: number, h: number): unknown {
+  const r = revivers[kind];
+  if (r === undefined) throw new TypeError(`gort: unknown runtime handle kind ${kind}`);
+  return r(h);
+}
+
+const MARK = '\u0000gort.handle';
+
+/** A value made ready for `write`: the checks are done, the bytes computed. */
+export type Prepared =
+  | { tag: 0 | 1 | 2 | 3 }
+  | { tag: 4; num: number }
+  | { tag: 5; str: string }
+  | { tag: 6; kind: number; h: number }
+  | { tag: 7; bytes: Uint8Array };
+
+const P_UNDEF = { tag: 0 } as const;
+const P_NULL = { tag: 1 } as const;
+const P_FALSE = { tag: 2 } as const;
+const P_TRUE = { tag: 3 } as const;
+
+export function prepare(v: unknown, path: string): Prepared {
+  switch (typeof v) {
+    case 'number':
+      return { tag: 4, num: v };
+    case 'boolean':
+      return v ? P_TRUE : P_FALSE;
+    case 'undefined':
+      return P_UNDEF;
+    case 'string':
+      return { tag: 5, str: v };
+    case 'function':
+      throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
+    case 'symbol':
+      throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
+    default:
+      break;
+  }
+  if (v === null) return P_NULL;
+  if (typeof v === 'object' && GORT_HANDLE in v) {
+    const [kind, h] = (v as HandleObject)[GORT_HANDLE]();
+    return { tag: 6, kind, h };
+  }
+  const replaced = check(v, path, new Set());
+  try {
+    return { tag: 7, bytes: serialize(replaced) };
+  } catch (e) {
+    throw new TypeError(`gort: ${path} cannot be cloned: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+const plainProtos = new Set<unknown>([
+  Object.prototype,
+  null,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  SharedArrayBuffer.prototype,
+  DataView.prototype,
+  Boolean.prototype,
+  Number.prototype,
+  String.prototype,
+  BigInt.prototype,
+]);
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+/**
+ * Walk an object graph: reject what structured clone would reject or silently mangle
+ * (functions, symbols, class instances, which lose their prototype and private state),
+ * replace nested runtime objects by markers. Returns v itself when nothing was replaced.
+ */
+function check(v: unknown, path: string, seen: Set<object>): unknown {
+  if (typeof v === 'function') throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
+  if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
+  if (typeof v !== 'object' || v === null) return v;
+  if (seen.has(v)) return v;
+  if (GORT_HANDLE in v) {
+    const [kind, h] = (v as HandleObject)[GORT_HANDLE]();
+    return { [MARK]: kind, h };
+  }
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (ArrayBuffer.isView(v) || proto === typedArrayProto) return v;
+  if (v instanceof Error) {
+    return v;
+  }
+  if (!plainProtos.has(proto)) {
+    const name = (proto as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'unknown';
+    throw new TypeError(
+      `gort: ${path} is an instance of class ${name}; class instances lose their prototype and private ` +
+        `fields when sent to another thread. Send a plain object (or its fields) instead`,
+    );
+  }
+  seen.add(v);
+  let out: unknown = v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = check(v[i], `${path}[${i}]`, seen);
+      if (r !== v[i]) {
+        if (out === v) out = v.slice();
+        (out as unknown[])[i] = r;
+      }
+    }
+  } else if (v instanceof Map) {
+    let changed = false;
+    const entries: [unknown, unknown][] = [];
+    for (const [k, x] of v) {
+      const rk = check(k, `${path} key`, seen);
+      const rx = check(x, `${path}.get(${String(k)})`, seen);
+      if (rk !== k || rx !== x) changed = true;
+      entries.push([rk, rx]);
+    }
+    if (changed) out = new Map(entries);
+  } else if (v instanceof Set) {
+    let changed = false;
+    const items: unknown[] = [];
+    for (const x of v) {
+      const rx = check(x, `${path} item`, seen);
+      if (rx !== x) changed = true;
+      items.push(rx);
+    }
+    if (changed) out = new Set(items);
+  } else if (proto === Object.prototype || proto === null) {
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      const r = check(x, `${path}.${k}`, seen);
+      if (r !== x) {
+        if (out === v) out = { ...(v as object) };
+        (out as Record<string, unknown>)[k] = r;
+      }
+    }
+  }
+  return out;
+}
+
+/** Revive markers left by `check`. */
+function reviveDeep(v: unknown, seen: Set<object>): unknown {
+  if (typeof v !== 'object' || v === null || seen.has(v)) return v;
+  if (MARK in v) return revive((v as Record<string, number>)[MARK]!, (v as unknown as { h: number }).h);
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(v[i], seen);
+  } else if (v instanceof Map) {
+    for (const [k, x] of v) v.set(k, reviveDeep(x, seen));
+  } else if (Object.getPrototypeOf(v) === Object.prototype) {
+    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep((v as Record<string, unknown>)[k], seen);
+  }
+  return v;
+}
+
+/** Write p into the slot at byte offset `slot`. */
+export function write(heap: Heap, slot: number, p: Prepared): void {
+  let aux = 0;
+  let num = 0;
+  switch (p.tag) {
+    case 4:
+      num = p.num;
+      break;
+    case 5:
+      aux = heap.allocString(p.str);
+      break;
+    case 6:
+      aux = p.h;
+      num = p.kind;
+      break;
+    case 7: {
+      const n = p.bytes.length;
+      aux = heap.alloc(4 + n);
+      heap.i32[aux >> 2] = n;
+      heap.u8.set(p.bytes, aux + 4);
+      break;
+    }
+    default:
+      break;
+  }
+  heap.see(slot, SLOT_BYTES);
+  heap.i32[slot >> 2] = p.tag;
+  heap.i32[(slot >> 2) + 1] = aux;
+  heap.f64[(slot + 8) >> 3] = num;
+}
+
+/** Encode v into the slot (prepare + write). */
+export function encodeInto(heap: Heap, slot: number, v: unknown, path: string): void {
+  if (typeof v === 'number') {
+    heap.i32[slot >> 2] = Tag.NUMBER;
+    heap.f64[(slot + 8) >> 3] = v;
+    return;
+  }
+  write(heap, slot, prepare(v, path));
+}
+
+/** Decode the slot; with `consume`, free its out-of-line block. */
+export function read(heap: Heap, slot: number, consume: boolean): unknown {
+  heap.see(slot, SLOT_BYTES);
+  const i = slot >> 2;
+  const tag = heap.i32[i]!;
+  switch (tag) {
+    case Tag.NUMBER:
+      return heap.f64[(slot + 8) >> 3];
+    case Tag.UNDEF:
+      return undefined;
+    case Tag.NULL:
+      return null;
+    case Tag.FALSE:
+      return false;
+    case Tag.TRUE:
+      return true;
+    case Tag.STRING: {
+      const b = heap.i32[i + 1]!;
+      const s = heap.readString(b);
+      if (consume) heap.free(b);
+      return s;
+    }
+    case Tag.HANDLE:
+      return revive(heap.f64[(slot + 8) >> 3]!, heap.i32[i + 1]!);
+    case Tag.CLONED: {
+      const b = heap.i32[i + 1]!;
+      heap.see(b, 4);
+      const n = heap.i32[b >> 2]!;
+      heap.see(b, 4 + n);
+      const v = deserialize(heap.u8.subarray(b + 4, b + 4 + n)) as unknown;
+      if (consume) heap.free(b);
+      return reviveDeep(v, new Set());
+    }
+    default:
+      throw new Error(`runtime: value slot ${slot} has bad tag ${tag}`);
+  }
+}
+
+/** Free the slot's out-of-line block without decoding it. */
+export function drop(heap: Heap, slot: number): void {
+  const tag = heap.i32[slot >> 2]!;
+  if (tag === Tag.STRING || tag === Tag.CLONED) heap.free(heap.i32[(slot >> 2) + 1]!);
+  heap.i32[slot >> 2] = Tag.UNDEF;
+}
+
+// ---- argument lists: [count word, pad word, slot × count] ----
+
+export function encodeArgs(heap: Heap, args: readonly unknown[], fnName: string): number {
+  const n = args.length;
+  if (n === 0) return 0;
+  const prepared: Prepared[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = args[k];
+    prepared[k] = typeof v === 'number' ? { tag: 4, num: v } : prepare(v, `argument ${k} of ${fnName}`);
+  }
+  const block = heap.alloc(8 + n * SLOT_BYTES);
+  heap.i32[block >> 2] = n;
+  let k = 0;
+  try {
+    for (; k < n; k++) write(heap, block + 8 + k * SLOT_BYTES, prepared[k]!);
+  } catch (e) {
+    for (let j = 0; j < k; j++) drop(heap, block + 8 + j * SLOT_BYTES);
+    heap.free(block);
+    throw e;
+  }
+  return block;
+}
+
+export function decodeArgs(heap: Heap, block: number): unknown[] {
+  heap.see(block, 8);
+  const n = heap.i32[block >> 2]!;
+  heap.see(block, 8 + n * SLOT_BYTES);
+  const out: unknown[] = new Array(n);
+  for (let k = 0; k < n; k++) out[k] = read(heap, block + 8 + k * SLOT_BYTES, true);
+  heap.free(block);
+  return out;
+}
+
+export function dropArgs(heap: Heap, block: number): void {
+  if (block === 0) return;
+  heap.see(block, 8);
+  const n = heap.i32[block >> 2]!;
+  for (let k = 0; k < n; k++) drop(heap, block + 8 + k * SLOT_BYTES);
+  heap.free(block);
+}
