@@ -311,8 +311,12 @@ export class M implements Thread {
       if (r.async) await r.value;
     }
     Atomics.store(a, tw + T.PARKED, 0);
-    if ((Atomics.and(a, word, ~bit) & bit) !== 0) Atomics.sub(a, H.NPIDLE, 1); // we cleared it, not a waker
-    if (Atomics.load(a, tw + T.SPINNING) === 1) this.spinning = true; // a waker handed us spinning
+    if ((Atomics.and(a, word, ~bit) & bit) !== 0) {
+      Atomics.sub(a, H.NPIDLE, 1); // we left the idle set ourselves
+    } else {
+      this.spinning = true; // wakep claimed our P: it counted us in NMSPINNING
+      Atomics.store(a, tw + T.SPINNING, 1);
+    }
     Atomics.store(a, tw + T.STATE, this.spinning ? ThreadState.SPINNING : ThreadState.RUNNING);
   }
 }

@@ -10,7 +10,7 @@
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, threadWord, ring } from '../sched/threads.js';
+import { ring } from '../sched/threads.js';
 import { W, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
 import { encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
 import { settle, type Thread } from './thread.js';
@@ -42,7 +42,9 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
 
 /**
  * Go's wakep: if no M is spinning and some P is idle, claim an idle P and ring its M, handing
- * it the spinning state (it is counted in NMSPINNING before it wakes). Any thread.
+ * it the spinning state: it is counted in NMSPINNING before it wakes, and it learns so from
+ * finding its idle bit cleared by someone else (only wakep clears another P's bit; a record
+ * flag written after the claim would race with an M that unidles itself). Any thread.
  */
 export function wakep(heap: Heap): void {
   const a = heap.i32;
@@ -56,9 +58,8 @@ export function wakep(heap: Heap): void {
       const old = Atomics.and(a, H.IDLE_MASK + wd, ~bit); // claim P; pairs with the parker's Atomics.or
       if ((old & bit) !== 0) {
         Atomics.sub(a, H.NPIDLE, 1);
-        const p = wd * 32 + (31 - Math.clz32(bit));
-        Atomics.store(a, threadWord(heap, p + 1) + T.SPINNING, 1); // hand over the spinning count
-        ring(heap, p + 1);
+        // Clearing another P's idle bit is the hand-over: that M now counts as spinning.
+        ring(heap, wd * 32 + (31 - Math.clz32(bit)) + 1);
         return;
       }
       m = old & ~bit;

@@ -15,7 +15,7 @@
  * | 5    | TASKS    | owner                          | stats                    | Gs started on this thread     |
  * | 6    | STEALS   | owner                          | stats                    | successful steal operations   |
  * | 7    | STOLEN   | owner                          | stats                    | Gs taken by those steals      |
- * | 8    | SPINNING | Atomics: owner, or the waker that hands spinning over | any | 1 while counted in NMSPINNING |
+ * | 8    | SPINNING | Atomics: owner                 | stats                    | 1 while counted in NMSPINNING |
  * | 9    | STATE    | owner                          | stats                    | ThreadState                   |
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the

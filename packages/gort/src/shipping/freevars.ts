@@ -1,0 +1,1004 @@
+/**
+ * Free-variable analysis for "inline" goroutine functions.
+ *
+ * gort ships a function to a worker thread as its source text (`fn.toString()`), and the
+ * worker compiles it with `new Function`. Such a function may only use its parameters and
+ * locals, JS globals and gort's public names; any other free identifier is a captured outer
+ * variable that will not exist in the worker. `go()`/`spawn()` call `analyzeFunctionSource`
+ * (on any thread, once per distinct source; the caller caches) before shipping, filter out
+ * globals and gort's names, and reject the function synchronously if anything is left.
+ *
+ * How: one linear tokenizer pass (regex vs division is decided by the previous token;
+ * templates are split into chunks around `${ }`), then one forward pass over the tokens
+ * that tracks bracket contexts (block / object literal / class body / parens), recognises
+ * binding sites (params, var/let/const, function/class names, catch params, destructuring,
+ * for heads) and records references with their scope; references are resolved at the end,
+ * so hoisting (var, function declarations, later `let`) just works.
+ *
+ * Approximations (all lenient: they can hide a free variable, never invent one, on valid code):
+ * var and function declarations are function-scoped, let/const/class block-scoped; a `for (let`
+ * binding lives until the end of the loop body, or of the enclosing bracket group when the body
+ * is not a block; an arrow with an expression body keeps its params in scope up to the next
+ * `,`/`;`/closing bracket/ASI line break at its own level; `await`, `yield`, `let`, `static` and
+ * `arguments` are never reported. A name hidden this way makes the worker throw a ReferenceError,
+ * which gort turns into a panic.
+ *
+ * Invariants: no dependencies; never throws on syntactically valid input; on invalid input it
+ * returns a best-effort report; always terminates in time linear in the source length.
+ */
+
+export interface FreeVarReport {
+  /** Identifiers referenced but not declared anywhere in the function (params, var/let/const, function/class declarations, catch params, destructuring patterns, for-in/of heads, named function expressions' own names, arrow params), in first-appearance order, deduplicated. `this`, `arguments`, `super`, `new.target`, `import.meta` are not reported. */
+  free: string[];
+  /** For identifiers matching /^__vi_import_\d+__$/ or /^__vite_ssr_import_\d+__$/ (vitest/vite-node rewrite `import { chan } from 'gort'` into `__vi_import_0__.chan`): the property names accessed on them, e.g. `__vi_import_0__.chan(...)` and `(0, __vi_import_0__.go)(...)` give ['chan','go']. A bare use of such an identifier that is not a member access (e.g. passing `__vi_import_0__` itself) puts '*' in this list. These identifiers are NOT listed in `free`. */
+  importMembers: string[];
+  /** True if the source text is a method shorthand (`foo(a) {}` / `async foo() {}` / `*gen(){}` / `get x(){}` as produced by Function.prototype.toString of an object-literal method), which is not a valid expression on its own. */
+  isMethod: boolean;
+  /** 'arrow' | 'function' | 'method' | 'class' */
+  kind: 'arrow' | 'function' | 'method' | 'class';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+const NAME = 0; // identifier or keyword (escapes decoded)
+const PUNCT = 1; // operator or bracket; `${` is an opener closed by `}`
+const NUM = 2;
+const STR = 3;
+const TPL = 4; // a template chunk: `...`  `...${  }...${  }...`
+const REGEX = 5;
+const PRIV = 6; // #name
+
+interface Tok {
+  t: number;
+  v: string;
+  /** A line terminator precedes this token. */
+  nl: boolean;
+}
+
+const PUNCT3 = new Set(['...', '===', '!==', '**=', '<<=', '>>=', '>>>', '&&=', '||=', '??=']);
+const PUNCT2 = new Set([
+  '=>', '==', '!=', '<=', '>=', '&&', '||', '??', '?.', '++', '--', '+=', '-=', '*=', '/=', '%=',
+  '&=', '|=', '^=', '**', '<<', '>>',
+]);
+
+/** Reserved words: never references. */
+const RESERVED = new Set([
+  'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do',
+  'else', 'enum', 'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in',
+  'instanceof', 'new', 'null', 'return', 'super', 'switch', 'this', 'throw', 'true', 'try',
+  'typeof', 'var', 'void', 'while', 'with', 'yield', 'await', 'let', 'static', 'arguments',
+]);
+/** Reserved words that end an expression (a following `/` divides, a following line break may end the statement). */
+const VALUE_KW = new Set(['this', 'super', 'null', 'true', 'false', 'arguments']);
+/** Words after which an expression is expected: `/` starts a regex, `{` starts an object literal. */
+const EXPR_KW = new Set([
+  'return', 'typeof', 'void', 'delete', 'throw', 'yield', 'await', 'in', 'of', 'case', 'new',
+  'instanceof', 'extends', 'var', 'let', 'const', 'do', 'else',
+]);
+const CONTROL = new Set(['if', 'while', 'switch', 'with']);
+const IMPORT_RE = /^(?:__vi_import_\d+__|__vite_ssr_import_\d+__)$/;
+const ID_START_RE = /[\p{ID_Start}$_]/u;
+const ID_PART_RE = /[\p{ID_Continue}$\u200c\u200d]/u;
+const SPACE_RE = /\s/;
+
+function isAsciiIdPart(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 36 || c === 95
+  );
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function isLineTerm(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** Scans an identifier at `i` (whose first char is already known to be an identifier start or `\`). */
+function scanIdent(src: string, i: number): { end: number; name: string } {
+  const n = src.length;
+  let j = i;
+  let name = '';
+  let from = i;
+  while (j < n) {
+    const c = src.charCodeAt(j);
+    if (c < 128) {
+      if (isAsciiIdPart(c)) {
+        j++;
+        continue;
+      }
+      if (c === 92 && src.charCodeAt(j + 1) === 117) {
+        // \uXXXX or \u{X...}
+        name += src.slice(from, j);
+        let k = j + 2;
+        let hex: string;
+        if (src.charCodeAt(k) === 123) {
+          const close = src.indexOf('}', k);
+          if (close < 0) break;
+          hex = src.slice(k + 1, close);
+          k = close + 1;
+        } else {
+          hex = src.slice(k, k + 4);
+          k += 4;
+        }
+        const cp = parseInt(hex, 16);
+        name += Number.isFinite(cp) && cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : '_';
+        j = k;
+        from = j;
+        continue;
+      }
+      break;
+    }
+    const cp = src.codePointAt(j) ?? c;
+    const ch = String.fromCodePoint(cp);
+    if (j === i ? ID_START_RE.test(ch) : ID_PART_RE.test(ch)) {
+      j += ch.length;
+      continue;
+    }
+    break;
+  }
+  if (j === i) j = i + 1; // never stall
+  name += src.slice(from, j);
+  return { end: j, name };
+}
+
+function regexAllowed(toks: Tok[]): boolean {
+  const p = toks[toks.length - 1];
+  if (p === undefined) return true;
+  if (p.t === NAME) {
+    const pp = toks[toks.length - 2];
+    if (pp !== undefined && pp.t === PUNCT && (pp.v === '.' || pp.v === '?.')) return false;
+    return EXPR_KW.has(p.v);
+  }
+  if (p.t === PUNCT) return !(p.v === ')' || p.v === ']' || p.v === '++' || p.v === '--');
+  return false;
+}
+
+/** End of a regex literal starting at `i` (a `/`), or -1 if it is not one (line break / EOF). */
+function scanRegex(src: string, i: number): number {
+  const n = src.length;
+  let j = i + 1;
+  let inClass = false;
+  for (;;) {
+    if (j >= n) return -1;
+    const c = src.charCodeAt(j);
+    if (isLineTerm(c)) return -1;
+    if (c === 92) {
+      j += 2;
+      if (j > n || isLineTerm(src.charCodeAt(j - 1))) return -1;
+      continue;
+    }
+    j++;
+    if (c === 91) inClass = true;
+    else if (c === 93) inClass = false;
+    else if (c === 47 && !inClass) break;
+  }
+  while (j < n && isAsciiIdPart(src.charCodeAt(j))) j++;
+  return j;
+}
+
+function scanNumber(src: string, i: number): number {
+  const n = src.length;
+  let j = i;
+  const c1 = src.charCodeAt(i + 1) | 32;
+  if (src.charCodeAt(i) === 48 && (c1 === 120 || c1 === 111 || c1 === 98)) {
+    j += 2;
+  } else {
+    let dot = false;
+    while (j < n) {
+      const c = src.charCodeAt(j);
+      if (isDigit(c) || c === 95) j++;
+      else if (c === 46 && !dot) {
+        dot = true;
+        j++;
+      } else break;
+    }
+    if ((src.charCodeAt(j) | 32) === 101) {
+      const d = src.charCodeAt(j + 1);
+      if (isDigit(d)) j += 1;
+      else if ((d === 43 || d === 45) && isDigit(src.charCodeAt(j + 2))) j += 2;
+    }
+  }
+  // digits, hex digits, exponent digits, `n` suffix (and, robustly, any glued identifier chars)
+  while (j < n && isAsciiIdPart(src.charCodeAt(j))) j++;
+  return j;
+}
+
+function tokenize(src: string): Tok[] {
+  const toks: Tok[] = [];
+  const braces: boolean[] = []; // true = the `{` is a template `${`
+  const n = src.length;
+  let nl = false;
+  let i = 0;
+  const push = (t: number, v: string): void => {
+    toks.push({ t, v, nl });
+    nl = false;
+  };
+  /** Scans template characters from `j` (just after '`' or the `}` closing a substitution). */
+  const template = (start: number, j: number): number => {
+    while (j < n) {
+      const c = src.charCodeAt(j);
+      if (c === 92) j += 2;
+      else if (c === 96) {
+        push(TPL, src.slice(start, j + 1));
+        return j + 1;
+      } else if (c === 36 && src.charCodeAt(j + 1) === 123) {
+        push(TPL, src.slice(start, j + 2));
+        push(PUNCT, '${');
+        braces.push(true);
+        return j + 2;
+      } else j++;
+    }
+    push(TPL, src.slice(start));
+    return n;
+  };
+  while (i < n) {
+    const c = src.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      nl = true;
+      i++;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 11 || c === 12) {
+      i++;
+      continue;
+    }
+    if (c === 47) {
+      const d = src.charCodeAt(i + 1);
+      if (d === 47) {
+        i += 2;
+        while (i < n && !isLineTerm(src.charCodeAt(i))) i++;
+        continue;
+      }
+      if (d === 42) {
+        const close = src.indexOf('*/', i + 2);
+        const end = close < 0 ? n : close + 2;
+        for (let k = i + 2; k < end; k++) {
+          if (isLineTerm(src.charCodeAt(k))) {
+            nl = true;
+            break;
+          }
+        }
+        i = end;
+        continue;
+      }
+      if (regexAllowed(toks)) {
+        const end = scanRegex(src, i);
+        if (end > 0) {
+          push(REGEX, src.slice(i, end));
+          i = end;
+          continue;
+        }
+      }
+    } else if (isAsciiIdPart(c) && !isDigit(c)) {
+      const { end, name } = scanIdent(src, i);
+      push(NAME, name);
+      i = end;
+      continue;
+    } else if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)))) {
+      const end = scanNumber(src, i);
+      push(NUM, src.slice(i, end));
+      i = end;
+      continue;
+    } else if (c === 39 || c === 34) {
+      let j = i + 1;
+      while (j < n) {
+        const e = src.charCodeAt(j);
+        if (e === c) {
+          j++;
+          break;
+        }
+        if (e === 92) j += 2;
+        else if (e === 10 || e === 13) break; // unterminated: best effort
+        else j++;
+      }
+      if (j > n) j = n;
+      push(STR, src.slice(i, j));
+      i = j;
+      continue;
+    } else if (c === 96) {
+      i = template(i, i + 1);
+      continue;
+    } else if (c === 35) {
+      const d = src.charCodeAt(i + 1);
+      if (i + 1 < n && (isAsciiIdPart(d) || d === 92 || d > 127) && !isDigit(d)) {
+        const { end, name } = scanIdent(src, i + 1);
+        push(PRIV, '#' + name);
+        i = end;
+        continue;
+      }
+    } else if (c === 92) {
+      const { end, name } = scanIdent(src, i);
+      push(NAME, name);
+      i = end;
+      continue;
+    } else if (c === 123) {
+      braces.push(false);
+      push(PUNCT, '{');
+      i++;
+      continue;
+    } else if (c === 125) {
+      const tpl = braces.pop() === true;
+      push(PUNCT, '}');
+      i = tpl ? template(i, i + 1) : i + 1;
+      continue;
+    } else if (c > 127) {
+      if (c === 0x2028 || c === 0x2029) {
+        nl = true;
+        i++;
+        continue;
+      }
+      const cp = src.codePointAt(i) ?? c;
+      const ch = String.fromCodePoint(cp);
+      if (SPACE_RE.test(ch)) {
+        i += ch.length;
+        continue;
+      }
+      if (ID_START_RE.test(ch)) {
+        const { end, name } = scanIdent(src, i);
+        push(NAME, name);
+        i = end;
+        continue;
+      }
+      push(PUNCT, ch); // unknown character: keep going
+      i += ch.length;
+      continue;
+    }
+    // operators
+    if (
+      c === 40 || c === 41 || c === 91 || c === 93 || c === 59 || c === 44 || c === 58 || c === 126 ||
+      (c === 46 && src.charCodeAt(i + 1) !== 46)
+    ) {
+      push(PUNCT, src[i] as string); // ( ) [ ] ; , : ~ .
+      i++;
+      continue;
+    }
+    if (c === 62 && src.startsWith('>>>=', i)) {
+      push(PUNCT, '>>>=');
+      i += 4;
+      continue;
+    }
+    const s3 = src.slice(i, i + 3);
+    if (PUNCT3.has(s3)) {
+      push(PUNCT, s3);
+      i += 3;
+      continue;
+    }
+    const s2 = src.slice(i, i + 2);
+    if (PUNCT2.has(s2) && !(s2 === '?.' && isDigit(src.charCodeAt(i + 2)))) {
+      push(PUNCT, s2);
+      i += 2;
+      continue;
+    }
+    push(PUNCT, src[i] ?? '');
+    i++;
+  }
+  return toks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis
+
+/** Bracket contexts. */
+const C_ROOT = 0;
+const C_PAREN = 1;
+const C_BRACKET = 2;
+const C_BLOCK = 3; // statement block, function body, switch body, static block
+const C_OBJECT = 4; // object literal or object pattern
+const C_CLASS = 5; // class body
+const C_TPL = 6; // `${ ... }`
+const C_FOR = 7; // for (...) head
+
+/** Token roles decided ahead of the walk. */
+const R_DECL = 1; // binding identifier
+const R_KEY = 2; // property / method / field name
+const R_LABEL = 3;
+
+interface Ctx {
+  kind: number;
+  open: number;
+  ternary: number;
+  pendingCase: boolean;
+}
+
+interface Scope {
+  parent: Scope | null;
+  names: Set<string> | null;
+  fn: boolean;
+  end: number;
+}
+
+interface Ref {
+  name: string;
+  scope: Scope;
+  /** For vitest/vite import bindings: the member accessed, or '*'. */
+  member: string | null;
+}
+
+function isOpener(t: Tok): boolean {
+  return t.t === PUNCT && (t.v === '(' || t.v === '[' || t.v === '{' || t.v === '${');
+}
+function isCloser(t: Tok): boolean {
+  return t.t === PUNCT && (t.v === ')' || t.v === ']' || t.v === '}');
+}
+function isP(t: Tok | undefined, v: string): boolean {
+  return t !== undefined && t.t === PUNCT && t.v === v;
+}
+function isKeyStart(t: Tok | undefined): boolean {
+  if (t === undefined) return false;
+  if (t.t === NAME || t.t === STR || t.t === NUM || t.t === PRIV) return true;
+  return t.t === PUNCT && (t.v === '[' || t.v === '*');
+}
+
+class Analyzer {
+  private readonly n: number;
+  private readonly match: Int32Array;
+  private readonly nextStop: Int32Array;
+  private readonly role: Uint8Array;
+  private readonly colonStmt: Uint8Array;
+  private readonly braceKind: Uint8Array;
+  private readonly classBodies = new Map<number, string>();
+  private readonly fnNames = new Map<number, string>();
+  private readonly ctxs: Ctx[] = [];
+  private readonly scopes: Scope[] = [];
+  private readonly refs: Ref[] = [];
+  private modIdx = -2;
+
+  constructor(private readonly toks: Tok[]) {
+    const n = toks.length;
+    this.n = n;
+    this.role = new Uint8Array(n);
+    this.colonStmt = new Uint8Array(n);
+    this.braceKind = new Uint8Array(n);
+    // Bracket matching (tolerant: unmatched openers match n, unmatched closers -1).
+    const match = new Int32Array(n).fill(n);
+    const stack: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = toks[i] as Tok;
+      if (isOpener(t)) stack.push(i);
+      else if (isCloser(t)) {
+        const o = stack.pop();
+        if (o === undefined) match[i] = -1;
+        else {
+          match[o] = i;
+          match[i] = o;
+        }
+      }
+    }
+    this.match = match;
+    // nextStop[i]: the next `,` / `;` / ASI line break at i's bracket level, or the closer of
+    // the enclosing group, or n. Computed backwards in one pass.
+    const nextStop = new Int32Array(n);
+    const outer: number[] = [];
+    let cur = n;
+    for (let i = n - 1; i >= 0; i--) {
+      const t = toks[i] as Tok;
+      if (isCloser(t)) {
+        nextStop[i] = cur;
+        outer.push(cur);
+        cur = i;
+      } else if (isOpener(t)) {
+        cur = outer.pop() ?? n;
+        nextStop[i] = cur;
+      } else {
+        nextStop[i] = cur;
+        if (isP(t, ',') || isP(t, ';') || this.isAsiBoundary(i)) cur = i;
+      }
+    }
+    this.nextStop = nextStop;
+  }
+
+  private m(i: number): number {
+    return this.match[i] ?? this.n;
+  }
+  private stop(i: number): number {
+    return Math.max(this.nextStop[i] ?? this.n, i + 1);
+  }
+  private afterDot(i: number): boolean {
+    const p = this.toks[i - 1];
+    return p !== undefined && p.t === PUNCT && (p.v === '.' || p.v === '?.');
+  }
+  private isName(i: number, v: string): boolean {
+    const t = this.toks[i];
+    return t !== undefined && t.t === NAME && t.v === v && !this.afterDot(i);
+  }
+
+  private isExprEnd(i: number): boolean {
+    const t = this.toks[i];
+    if (t === undefined) return false;
+    if (t.t === NAME) {
+      if (this.afterDot(i) || !RESERVED.has(t.v)) return true;
+      return VALUE_KW.has(t.v);
+    }
+    if (t.t === PUNCT) {
+      return t.v === ')' || t.v === ']' || t.v === '}' || t.v === '++' || t.v === '--';
+    }
+    return true;
+  }
+
+  /** A line break before token i ends the statement (ASI) because i cannot continue it. */
+  private isAsiBoundary(i: number): boolean {
+    const t = this.toks[i];
+    if (t === undefined || !t.nl) return false;
+    if (t.t === NAME) {
+      if (t.v === 'in' || t.v === 'instanceof' || t.v === 'of') return false;
+    } else if (!(t.t === NUM || t.t === STR || t.t === PRIV || isP(t, '++') || isP(t, '--'))) {
+      return false;
+    }
+    return this.isExprEnd(i - 1);
+  }
+
+  private topCtx(): Ctx {
+    return this.ctxs[this.ctxs.length - 1] as Ctx;
+  }
+  private topScope(): Scope {
+    return this.scopes[this.scopes.length - 1] as Scope;
+  }
+  private fnScope(): Scope {
+    for (let k = this.scopes.length - 1; k >= 0; k--) {
+      const s = this.scopes[k] as Scope;
+      if (s.fn) return s;
+    }
+    return this.scopes[0] as Scope;
+  }
+  private pushScope(fn: boolean, end: number): Scope {
+    const s: Scope = { parent: this.topScope(), names: null, fn, end };
+    this.scopes.push(s);
+    return s;
+  }
+  private declare(s: Scope, name: string): void {
+    (s.names ??= new Set()).add(name);
+  }
+  private pushCtx(kind: number, open: number): void {
+    this.ctxs.push({ kind, open, ternary: 0, pendingCase: false });
+  }
+
+  /** Last token index still inside an arrow function whose body starts at token b. */
+  private arrowEnd(b: number): number {
+    if (isP(this.toks[b], '{')) return this.m(b);
+    return (this.nextStop[b] ?? this.n) - 1;
+  }
+
+  run(): FreeVarReport {
+    const toks = this.toks;
+    this.scopes.push({ parent: null, names: null, fn: true, end: Infinity });
+    this.pushCtx(C_ROOT, -1);
+    const kind = this.rootKind();
+    if (kind === 'method') this.pushCtx(C_OBJECT, -1); // a virtual `{` before the method
+    for (let i = 0; i < this.n; i++) {
+      while (this.scopes.length > 1 && this.topScope().end < i) this.scopes.pop();
+      const t = toks[i] as Tok;
+      if (t.t === NAME) this.onName(i, t.v);
+      else if (t.t === PUNCT) this.onPunct(i, t.v);
+    }
+    const free: string[] = [];
+    const importMembers: string[] = [];
+    const seen = new Set<string>();
+    const seenMembers = new Set<string>();
+    for (const r of this.refs) {
+      let declared = false;
+      for (let s: Scope | null = r.scope; s !== null; s = s.parent) {
+        if (s.names !== null && s.names.has(r.name)) {
+          declared = true;
+          break;
+        }
+      }
+      if (declared) continue;
+      if (r.member !== null) {
+        if (!seenMembers.has(r.member)) {
+          seenMembers.add(r.member);
+          importMembers.push(r.member);
+        }
+      } else if (!seen.has(r.name)) {
+        seen.add(r.name);
+        free.push(r.name);
+      }
+    }
+    return { free, importMembers, isMethod: kind === 'method', kind };
+  }
+
+  private rootKind(): FreeVarReport['kind'] {
+    const t0 = this.toks[0];
+    const t1 = this.toks[1];
+    if (t0 === undefined) return 'function';
+    if (t0.t === NAME) {
+      if (t0.v === 'class') return isP(t1, '(') ? 'method' : 'class';
+      if (t0.v === 'function') return 'function';
+      if (t0.v === 'async') {
+        if (t1 !== undefined && !t1.nl && t1.t === NAME && t1.v === 'function') return 'function';
+        return this.asyncIsKeyword(0) ? 'arrow' : 'method';
+      }
+      return isP(t1, '=>') ? 'arrow' : 'method';
+    }
+    if (isP(t0, '(')) return isP(this.toks[this.m(0) + 1], '=>') ? 'arrow' : 'function';
+    return isKeyStart(t0) ? 'method' : 'function';
+  }
+
+  /** `async` at i starts an async function or arrow (rather than being an identifier). */
+  private asyncIsKeyword(i: number): boolean {
+    const nx = this.toks[i + 1];
+    if (nx === undefined || nx.nl) return false;
+    if (nx.t === NAME) return nx.v === 'function' || isP(this.toks[i + 2], '=>');
+    return isP(nx, '(') && isP(this.toks[this.m(i + 1) + 1], '=>');
+  }
+
+  private isStatementPos(i: number): boolean {
+    const p = this.toks[i - 1];
+    if (p === undefined) return false;
+    if (p.t === PUNCT) {
+      switch (p.v) {
+        case ';':
+        case '}':
+        case ')':
+          return true;
+        case '{':
+          return this.braceKind[i - 1] !== C_OBJECT;
+        case ':':
+          return this.colonStmt[i - 1] === 1;
+        default:
+          return false;
+      }
+    }
+    if (this.isName(i - 1, 'else') || this.isName(i - 1, 'do')) return true;
+    return (this.toks[i] as Tok).nl && this.isExprEnd(i - 1);
+  }
+
+  private objKeyPos(i: number, c: Ctx): boolean {
+    const p = this.toks[i - 1];
+    if (p === undefined) return c.open === -1;
+    return i - 1 === c.open || isP(p, ',') || this.modIdx === i - 1;
+  }
+  private classKeyPos(i: number, c: Ctx, allowNl: boolean): boolean {
+    const p = this.toks[i - 1];
+    if (p === undefined) return false;
+    if (i - 1 === c.open || this.modIdx === i - 1 || isP(p, ';') || isP(p, '}')) return true;
+    return allowNl && (this.toks[i] as Tok).nl && this.isExprEnd(i - 1);
+  }
+
+  private onName(i: number, v: string): void {
+    if (this.role[i] !== 0 || this.afterDot(i)) return;
+    const toks = this.toks;
+    const c = this.topCtx();
+    const nx = toks[i + 1];
+    if (c.kind === C_OBJECT && this.objKeyPos(i, c)) {
+      if (isP(nx, ':') || isP(nx, '(')) {
+        this.role[i] = R_KEY;
+      } else if (
+        (v === 'get' || v === 'set' || v === 'async') &&
+        isKeyStart(nx) &&
+        !(v === 'async' && nx?.nl === true)
+      ) {
+        this.role[i] = R_KEY;
+        this.modIdx = i;
+      } else if (!RESERVED.has(v)) {
+        this.ref(i, v); // shorthand `{ a }`
+      }
+      return;
+    }
+    if (c.kind === C_CLASS && this.classKeyPos(i, c, true)) {
+      this.role[i] = R_KEY;
+      if (
+        nx !== undefined &&
+        (v === 'static' || v === 'get' || v === 'set' || v === 'async') &&
+        !(v === 'async' && nx.nl) &&
+        (isKeyStart(nx) || (v === 'static' && isP(nx, '{')))
+      ) {
+        this.modIdx = i;
+      }
+      return;
+    }
+    if (isP(nx, '=>')) {
+      // single-parameter arrow: `x => ...`
+      const s = this.pushScope(true, this.arrowEnd(i + 2));
+      this.declare(s, v);
+      this.role[i] = R_DECL;
+      return;
+    }
+    switch (v) {
+      case 'var':
+        this.declarations(i, this.fnScope());
+        return;
+      case 'const':
+        this.declarations(i, this.topScope());
+        return;
+      case 'let':
+        if (
+          nx !== undefined &&
+          ((nx.t === NAME && nx.v !== 'in' && nx.v !== 'instanceof') || isP(nx, '[') || isP(nx, '{'))
+        ) {
+          this.declarations(i, this.topScope());
+        }
+        return;
+      case 'function':
+        this.onFunction(i);
+        return;
+      case 'class':
+        this.onClass(i);
+        return;
+      case 'break':
+      case 'continue':
+        if (nx !== undefined && nx.t === NAME && !nx.nl) this.role[i + 1] = R_LABEL;
+        return;
+      case 'case':
+        c.pendingCase = true;
+        return;
+      case 'async':
+        if (this.asyncIsKeyword(i)) return;
+        break;
+      case 'of':
+        if (c.kind === C_FOR) return;
+        break;
+      default:
+        break;
+    }
+    if (RESERVED.has(v)) return;
+    if (isP(nx, ':') && c.kind === C_BLOCK && c.ternary === 0 && !c.pendingCase) {
+      this.role[i] = R_LABEL;
+      return;
+    }
+    this.ref(i, v);
+  }
+
+  private ref(i: number, name: string): void {
+    let member: string | null = null;
+    if (IMPORT_RE.test(name)) {
+      const nx = this.toks[i + 1];
+      const nn = this.toks[i + 2];
+      member = '*';
+      if ((isP(nx, '.') || isP(nx, '?.')) && nn !== undefined && nn.t === NAME) member = nn.v;
+      else if (isP(nx, '[') && nn !== undefined && nn.t === STR && isP(this.toks[i + 3], ']')) {
+        member = nn.v.slice(1, -1);
+      }
+    }
+    this.refs.push({ name, scope: this.topScope(), member });
+  }
+
+  private onPunct(i: number, v: string): void {
+    const c = this.topCtx();
+    switch (v) {
+      case '(':
+        this.onParen(i);
+        return;
+      case '[':
+        this.pushCtx(C_BRACKET, i);
+        return;
+      case '${':
+        this.pushCtx(C_TPL, i);
+        return;
+      case '{':
+        this.onBrace(i);
+        return;
+      case ')':
+      case ']':
+      case '}': {
+        const o = this.match[i] ?? -1;
+        if (o < 0) return;
+        for (let k = this.ctxs.length - 1; k > 0; k--) {
+          if ((this.ctxs[k] as Ctx).open === o) {
+            this.ctxs.length = k;
+            return;
+          }
+        }
+        return;
+      }
+      case '?':
+        c.ternary++;
+        return;
+      case ':':
+        if (c.ternary > 0) c.ternary--;
+        else if (c.kind === C_BLOCK) {
+          this.colonStmt[i] = 1; // label, case or default
+          c.pendingCase = false;
+        }
+        return;
+      case '*':
+        if (
+          (c.kind === C_OBJECT && this.objKeyPos(i, c)) ||
+          (c.kind === C_CLASS && this.classKeyPos(i, c, false))
+        ) {
+          this.modIdx = i; // generator method
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onParen(i: number): void {
+    const toks = this.toks;
+    const close = this.m(i);
+    const after = toks[close + 1];
+    const p = toks[i - 1];
+    const pWord = p !== undefined && p.t === NAME && this.role[i - 1] !== R_KEY && !this.afterDot(i - 1)
+      ? p.v
+      : '';
+    let kind = C_PAREN;
+    if (isP(after, '=>')) {
+      const s = this.pushScope(true, this.arrowEnd(close + 2));
+      this.bindList(i + 1, close, s, 0);
+    } else if (pWord === 'for' || (pWord === 'await' && this.isName(i - 2, 'for'))) {
+      kind = C_FOR;
+      let end: number;
+      if (isP(after, '{')) end = this.m(close + 1);
+      else {
+        const o = this.topCtx().open;
+        end = o < 0 ? this.n : this.m(o);
+      }
+      this.pushScope(false, end);
+    } else if (isP(after, '{') && !CONTROL.has(pWord)) {
+      // function / method params, or a catch clause
+      const s = this.pushScope(pWord !== 'catch', this.m(close + 1));
+      this.bindList(i + 1, close, s, 0);
+      const name = this.fnNames.get(i);
+      if (name !== undefined) this.declare(s, name);
+    }
+    this.pushCtx(kind, i);
+  }
+
+  private onBrace(i: number): void {
+    const className = this.classBodies.get(i);
+    const kind = className !== undefined ? C_CLASS : this.braceIsBlock(i) ? C_BLOCK : C_OBJECT;
+    this.braceKind[i] = kind;
+    this.pushCtx(kind, i);
+    if (kind !== C_OBJECT) {
+      const s = this.pushScope(false, this.m(i));
+      if (className) this.declare(s, className);
+    }
+  }
+
+  private braceIsBlock(i: number): boolean {
+    const p = this.toks[i - 1];
+    if (p === undefined) return true;
+    if (p.t === PUNCT) {
+      switch (p.v) {
+        case ')':
+        case ';':
+        case '}':
+        case ']':
+        case '=>':
+        case '++':
+        case '--':
+          return true;
+        case '{':
+          return this.braceKind[i - 1] !== C_OBJECT;
+        case ':':
+          return this.colonStmt[i - 1] === 1;
+        default:
+          return false;
+      }
+    }
+    if (p.t === NAME && !this.afterDot(i - 1) && EXPR_KW.has(p.v) && p.v !== 'do' && p.v !== 'else') {
+      return p.v === 'return' && (this.toks[i] as Tok).nl;
+    }
+    return true;
+  }
+
+  private onFunction(i: number): void {
+    const start = this.isName(i - 1, 'async') ? i - 1 : i;
+    const stmt = this.isStatementPos(start);
+    let k = i + 1;
+    if (isP(this.toks[k], '*')) k++;
+    const t = this.toks[k];
+    if (t !== undefined && t.t === NAME) {
+      this.role[k] = R_DECL;
+      if (stmt) this.declare(this.fnScope(), t.v);
+      else if (isP(this.toks[k + 1], '(')) this.fnNames.set(k + 1, t.v);
+    }
+  }
+
+  private onClass(i: number): void {
+    const toks = this.toks;
+    const stmt = this.isStatementPos(i);
+    let k = i + 1;
+    let name = '';
+    const t = toks[k];
+    if (t !== undefined && t.t === NAME && t.v !== 'extends') {
+      name = t.v;
+      this.role[k] = R_DECL;
+      if (stmt) this.declare(this.topScope(), name);
+      k++;
+    }
+    if (this.isName(k, 'extends')) {
+      k++;
+      while (k < this.n) {
+        const u = toks[k] as Tok;
+        if (u.t === PUNCT) {
+          if (u.v === '{') break;
+          if (u.v === '(' || u.v === '[' || u.v === '${') {
+            k = this.m(k) + 1;
+            continue;
+          }
+          if (u.v === ';' || isCloser(u)) return;
+        }
+        k++;
+      }
+    }
+    if (isP(toks[k], '{')) this.classBodies.set(k, stmt ? '' : name);
+  }
+
+  /** var/let/const at i: binds each declarator's pattern in `scope`. */
+  private declarations(i: number, scope: Scope): void {
+    let k = i + 1;
+    for (;;) {
+      const k2 = this.bind(k, scope, 0);
+      if (k2 === k) return;
+      k = k2;
+      if (isP(this.toks[k], '=')) k = this.stop(k);
+      if (!isP(this.toks[k], ',')) return;
+      k++;
+    }
+  }
+
+  /** Binds the pattern starting at k; returns the index after it (k if there is none). */
+  private bind(k: number, scope: Scope, depth: number): number {
+    const t = this.toks[k];
+    if (t === undefined || depth > 256) return k;
+    if (t.t === NAME) {
+      if (RESERVED.has(t.v) && t.v !== 'let' && t.v !== 'static' && t.v !== 'yield' && t.v !== 'await') {
+        return k;
+      }
+      this.declare(scope, t.v);
+      this.role[k] = R_DECL;
+      return k + 1;
+    }
+    if (isP(t, '[')) {
+      const end = this.m(k);
+      this.bindList(k + 1, end, scope, depth + 1);
+      return end + 1;
+    }
+    if (isP(t, '{')) {
+      const end = this.m(k);
+      this.bindObject(k + 1, end, scope, depth + 1);
+      return end + 1;
+    }
+    return k;
+  }
+
+  /** Parameter list or array pattern elements in [k, end). */
+  private bindList(k: number, end: number, scope: Scope, depth: number): void {
+    while (k < end) {
+      if (isP(this.toks[k], ',')) {
+        k++;
+        continue;
+      }
+      if (isP(this.toks[k], '...')) k++;
+      k = this.bind(k, scope, depth);
+      if (k < end && !isP(this.toks[k], ',')) k = this.stop(k); // `= default`, or junk
+    }
+  }
+
+  /** Object pattern properties in [k, end). */
+  private bindObject(k: number, end: number, scope: Scope, depth: number): void {
+    const toks = this.toks;
+    while (k < end) {
+      const t = toks[k] as Tok;
+      if (isP(t, ',')) {
+        k++;
+        continue;
+      }
+      if (isP(t, '...')) {
+        k = Math.max(this.bind(k + 1, scope, depth), k + 1);
+      } else if (isP(t, '[')) {
+        k = this.m(k) + 1;
+        if (isP(toks[k], ':')) k = Math.max(this.bind(k + 1, scope, depth), k + 1);
+      } else if (isP(toks[k + 1], ':')) {
+        k = Math.max(this.bind(k + 2, scope, depth), k + 2);
+      } else if (t.t === NAME) {
+        this.declare(scope, t.v); // shorthand
+        this.role[k] = R_DECL;
+        k++;
+      } else {
+        k++;
+      }
+      if (k < end && !isP(toks[k], ',')) k = this.stop(k);
+    }
+  }
+}
+
+/**
+ * Lists the free identifiers of a function given its `Function.prototype.toString()` text.
+ * Never throws on valid input; see the module header for the scope approximations.
+ */
+export function analyzeFunctionSource(source: string): FreeVarReport {
+  return new Analyzer(tokenize(source)).run();
+}

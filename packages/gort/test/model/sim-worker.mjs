@@ -1,0 +1,203 @@
+// One simulated thread of the runq model checker (see sim.ts for the protocol).
+//
+// Plain JavaScript because Node 20 cannot load .ts in a Worker: it runs the BUILT runq
+// (dist/sched/runq.js; the test command builds dist first). The worker lives across many
+// scenarios: each `run` message carries one thread's script, the shared queue memory and the
+// fault mode; the worker interprets the script against the real RunqOwner / RunqStealer,
+// whose every atomic operation goes through `seam` below and first waits for the controller's
+// turn. At the end it posts its results on `resultPort` and marks itself DONE.
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { RunqOwner, RunqStealer, RETRY, RQ, runqWords } = await import(
+  new URL('../../dist/sched/runq.js', import.meta.url).href
+);
+
+// Control words (must match sim.ts).
+const STATE = 0; // RUNNING | WAITING | DONE
+const GO = 1; // bumped by the controller to let this thread perform one seam op
+const RUNNING = 0;
+const WAITING = 1;
+const DONE = 2;
+
+const ctl = new Int32Array(workerData.ctl);
+const resultPort = workerData.resultPort;
+
+/** Park at a yield point until the controller picks this thread. */
+function turn() {
+  const g = Atomics.load(ctl, GO);
+  Atomics.store(ctl, STATE, WAITING);
+  Atomics.notify(ctl, STATE);
+  while (Atomics.load(ctl, GO) === g) Atomics.wait(ctl, GO, g);
+}
+
+/** Everything one run records; `log` has one entry per yield point, in order. */
+let log = [];
+let seq = -1; // id of the runq call in progress (numbered per thread)
+
+function record(op, i, a, b, r) {
+  log.push([op, i, a, b, r, seq]);
+}
+
+/**
+ * The AtomicsLike the runq code sees. `fault` injects a known bug into the seam itself (used
+ * by the self-test that proves the checker catches lost updates): 'splitCas' turns
+ * compareExchange into a load and a separate store, i.e. a CAS that is not atomic.
+ */
+function makeSeam(fault) {
+  return {
+    load(a, i) {
+      turn();
+      const r = Atomics.load(a, i);
+      record('load', i, 0, 0, r);
+      return r;
+    },
+    store(a, i, v) {
+      turn();
+      const r = Atomics.store(a, i, v);
+      record('store', i, v, 0, r);
+      return r;
+    },
+    add(a, i, v) {
+      turn();
+      const r = Atomics.add(a, i, v);
+      record('add', i, v, 0, r);
+      return r;
+    },
+    sub(a, i, v) {
+      turn();
+      const r = Atomics.sub(a, i, v);
+      record('sub', i, v, 0, r);
+      return r;
+    },
+    exchange(a, i, v) {
+      turn();
+      const r = Atomics.exchange(a, i, v);
+      record('xchg', i, v, 0, r);
+      return r;
+    },
+    compareExchange(a, i, e, v) {
+      if (fault === 'splitCas') {
+        turn();
+        const r = Atomics.load(a, i);
+        record('casLoad', i, e, v, r);
+        if (r !== e) return r;
+        turn();
+        Atomics.store(a, i, v);
+        record('casStore', i, e, v, r);
+        return r;
+      }
+      turn();
+      const r = Atomics.compareExchange(a, i, e, v);
+      record('cas', i, e, v, r);
+      return r;
+    },
+  };
+}
+
+function runScript(cmd, ops) {
+  const { cap, script, fault } = cmd;
+  const mem = new Int32Array(cmd.mem);
+  const W = runqWords(cap);
+  const mask = cap - 1;
+  const seam = makeSeam(fault);
+  const owners = new Map();
+  const stealers = new Map();
+  const own = (k) => {
+    let o = owners.get(k);
+    if (!o) owners.set(k, (o = new RunqOwner(seam, mem, k * W, cap)));
+    return o;
+  };
+  const thief = (k) => {
+    let s = stealers.get(k);
+    if (!s) stealers.set(k, (s = new RunqStealer(seam, mem, k * W, cap)));
+    return s;
+  };
+  let nseq = 0;
+  const begin = () => (seq = nseq++);
+
+  const steal = (op) => {
+    const o = own(op.q);
+    const base = op.q * W;
+    const t0 = mem[base + RQ.TAIL]; // our own TAIL: only we write it
+    begin();
+    const r = o.stealFrom(thief(op.victim), op.runnext);
+    let got = [];
+    if (r > 0) {
+      const n = ((mem[base + RQ.TAIL] - t0) | 0) + 1;
+      for (let i = 0; i < n; i++) got.push(mem[base + RQ.RING + ((t0 + i) & mask)]);
+    }
+    ops.push({ seq, kind: 'steal', q: op.q, victim: op.victim, runnext: op.runnext, r, got });
+    return r;
+  };
+  const grab = (op) => {
+    const dst = new Int32Array(cap);
+    begin();
+    const r = thief(op.victim).grab(dst, 0, 0, mask, op.runnext);
+    const got = r > 0 ? Array.from(dst.subarray(0, r)) : [];
+    ops.push({ seq, kind: 'grab', victim: op.victim, runnext: op.runnext, r, got });
+    return r;
+  };
+
+  turn(); // start: nothing runs before the controller says so
+  record('start', -1, 0, 0, 0);
+  for (const op of script) {
+    switch (op.op) {
+      case 'put': {
+        const batches = [];
+        begin();
+        own(op.q).put(op.g, !!op.next, (b) => batches.push(Array.from(b)));
+        ops.push({ seq, kind: 'put', q: op.q, g: op.g, next: !!op.next, batches });
+        break;
+      }
+      case 'get': {
+        begin();
+        const r = own(op.q).get();
+        ops.push({ seq, kind: 'get', q: op.q, r });
+        break;
+      }
+      case 'drain': {
+        for (;;) {
+          begin();
+          const r = own(op.q).get();
+          ops.push({ seq, kind: 'get', q: op.q, r });
+          if (r === 0) break;
+        }
+        break;
+      }
+      case 'steal': {
+        for (let i = 0; i <= (op.retries ?? 0); i++) if (steal(op) !== RETRY) break;
+        break;
+      }
+      case 'grab': {
+        for (let i = 0; i <= (op.retries ?? 0); i++) if (grab(op) !== RETRY) break;
+        break;
+      }
+      case 'size': {
+        begin();
+        const r = thief(op.q).size();
+        ops.push({ seq, kind: 'size', q: op.q, r });
+        break;
+      }
+      default:
+        throw new Error(`sim-worker: unknown op ${JSON.stringify(op)}`);
+    }
+  }
+}
+
+parentPort.on('message', (cmd) => {
+  if (cmd.type !== 'run') return;
+  log = [];
+  seq = -1;
+  const ops = [];
+  let error = null;
+  try {
+    runScript(cmd, ops);
+  } catch (e) {
+    error = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+  }
+  resultPort.postMessage({ id: cmd.id, ops, log, error, retryValue: RETRY });
+  Atomics.store(ctl, STATE, DONE);
+  Atomics.notify(ctl, STATE);
+});
+
+parentPort.postMessage({ type: 'ready' });
