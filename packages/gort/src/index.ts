@@ -4,14 +4,15 @@
  */
 import * as self from './index.js';
 import { need, current } from './runtime/thread.js';
-import { newproc, localWaiter } from './runtime/proc.js';
+import { newproc } from './runtime/proc.js';
 import { M } from './runtime/m.js';
-import { H } from './heap/layout.js';
+import { liveGoroutines } from './sched/threads.js';
 import { setNamespace, MODULE_REF, type ModuleRef } from './shipping/registry.js';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
+export { WaitGroup } from './sync/waitgroup.js';
 export {
   HeapExhaustedError,
   FreeVariableError,
@@ -32,12 +33,11 @@ export function go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A)
  */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
   const t = need('spawn()');
-  const [w, p] = localWaiter<Awaited<R>>(t, 0);
+  const [w, p] = t.waiter<Awaited<R>>(0);
   try {
     newproc(t, fn, args, w);
   } catch (e) {
-    t.waiters.delete(w);
-    t.heap.free(w);
+    t.cancelWaiter(w);
     throw e;
   }
   return p;
@@ -63,7 +63,7 @@ export function checkpoint(): Promise<void> | void {
 
 /** Live goroutines, main included. */
 export function numGoroutine(): number {
-  return Atomics.load(need('numGoroutine()').heap.i32, H.NGOROUTINE) + 1;
+  return liveGoroutines(need('numGoroutine()').heap) + 1;
 }
 
 /** Number of Ps. */

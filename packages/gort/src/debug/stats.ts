@@ -5,7 +5,7 @@ import type { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
 import { realAtomics } from '../sched/atomics.js';
 import { RunqStealer, RUNQ_CAP } from '../sched/runq.js';
-import { T, pWord, threadWord } from '../sched/threads.js';
+import { T, liveGoroutines, pWord, threadWord } from '../sched/threads.js';
 
 export interface SchedStats {
   /** Number of Ps (gomaxprocs). */
@@ -34,7 +34,7 @@ export function readStats(heap: Heap): SchedStats {
     threads: procs,
     idleProcs: Atomics.load(a, H.NPIDLE),
     spinningThreads: Atomics.load(a, H.NMSPINNING),
-    goroutines: Atomics.load(a, H.NGOROUTINE) + 1,
+    goroutines: liveGoroutines(heap) + 1,
     globalQueue: Atomics.load(a, H.GQ_SIZE),
     localQueues: [],
     tasksPerM: [],

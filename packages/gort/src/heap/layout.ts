@@ -16,8 +16,7 @@
  * | 17   | BUMP          | under ALLOC_LOCK            | under lock     | first never-used byte                 |
  * | 18   | LARGE_HEAD    | under ALLOC_LOCK            | under lock     | free list of large blocks             |
  * | 20.. | FREE_HEAD[c]  | under ALLOC_LOCK            | under lock     | central free list per size class      |
- * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out          |
- * | 49   | NGOROUTINE    | Atomics.add/sub, any        | any            | live goroutines, main excluded        |
+ * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out (threads take 64 at a time) |
  * | 50   | SHUTDOWN      | main                        | every M        | 1 once the runtime is stopping        |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
@@ -44,7 +43,6 @@ export const H = {
   LARGE_HEAD: 18,
   FREE_HEAD: 20,
   GOID_GEN: 48,
-  NGOROUTINE: 49,
   SHUTDOWN: 50,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,

@@ -24,7 +24,7 @@ import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { initFnTable } from '../shipping/registry.js';
 import { wakep } from './proc.js';
-import { current, makeThreadBase, setCurrent, settle, type Thread } from './thread.js';
+import { ThreadBase, current, setCurrent } from './thread.js';
 import { startSchedTrace } from './schedtrace.js';
 
 export interface RuntimeOptions {
@@ -43,14 +43,7 @@ export interface RuntimeOptions {
 const INJECT_BATCH = 128;
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
 
-class MainThread implements Thread {
-  readonly heap: Heap;
-  readonly index = 0;
-  readonly procs: number;
-  readonly fns;
-  readonly galloc;
-  readonly waiters;
-  curGoid = 0;
+class MainThread extends ThreadBase {
   private pending: number[] = [];
   private flushQueued = false;
   private pumping = false;
@@ -58,15 +51,10 @@ class MainThread implements Thread {
   private readonly buf: number[] = [];
 
   constructor(heap: Heap) {
-    const b = makeThreadBase(heap, 0);
-    this.heap = heap;
-    this.procs = b.procs;
-    this.fns = b.fns;
-    this.galloc = b.galloc;
-    this.waiters = b.waiters;
+    super(heap, 0);
   }
 
-  ready(g: number): void {
+  override ready(g: number): void {
     this.pending.push(g);
     if (this.pending.length >= INJECT_BATCH) this.flush();
     else if (!this.flushQueued) {
@@ -83,7 +71,7 @@ class MainThread implements Thread {
     wakep(this.heap);
   };
 
-  watch(): void {
+  override watch(): void {
     if (this.pumping) return;
     this.pumping = true;
     void this.pump();
@@ -92,11 +80,11 @@ class MainThread implements Thread {
   /** Settle main-thread waiters as their READY records arrive; park while none has. */
   private async pump(): Promise<void> {
     const a = this.heap.i32;
-    const tw = threadWord(this.heap, 0);
-    while (this.waiters.size > 0 && !this.stopped) {
+    const tw = this.tw;
+    while (this.promises.size > 0 && !this.stopped) {
       if (readyNonEmpty(this.heap, 0)) {
         readyTakeAll(this.heap, 0, this.buf);
-        for (const w of this.buf) settle(this, w);
+        for (const w of this.buf) this.settle(w);
         await undefined;
         continue;
       }

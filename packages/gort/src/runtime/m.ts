@@ -21,12 +21,12 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord, threadWord } from '../sched/threads.js';
+import { T, ThreadState, pWord } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
-import { makeThreadBase, settle, setCurrent, type Thread } from './thread.js';
+import { ThreadBase, setCurrent } from './thread.js';
 
 /** How long an M with nothing to do keeps looking before it parks. */
 const SPIN_MS = 0.05;
@@ -39,16 +39,8 @@ export type PanicReport = (goid: number, fn: string, error: unknown) => void;
 
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-export class M implements Thread {
-  readonly heap: Heap;
-  readonly index: number;
-  readonly procs: number;
-  readonly fns;
-  readonly galloc;
-  readonly waiters;
-  curGoid = 0;
+export class M extends ThreadBase {
   readonly p: number;
-  readonly tw: number;
   readonly runq: RunqOwner;
   private readonly victims: RunqStealer[] = [];
   private spinning = false;
@@ -63,15 +55,8 @@ export class M implements Thread {
     index: number,
     private readonly onPanic: PanicReport,
   ) {
-    const base = makeThreadBase(heap, index);
-    this.heap = heap;
-    this.index = index;
-    this.procs = base.procs;
-    this.fns = base.fns;
-    this.galloc = base.galloc;
-    this.waiters = base.waiters;
+    super(heap, index);
     this.p = index - 1;
-    this.tw = threadWord(heap, index);
     this.runq = new RunqOwner(realAtomics, heap.i32, pWord(heap, this.p), RUNQ_CAP);
     for (let p = 0; p < this.procs; p++) {
       if (p !== this.p) this.victims.push(new RunqStealer(realAtomics, heap.i32, pWord(heap, p), RUNQ_CAP));
@@ -81,12 +66,12 @@ export class M implements Thread {
 
   // ---- Thread ----
 
-  ready(g: number): void {
+  override ready(g: number): void {
     this.runq.put(g, true, this.overflow); // Go's newproc: the new G goes to runnext
     wakep(this.heap);
   }
 
-  watch(): void {
+  override watch(): void {
     // The schedule loop drains READY on every turn and before parking.
   }
 
@@ -147,7 +132,7 @@ export class M implements Thread {
   private drainReady(): void {
     if (!readyNonEmpty(this.heap, this.index)) return;
     readyTakeAll(this.heap, this.index, this.buf);
-    for (const w of this.buf) settle(this, w);
+    for (const w of this.buf) this.settle(w);
   }
 
   /** One non-blocking look for a G: Go's findRunnable without the blocking part. */
@@ -220,6 +205,7 @@ export class M implements Thread {
     const argsH = heap.i32[(g >> 2) + G.ARGS]!;
     let r: unknown;
     this.curGoid = goid;
+    this.curG = g;
     try {
       const args = argsH === 0 ? [] : decodeArgs(heap, argsH);
       heap.i32[(g >> 2) + G.ARGS] = 0;
@@ -227,10 +213,12 @@ export class M implements Thread {
       r = (f as (...a: unknown[]) => unknown)(...args);
     } catch (e) {
       this.curGoid = 0;
+      this.curG = 0;
       this.finish(g, goid, e, true);
       return;
     }
     this.curGoid = 0;
+    this.curG = 0;
     if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
       (r as Promise<unknown>).then(
         (v) => this.finish(g, goid, v, false),
@@ -247,7 +235,7 @@ export class M implements Thread {
     const i = g >> 2;
     const join = heap.i32[i + G.JOIN]!;
     const fnId = heap.i32[i + G.FN]!;
-    Atomics.sub(heap.i32, H.NGOROUTINE, 1);
+    this.goroutineExited();
     this.galloc.free(g);
     if (join !== 0) completeWaiter(this, join, v, isErr);
     else if (isErr) this.onPanic(goid, this.fns.nameOf(fnId), v);

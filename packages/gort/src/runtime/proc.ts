@@ -11,9 +11,9 @@ import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
 import { ring } from '../sched/threads.js';
-import { W, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
+import { W, WState, readyPush } from '../sched/waiter.js';
 import { encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
-import { settle, type Thread } from './thread.js';
+import type { Thread } from './thread.js';
 
 /** Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0. */
 export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: number): number {
@@ -23,7 +23,7 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
   const g = t.galloc.alloc();
   const a = heap.i32;
   const i = g >> 2;
-  const goid = Atomics.add(a, H.GOID_GEN, 1) + 1;
+  const goid = t.newGoid();
   a[i + G.GOID] = goid;
   a[i + G.WAIT] = 0;
   a[i + G.FN] = fnId;
@@ -35,7 +35,6 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
   a[i + G.CREATED_T] = t.index;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
-  Atomics.add(a, H.NGOROUTINE, 1);
   t.ready(g);
   return goid;
 }
@@ -83,20 +82,6 @@ export function completeWaiter(t: Thread, w: number, value: unknown, isErr: bool
   }
   Atomics.store(heap.i32, (w >> 2) + W.STATE, state);
   const owner = heap.i32[(w >> 2) + W.OWNER]!;
-  if (owner === t.index) settle(t, w);
+  if (owner === t.index) t.settle(w);
   else readyPush(heap, owner, w);
-}
-
-/** Make a waiter owned by this thread with a local promise. */
-export function localWaiter<R>(t: Thread, g: number): [number, Promise<R>] {
-  const w = waiterAlloc(t.heap, t.index, g);
-  let res!: (v: unknown) => void;
-  let rej!: (e: unknown) => void;
-  const p = new Promise<R>((resolve, reject) => {
-    res = resolve as (v: unknown) => void;
-    rej = reject;
-  });
-  t.waiters.set(w, { resolve: res, reject: rej });
-  t.watch();
-  return [w, p];
 }

@@ -5,77 +5,159 @@
  * by start(), each M's by its worker entry. `current` is null elsewhere, and every public
  * call that needs a runtime goes through `need()`, which throws RuntimeStateError.
  *
- * `waiters` maps a waiter handle to the local promise it settles; only this thread touches
- * it, so it is a plain Map. Waiters owned by this thread are settled here (settle), either
+ * Local promises: a waiter record owned by this thread carries a TOKEN, an index into this
+ * thread's `promises` table (plain arrays with a free list: no Map, no per-entry object).
+ * Only this thread touches the table. Waiters owned here are settled here (settle), either
  * directly by a completion on this thread or from the READY list.
  */
 import type { Heap } from '../heap/heap.js';
+import { H } from '../heap/layout.js';
 import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
-import { W, WState } from '../sched/waiter.js';
+import { G, Gstatus } from '../sched/g.js';
+import { T, threadWord } from '../sched/threads.js';
+import { W, WState, waiterAlloc } from '../sched/waiter.js';
 import { read } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
 
-export interface Resolver {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+type Settle = (v: unknown) => void;
+
+/** Pending promises of this thread, indexed by token. */
+export class LocalPromises {
+  private readonly res: Array<Settle | undefined> = [];
+  private readonly rej: Array<Settle | undefined> = [];
+  private readonly free: number[] = [];
+  size = 0;
+
+  add(resolve: Settle, reject: Settle): number {
+    const k = this.free.length > 0 ? this.free.pop()! : this.res.length;
+    this.res[k] = resolve;
+    this.rej[k] = reject;
+    this.size++;
+    return k;
+  }
+
+  settle(k: number, ok: boolean, v: unknown): void {
+    const f = ok ? this.res[k] : this.rej[k];
+    this.res[k] = undefined;
+    this.rej[k] = undefined;
+    this.free.push(k);
+    this.size--;
+    f?.(v);
+  }
+
+  /** Forget entry k without settling it (its waiter was never published). */
+  cancel(k: number): void {
+    this.res[k] = undefined;
+    this.rej[k] = undefined;
+    this.free.push(k);
+    this.size--;
+  }
 }
 
-export interface Thread {
-  readonly heap: Heap;
-  /** Thread index: 0 main, 1..procs the Ms. */
-  readonly index: number;
+const GOID_BATCH = 64;
+
+/** State every thread shares; MainThread and M extend it. */
+export abstract class ThreadBase {
   readonly procs: number;
   readonly fns: FnRegistry;
   readonly galloc: GAllocator;
-  readonly waiters: Map<number, Resolver>;
-  /** goid of the goroutine whose synchronous code is running now (0: none / main). */
-  curGoid: number;
+  readonly promises = new LocalPromises();
+  /** Word index of this thread's record. */
+  readonly tw: number;
+  /** goid of the goroutine whose synchronous code is running now (0: none). */
+  curGoid = 0;
+  /** Handle of that goroutine's G record (0: none or unknown). */
+  curG = 0;
+  private goidNext = 0;
+  private goidEnd = 0;
+  private created = 0;
+  private exited = 0;
+
+  constructor(
+    readonly heap: Heap,
+    /** Thread index: 0 main, 1..procs the Ms. */
+    readonly index: number,
+  ) {
+    this.procs = heap.i32[H.PROCS]!;
+    this.fns = new FnRegistry(heap);
+    this.galloc = new GAllocator(heap);
+    this.tw = threadWord(heap, index);
+  }
+
   /** Hand a freshly made G to this thread's scheduler (M: own run queue; main: inject). */
-  ready(g: number): void;
+  abstract ready(g: number): void;
   /** A local waiter was registered: make sure something will drain the READY list. */
-  watch(): void;
+  abstract watch(): void;
+
+  /** A new goroutine id (Go's per-P goid cache: one shared add per GOID_BATCH ids). */
+  newGoid(): number {
+    if (this.goidNext === this.goidEnd) {
+      this.goidNext = Atomics.add(this.heap.i32, H.GOID_GEN, GOID_BATCH) + 1;
+      this.goidEnd = this.goidNext + GOID_BATCH;
+    }
+    this.created++;
+    Atomics.store(this.heap.i32, this.tw + T.CREATED, this.created);
+    return this.goidNext++;
+  }
+
+  goroutineExited(): void {
+    this.exited++;
+    Atomics.store(this.heap.i32, this.tw + T.EXITED, this.exited);
+  }
+
+  /** A waiter owned by this thread, with the local promise it will settle. */
+  waiter<R>(g: number): [number, Promise<R>] {
+    let token = 0;
+    const p = new Promise<R>((resolve, reject) => {
+      token = this.promises.add(resolve as Settle, reject);
+    });
+    const w = waiterAlloc(this.heap, this.index, g, token);
+    this.watch();
+    return [w, p];
+  }
+
+  /** Drop a waiter that was never published. */
+  cancelWaiter(w: number): void {
+    this.promises.cancel(this.heap.i32[(w >> 2) + W.TOKEN]!);
+    this.heap.free(w);
+  }
+
+  /** Settle the local promise of waiter w (owned here) from its record, and free the record. */
+  settle(w: number): void {
+    const heap = this.heap;
+    const i = w >> 2;
+    const ok = Atomics.load(heap.i32, i + W.STATE) === WState.OK;
+    const token = heap.i32[i + W.TOKEN]!;
+    let v: unknown;
+    let good = ok;
+    try {
+      v = read(heap, w + W.VALUE * 4, true);
+    } catch (e) {
+      v = e;
+      good = false;
+    }
+    const g = heap.i32[i + W.G]!;
+    if (g !== 0) {
+      heap.i32[(g >> 2) + G.WAIT] = 0;
+      Atomics.store(heap.i32, (g >> 2) + G.STATUS, Gstatus.RUNNING);
+    }
+    heap.free(w);
+    this.promises.settle(token, good, v);
+  }
 }
 
-export let current: Thread | null = null;
+export type Thread = ThreadBase;
 
-export function setCurrent(t: Thread | null): void {
+export let current: ThreadBase | null = null;
+
+export function setCurrent(t: ThreadBase | null): void {
   current = t;
 }
 
-export function need(what: string): Thread {
+export function need(what: string): ThreadBase {
   if (current === null) {
     throw new RuntimeStateError(`gort: ${what} needs a running runtime: call it inside run(main), or after start()`);
   }
   return current;
-}
-
-export function makeThreadBase(heap: Heap, index: number) {
-  return {
-    heap,
-    index,
-    procs: heap.i32[1]!,
-    fns: new FnRegistry(heap),
-    galloc: new GAllocator(heap),
-    waiters: new Map<number, Resolver>(),
-    curGoid: 0,
-  };
-}
-
-/** Settle the local promise of waiter w (owned by t) from its record, and free the record. */
-export function settle(t: Thread, w: number): void {
-  const r = t.waiters.get(w);
-  t.waiters.delete(w);
-  const heap = t.heap;
-  const state = Atomics.load(heap.i32, (w >> 2) + W.STATE);
-  let v: unknown;
-  try {
-    v = read(heap, w + W.VALUE * 4, true);
-  } catch (e) {
-    v = e;
-  }
-  heap.free(w);
-  if (r === undefined) return;
-  if (state === WState.OK) r.resolve(v);
-  else r.reject(v);
 }

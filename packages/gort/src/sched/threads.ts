@@ -17,6 +17,8 @@
  * | 7    | STOLEN   | owner                          | stats                    | Gs taken by those steals      |
  * | 8    | SPINNING | Atomics: owner                 | stats                    | 1 while counted in NMSPINNING |
  * | 9    | STATE    | owner                          | stats                    | ThreadState                   |
+ * | 10   | CREATED  | owner (Atomics.store)          | numGoroutine, stats      | goroutines created here       |
+ * | 11   | EXITED   | owner (Atomics.store)          | numGoroutine, stats      | goroutines finished here      |
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
  * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
@@ -39,6 +41,8 @@ export const T = {
   STOLEN: 7,
   SPINNING: 8,
   STATE: 9,
+  CREATED: 10,
+  EXITED: 11,
 } as const;
 export const T_WORDS = 16;
 
@@ -72,6 +76,20 @@ export function initSchedRecords(heap: Heap, procs: number): void {
   a[H.NTHREADS] = nthreads;
   a[H.PS] = psA;
   Atomics.store(a, H.THREADS, thA);
+}
+
+/**
+ * Live goroutines, main excluded: per-thread created minus exited counts, summed (each
+ * counter has one writer, so no cache line is shared by every spawn). Any thread; racy.
+ */
+export function liveGoroutines(heap: Heap): number {
+  const n = heap.i32[H.NTHREADS]!;
+  let live = 0;
+  for (let t = 0; t < n; t++) {
+    const w = threadWord(heap, t);
+    live += Atomics.load(heap.i32, w + T.CREATED) - Atomics.load(heap.i32, w + T.EXITED);
+  }
+  return live;
 }
 
 /** Ring thread t's doorbell: wakes it if parked in waitAsync. Any thread. */

@@ -12,8 +12,10 @@
  * | 1    | STATE  | Atomics: completer         | WState                                        |
  * | 2    | LINK   | pusher, before its CAS     | next on the owner's READY list                |
  * | 3    | G      | owner                      | the goroutine waiting (0: a non-goroutine)    |
- * | 4-7  | VALUE  | completer, before STATE    | one value slot (value/codec.ts)               |
- * | 8-13 | (kind-specific: channel links, select index …)                               |
+ * | 4    | TOKEN  | owner                      | index of the promise in the owner's table     |
+ * | 6-9  | VALUE  | completer, before STATE    | one value slot (value/codec.ts), 8-aligned    |
+ * | 10   | NEXT   | under the primitive's lock | link in a primitive's queue of waiters        |
+ * | 11-13| (kind-specific: select index …)                                               |
  *
  * The READY list is a push-only Treiber stack emptied whole with `exchange(READY, 0)`; with no
  * pop of single nodes there is no ABA: a pusher's CAS succeeds only if the head it linked to
@@ -22,11 +24,11 @@
 import type { Heap } from '../heap/heap.js';
 import { T, threadWord, ring } from './threads.js';
 
-export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, VALUE: 4 } as const;
+export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, TOKEN: 4, VALUE: 6, NEXT: 10 } as const;
 export const W_BYTES = 56;
 export const WState = { PENDING: 0, OK: 1, ERROR: 2 } as const;
 
-export function waiterAlloc(heap: Heap, owner: number, g: number): number {
+export function waiterAlloc(heap: Heap, owner: number, g: number, token: number): number {
   const w = heap.alloc(W_BYTES);
   const i = w >> 2;
   const a = heap.i32;
@@ -34,6 +36,7 @@ export function waiterAlloc(heap: Heap, owner: number, g: number): number {
   a[i + W.STATE] = WState.PENDING;
   a[i + W.LINK] = 0;
   a[i + W.G] = g;
+  a[i + W.TOKEN] = token;
   a[i + W.VALUE] = 0;
   return w;
 }

@@ -1,0 +1,35 @@
+/**
+ * Parking and waking goroutines on runtime primitives (WaitGroup, and channels later).
+ *
+ * A primitive parks by making a waiter (Thread.waiter) and returning its promise; the
+ * goroutine `await`s it. parkCurrent records, in the G record when the running G is known,
+ * the status WAITING, the printable wait reason and the time, for dump(). The G is known in
+ * a goroutine's first synchronous segment; after an await that gort did not resume, JS gives
+ * no way to know it (docs/architecture.md, "What a goroutine is"), and the record is left
+ * alone rather than guessed.
+ */
+import { G, Gstatus, waitCode, type WaitReason } from '../sched/g.js';
+import { W, WState, readyPush } from '../sched/waiter.js';
+import { Tag } from '../value/codec.js';
+import type { Thread } from './thread.js';
+
+export function parkCurrent(t: Thread, w: number, reason: WaitReason): void {
+  const g = t.curG;
+  if (g === 0) return;
+  const heap = t.heap;
+  heap.i32[(w >> 2) + W.G] = g;
+  heap.i32[(g >> 2) + G.WAIT] = waitCode(reason);
+  heap.f64[(g >> 3) + G.SINCE_F64 / 2] = performance.timeOrigin + performance.now();
+  Atomics.store(heap.i32, (g >> 2) + G.STATUS, Gstatus.WAITING);
+}
+
+/** Complete waiter w with `undefined` and hand it to its owner. Any thread. */
+export function wakeWaiter(t: Thread, w: number): void {
+  const heap = t.heap;
+  const i = w >> 2;
+  heap.i32[i + W.VALUE] = Tag.UNDEF;
+  Atomics.store(heap.i32, i + W.STATE, WState.OK);
+  const owner = heap.i32[i + W.OWNER]!;
+  if (owner === t.index) t.settle(w);
+  else readyPush(heap, owner, w);
+}

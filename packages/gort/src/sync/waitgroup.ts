@@ -1,0 +1,115 @@
+/**
+ * sync.WaitGroup in the shared heap: wait for a collection of goroutines on any threads.
+ *
+ * | word | name  | written by                      | note                                        |
+ * |------|-------|---------------------------------|---------------------------------------------|
+ * | 0    | LOCK  | any (futex lock, heap/lock.ts)  | guards HEAD/TAIL and the zero transition     |
+ * | 1    | COUNT | Atomics.add, any                | the counter; waitSync sleeps on this word    |
+ * | 2    | HEAD  | under LOCK                      | first parked waiter (linked via W.NEXT)     |
+ * | 3    | TAIL  | under LOCK                      | last parked waiter                           |
+ *
+ * Invariants: COUNT >= 0 after every add (a negative counter is Go's panic, raised at the
+ * call site and the add undone). A waiter is linked only under LOCK after re-reading
+ * COUNT != 0 there, and the add that takes COUNT to 0 empties the list under the same LOCK,
+ * so no waiter is left behind once COUNT is 0 (no lost wake-up).
+ * Lifetime: the record lives until the runtime shuts down (the heap goes with it).
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { need, type Thread } from '../runtime/thread.js';
+import { parkCurrent, wakeWaiter } from '../runtime/park.js';
+import { W } from '../sched/waiter.js';
+import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+
+const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+
+export class WaitGroup implements HandleObject {
+  /** @internal */
+  readonly h: number;
+  private readonly t: Thread;
+
+  constructor(handle?: number) {
+    this.t = need('new WaitGroup()');
+    if (handle !== undefined) {
+      this.h = handle;
+      this.t.heap.see(handle, 16);
+      return;
+    }
+    this.h = this.t.heap.alloc(16);
+    this.t.heap.i32.fill(0, this.h >> 2, (this.h >> 2) + 4);
+  }
+
+  [GORT_HANDLE](): readonly [number, number] {
+    return [Kind.WAITGROUP, this.h];
+  }
+
+  /** Add delta (may be negative) to the counter. */
+  add(delta = 1): void {
+    if (!Number.isInteger(delta)) throw new TypeError(`sync: WaitGroup.add needs an integer, got ${delta}`);
+    const heap = this.t.heap;
+    const i = this.h >> 2;
+    const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta;
+    if (c < 0) {
+      Atomics.sub(heap.i32, i + WG.COUNT, delta);
+      throw new RangeError('sync: negative WaitGroup counter');
+    }
+    if (c === 0 && delta !== 0) this.release();
+  }
+
+  done(): void {
+    this.add(-1);
+  }
+
+  /** Resolves when the counter is zero. */
+  wait(): Promise<void> {
+    const t = this.t;
+    const a = t.heap.i32;
+    const i = this.h >> 2;
+    if (Atomics.load(a, i + WG.COUNT) === 0) return Promise.resolve();
+    lock(a, i + WG.LOCK);
+    if (Atomics.load(a, i + WG.COUNT) === 0) {
+      unlock(a, i + WG.LOCK);
+      return Promise.resolve();
+    }
+    const [w, p] = t.waiter<void>(0);
+    parkCurrent(t, w, 'sync.WaitGroup.Wait');
+    t.heap.i32[(w >> 2) + W.NEXT] = 0;
+    const tail = t.heap.i32[i + WG.TAIL]!;
+    if (tail === 0) t.heap.i32[i + WG.HEAD] = w;
+    else t.heap.i32[(tail >> 2) + W.NEXT] = w;
+    t.heap.i32[i + WG.TAIL] = w;
+    unlock(t.heap.i32, i + WG.LOCK);
+    return p;
+  }
+
+  /** Block this thread until the counter is zero (for synchronous code; freezes its event loop). */
+  waitSync(): void {
+    const a = this.t.heap.i32;
+    const i = this.h >> 2;
+    for (;;) {
+      const c = Atomics.load(a, i + WG.COUNT);
+      if (c === 0) return;
+      Atomics.wait(a, i + WG.COUNT, c);
+    }
+  }
+
+  private release(): void {
+    const t = this.t;
+    const a = t.heap.i32;
+    const i = this.h >> 2;
+    Atomics.notify(a, i + WG.COUNT); // waitSync sleepers
+    lock(a, i + WG.LOCK);
+    let w = a[i + WG.HEAD]!;
+    a[i + WG.HEAD] = 0;
+    a[i + WG.TAIL] = 0;
+    unlock(a, i + WG.LOCK);
+    while (w !== 0) {
+      t.heap.see(w, 64);
+      const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+      wakeWaiter(t, w);
+      w = next;
+    }
+  }
+}
+
+registerHandleKind(Kind.WAITGROUP, (h) => new WaitGroup(h));

@@ -1,0 +1,4 @@
+/** Kinds of runtime objects that travel between threads as a handle (value/codec.ts HANDLE tag). */
+export const Kind = {
+  WAITGROUP: 1,
+} as const;
