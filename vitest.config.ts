@@ -8,5 +8,11 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    server: {
+      deps: {
+        // Load the built runtime as Node would (workers load it natively anyway).
+        external: [/packages\/gort\/dist\//],
+      },
+    },
   },
 });

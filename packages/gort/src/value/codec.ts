@@ -120,6 +120,13 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
     return { [MARK]: kind, h };
   }
   const proto = Object.getPrototypeOf(v) as object | null;
+  if (v instanceof SharedArrayBuffer || (ArrayBuffer.isView(v) && v.buffer instanceof SharedArrayBuffer)) {
+    // v8.serialize would copy it, where structured clone shares it: refuse rather than copy.
+    throw new TypeError(
+      `gort: ${path} is (a view of) a SharedArrayBuffer, which gort values cannot share yet; ` +
+        `send numbers through a channel, or pass the buffer in workerData`,
+    );
+  }
   if (ArrayBuffer.isView(v) || proto === typedArrayProto) return v;
   if (v instanceof Error) {
     return v;

@@ -1,0 +1,332 @@
+// The runtime core on real worker threads: lifecycle, both goroutine forms, values, errors.
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  run,
+  start,
+  go,
+  spawn,
+  gosched,
+  checkpoint,
+  goid,
+  gomaxprocs,
+  numGoroutine,
+  fromModule,
+  WaitGroup,
+  FreeVariableError,
+  GoroutinePanic,
+  WorkerCrashError,
+  HeapExhaustedError,
+  RuntimeStateError,
+} from 'gort';
+import { stats, dump } from 'gort/debug';
+
+const fixtures = new URL('./fixtures/', import.meta.url);
+const tasks = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('tasks.mjs', fixtures));
+
+describe('run and start', () => {
+  it('returns what main returns, with procs Ps', async () => {
+    const r = await run(() => [gomaxprocs(), numGoroutine(), goid()], { procs: 2 });
+    expect(r).toEqual([2, 1, 1]);
+  });
+
+  it('start/shutdown can be repeated, and gort calls outside a runtime throw', async () => {
+    for (let k = 0; k < 2; k++) {
+      const rt = await start({ procs: 2 });
+      expect(await spawn((x: number) => x + 1, k)).toBe(k + 1);
+      await rt.shutdown();
+    }
+    expect(() => go(() => {})).toThrow(RuntimeStateError);
+    await expect(start({ procs: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('goroutines', () => {
+  it('every goroutine started from main and from goroutines runs exactly once', async () => {
+    const r = await run(
+      async () => {
+        const fromMain = await Promise.all(Array.from({ length: 1000 }, (_, i) => spawn((k: number) => k, i)));
+        const fromInside = await spawn(async (n: number) => {
+          const ps: Promise<number>[] = [];
+          for (let i = 0; i < n; i++) ps.push(spawn((k: number) => k, i));
+          return Promise.all(ps);
+        }, 1000);
+        // go(): a WaitGroup counts completions; numGoroutine() drops back to main alone.
+        const wg = new WaitGroup();
+        wg.add(2000);
+        for (let i = 0; i < 1000; i++) go((w: WaitGroup) => w.done(), wg);
+        await spawn((w: WaitGroup) => {
+          for (let i = 0; i < 1000; i++) go((ww: WaitGroup) => ww.done(), w);
+        }, wg);
+        await wg.wait();
+        while (numGoroutine() > 1) await new Promise((res) => setTimeout(res, 1));
+        return { fromMain, fromInside, after: numGoroutine() };
+      },
+      { procs: 2 },
+    );
+    const seq = Array.from({ length: 1000 }, (_, i) => i);
+    expect(r.fromMain).toEqual(seq);
+    expect(r.fromInside).toEqual(seq);
+    expect(r.after).toBe(1);
+  });
+
+  it('spreads work over every M (stealing from a goroutine that spawns it all)', async () => {
+    const s = await run(
+      async () => {
+        await spawn(async (n: number) => {
+          const wg = new WaitGroup();
+          wg.add(n);
+          for (let i = 0; i < n; i++) {
+            go((w: WaitGroup) => {
+              const end = performance.now() + 0.05;
+              while (performance.now() < end);
+              w.done();
+            }, wg);
+          }
+          await wg.wait();
+        }, 4000);
+        return stats();
+      },
+      { procs: 2 },
+    );
+    expect(s.tasksPerM.length).toBe(2);
+    for (const n of s.tasksPerM) expect(n).toBeGreaterThan(0);
+    expect(s.stealsPerM.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
+  });
+
+  it('inline forms: arrow, async, named function expression, method shorthand, goid per goroutine', async () => {
+    const obj = {
+      twice(x: number) {
+        return 2 * x;
+      },
+    };
+    const r = await run(async () => {
+      const a = await spawn((x: number) => x + 1, 1);
+      const b = await spawn(async function named(x: number): Promise<number> { return x * 10; }, 2);
+      const c = await spawn(obj.twice, 21);
+      const ids = await Promise.all([spawn(() => goid()), spawn(() => goid())]);
+      return { a, b, c, ids };
+    });
+    expect(r.a).toBe(2);
+    expect(r.b).toBe(20);
+    expect(r.c).toBe(42);
+    expect(r.ids[0]).toBeGreaterThan(1);
+    expect(r.ids[1]).toBeGreaterThan(1);
+    expect(r.ids[0]).not.toBe(r.ids[1]);
+  });
+
+  it('module form from main and from inside goroutines, with per-thread module state', async () => {
+    const r = await run(async () => {
+      const fib = await spawn(tasks.fib, 15);
+      const nested = await spawn(async (url: string) => {
+        const t = fromModule<typeof import('./fixtures/tasks.mjs')>(url);
+        return spawn(t.fib, 10);
+      }, new URL('tasks.mjs', fixtures).href);
+      const where = await spawn(tasks.where);
+      const id = await spawn(tasks.myGoid);
+      const counts = await Promise.all(Array.from({ length: 20 }, () => spawn(tasks.count)));
+      return { fib, nested, where, id, counts };
+    }, { procs: 2 });
+    expect(r.fib).toBe(610);
+    expect(r.nested).toBe(55);
+    expect(r.where).toBeGreaterThan(0); // a worker thread, not main (threadId 0)
+    expect(r.id).toBeGreaterThan(1);
+    expect(Math.max(...r.counts)).toBeGreaterThan(1);
+  });
+
+  it('gosched and checkpoint let other goroutines run', async () => {
+    const r = await run(async () =>
+      spawn(async () => {
+        const order: string[] = [];
+        const p = spawn(() => 'other');
+        await gosched();
+        for (let i = 0; i < 1000; i++) await checkpoint();
+        order.push(await p);
+        return order;
+      }),
+    );
+    expect(r).toEqual(['other']);
+  });
+});
+
+describe('values', () => {
+  it('arguments and results keep structured-clone semantics', async () => {
+    const big = 'x'.repeat(1 << 20);
+    const input = {
+      n: 1.5,
+      s: 'héllo',
+      arr: [1, 'two', null, undefined, true],
+      typed: new Float64Array([1, 2, 3]),
+      map: new Map<string, number>([['a', 1]]),
+      set: new Set([1, 2]),
+      date: new Date(1234),
+      err: new TypeError('bad'),
+      nested: { deep: { deeper: [1n] } },
+    };
+    const r = await run(async () => ({
+      echo: await spawn((v: typeof input) => v, input),
+      big: await spawn((s: string) => s.length, big),
+      prims: await spawn((...xs: unknown[]) => xs, 1, 'a', true, null, undefined),
+    }));
+    expect(r.echo.n).toBe(1.5);
+    expect(r.echo.s).toBe('héllo');
+    expect(r.echo.arr).toEqual([1, 'two', null, undefined, true]);
+    expect(r.echo.typed).toBeInstanceOf(Float64Array);
+    expect([...r.echo.typed]).toEqual([1, 2, 3]);
+    expect(r.echo.map.get('a')).toBe(1);
+    expect(r.echo.set.has(2)).toBe(true);
+    expect(r.echo.date.getTime()).toBe(1234);
+    expect(r.echo.err).toBeInstanceOf(TypeError);
+    expect(r.echo.err.message).toBe('bad');
+    expect(r.echo.nested.deep.deeper[0]).toBe(1n);
+    expect(r.big).toBe(1 << 20);
+    expect(r.prims).toEqual([1, 'a', true, null, undefined]);
+  });
+
+  it('a value that cannot be cloned is a TypeError at the call site, and nothing is started', async () => {
+    class Secret {
+      #k = 1;
+      get k() {
+        return this.#k;
+      }
+    }
+    await run(async () => {
+      const before = numGoroutine();
+      expect(() => go((f: unknown) => f, () => 1)).toThrow(TypeError);
+      expect(() => go((o: unknown) => o, { cb: () => 1 })).toThrow(/argument 0 of .*\.cb is a function/);
+      expect(() => go((o: unknown) => o, new Secret())).toThrow(/class Secret/);
+      expect(() => go((o: unknown) => o, Symbol('s'))).toThrow(TypeError);
+      expect(() => go((o: unknown) => o, new Int32Array(new SharedArrayBuffer(8)))).toThrow(/SharedArrayBuffer/);
+      expect(() => spawn((o: unknown) => o, [1, new Secret()])).toThrow(TypeError);
+      expect(numGoroutine()).toBe(before);
+      // a result that cannot be cloned rejects the joiner with a TypeError
+      await expect(spawn(() => () => 1)).rejects.toThrow(TypeError);
+    });
+  });
+
+  it('a captured outer variable is reported by go() and spawn(), naming it', async () => {
+    const outer = 41;
+    await run(async () => {
+      expect(() => go(() => outer + 1)).toThrow(FreeVariableError);
+      expect(() => spawn(() => outer + 1)).toThrow(/'outer'/);
+      // an imported name that is not gort's (vitest rewrites imports in this file)
+      expect(() => go(() => expect(1))).toThrow(/'expect'/);
+      // globals and gort's names are fine
+      expect(await spawn(() => Math.max(1, 2) + JSON.parse('1'))).toBe(3);
+    });
+  });
+
+  it('heap exhaustion is a typed error naming the option that raises the limit', async () => {
+    await run(
+      async () => {
+        const big = new Uint8Array(8 << 20);
+        expect(() => go((b: Uint8Array) => b.length, big)).toThrow(HeapExhaustedError);
+        expect(() => go((b: Uint8Array) => b.length, big)).toThrow(/heapLimit/);
+        // the runtime still works afterwards
+        expect(await spawn((x: number) => x * 2, 21)).toBe(42);
+      },
+      { heapLimit: 4 << 20, heapInitial: 1 << 20 },
+    );
+  });
+});
+
+describe('failure', () => {
+  it('a joined goroutine that throws rejects its spawn() with the error', async () => {
+    await run(async () => {
+      await expect(spawn(() => { throw new RangeError('nope'); })).rejects.toThrow(RangeError);
+      await expect(spawn(tasks.boom, 'from module')).rejects.toThrow('from module');
+      await expect(spawn(tasks.notAFunction as never)).rejects.toThrow(/no exported function 'notAFunction'/);
+    });
+  });
+
+  it('a goroutine that throws unjoined is a panic: run() rejects with GoroutinePanic', async () => {
+    const err = await run(async () => {
+      go(function crasher() {
+        throw new Error('boom');
+      });
+      await new Promise((r) => setTimeout(r, 10_000));
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GoroutinePanic);
+    const p = err as GoroutinePanic;
+    expect(p.goid).toBeGreaterThan(1);
+    expect(p.functionName).toBe('crasher');
+    expect(p.message).toMatch(/boom/);
+    expect((p.error as Error).message).toBe('boom');
+    expect(p.stack).toMatch(/crasher/);
+  });
+
+  it('a worker that exits makes run() reject, naming the M and the goroutine', async () => {
+    const err = await run(async () => {
+      go(function quitter() {
+        process.exit(7);
+      });
+      await new Promise((r) => setTimeout(r, 10_000));
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashError);
+    expect((err as WorkerCrashError).exitCode).toBe(7);
+    expect((err as Error).message).toMatch(/M\d.*exit code 7.*quitter/);
+  });
+
+  it('a worker that runs out of memory makes run() reject', async () => {
+    const err = await run(
+      async () => {
+        go(function hog() {
+          const keep: number[][] = [];
+          for (;;) keep.push(new Array(1e5).fill(1.5));
+        });
+        await new Promise((r) => setTimeout(r, 30_000));
+      },
+      { resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashError);
+    expect((err as Error).message).toMatch(/M\d/);
+  });
+
+  it('the process exits on its own when main returns, with goroutines parked and queued', () => {
+    const script = fileURLToPath(new URL('exit-main.mjs', fixtures));
+    const ok = spawnSync(process.execPath, [script], { timeout: 20_000, encoding: 'utf8' });
+    expect(ok.error).toBeUndefined();
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('result 42');
+    const bad = spawnSync(process.execPath, [script, 'panic'], { timeout: 20_000, encoding: 'utf8' });
+    expect(bad.error).toBeUndefined();
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('child panic');
+  });
+
+  it('works under tsx with inline and TypeScript-module goroutines', () => {
+    const script = fileURLToPath(new URL('tsx-main.ts', fixtures));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { timeout: 30_000, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ inline: 42, mod: 5, nested: 50 });
+  });
+});
+
+describe('debug', () => {
+  it('dump() names every parked goroutine with its wait reason and function; stats() counts', async () => {
+    const { text, s } = await run(
+      async () => {
+        const wg = new WaitGroup();
+        wg.add(1);
+        for (let i = 0; i < 3; i++) {
+          go(async function sleeper(w: WaitGroup) {
+            await w.wait();
+          }, wg);
+        }
+        while (!dump().includes('sync.WaitGroup.Wait')) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 20));
+        const text = dump();
+        const s = stats();
+        wg.done();
+        return { text, s };
+      },
+      { procs: 2 },
+    );
+    const lines = text.split('\n').filter((l) => l.includes('sleeper'));
+    expect(lines.length).toBe(3);
+    for (const l of lines) expect(l).toMatch(/^goroutine \d+ \[sync\.WaitGroup\.Wait, \d+ ms\]: sleeper \(created by goroutine 1, on M\d\)$/);
+    expect(s.procs).toBe(2);
+    expect(s.goroutines).toBe(4);
+  });
+});
