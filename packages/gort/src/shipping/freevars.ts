@@ -1,34 +1,30 @@
 /**
- * Free-variable analysis for "inline" goroutine functions.
+ * Free-variable analysis for "inline" goroutine functions. gort ships such a function to a
+ * worker by source (`fn.toString()`, compiled there with `new Function`), so it may only use its
+ * own params and locals, JS globals and gort's public names. `go()`/`spawn()` (on any thread,
+ * once per distinct source; the caller caches) call `analyzeFunctionSource` before shipping,
+ * drop globals and gort's names from `free`, and reject the function if anything is left.
  *
- * gort ships a function to a worker thread as its source text (`fn.toString()`), and the
- * worker compiles it with `new Function`. Such a function may only use its parameters and
- * locals, JS globals and gort's public names; any other free identifier is a captured outer
- * variable that will not exist in the worker. `go()`/`spawn()` call `analyzeFunctionSource`
- * (on any thread, once per distinct source; the caller caches) before shipping, filter out
- * globals and gort's names, and reject the function synchronously if anything is left.
+ * How: one linear tokenizer pass (regex vs division decided by the previous token; templates
+ * split into chunks around `${ }`), then one forward pass over the tokens that tracks bracket
+ * contexts (block / object literal / class body / parens), binds params, var/let/const,
+ * function/class names, catch params, destructuring and for heads, and records each reference
+ * with its scope. References are resolved at the end, so hoisting just works.
  *
- * How: one linear tokenizer pass (regex vs division is decided by the previous token;
- * templates are split into chunks around `${ }`), then one forward pass over the tokens
- * that tracks bracket contexts (block / object literal / class body / parens), recognises
- * binding sites (params, var/let/const, function/class names, catch params, destructuring,
- * for heads) and records references with their scope; references are resolved at the end,
- * so hoisting (var, function declarations, later `let`) just works.
+ * Approximations (lenient: they can hide a free variable, not invent one): var and function
+ * declarations are function-scoped, let/const/class block-scoped; a `for (let` binding with a
+ * non-block loop body stays visible to the end of the enclosing block; an expression-bodied
+ * arrow's params stay in scope up to the next `,`/`;`/closing bracket/ASI line break at its
+ * level; `await`, `yield`, `let`, `static`, `arguments` are never reported. A hidden name makes
+ * the worker throw a ReferenceError, which gort turns into a panic. Heuristic corner: a `/`
+ * right after `}` is read as a regex (`({}) / 2` is fine, `x = {} / 2` is not).
  *
- * Approximations (all lenient: they can hide a free variable, never invent one, on valid code):
- * var and function declarations are function-scoped, let/const/class block-scoped; a `for (let`
- * binding lives until the end of the loop body, or of the enclosing bracket group when the body
- * is not a block; an arrow with an expression body keeps its params in scope up to the next
- * `,`/`;`/closing bracket/ASI line break at its own level; `await`, `yield`, `let`, `static` and
- * `arguments` are never reported. A name hidden this way makes the worker throw a ReferenceError,
- * which gort turns into a panic.
- *
- * Invariants: no dependencies; never throws on syntactically valid input; on invalid input it
- * returns a best-effort report; always terminates in time linear in the source length.
+ * Invariants: no dependencies; never throws on syntactically valid input and returns a
+ * best-effort report on invalid input; time and memory are linear in the source length.
  */
 
 export interface FreeVarReport {
-  /** Identifiers referenced but not declared anywhere in the function (params, var/let/const, function/class declarations, catch params, destructuring patterns, for-in/of heads, named function expressions' own names, arrow params), in first-appearance order, deduplicated. `this`, `arguments`, `super`, `new.target`, `import.meta` are not reported. */
+  /** Identifiers referenced where no enclosing scope inside the function declares them (params, var/let/const, function/class declarations, catch params, destructuring patterns, for-in/of heads, named function expressions' own names, arrow params), in first-appearance order, deduplicated. `this`, `arguments`, `super`, `new.target`, `import.meta` are not reported. */
   free: string[];
   /** For identifiers matching /^__vi_import_\d+__$/ or /^__vite_ssr_import_\d+__$/ (vitest/vite-node rewrite `import { chan } from 'gort'` into `__vi_import_0__.chan`): the property names accessed on them, e.g. `__vi_import_0__.chan(...)` and `(0, __vi_import_0__.go)(...)` give ['chan','go']. A bare use of such an identifier that is not a member access (e.g. passing `__vi_import_0__` itself) puts '*' in this list. These identifiers are NOT listed in `free`. */
   importMembers: string[];
@@ -77,6 +73,7 @@ const EXPR_KW = new Set([
   'instanceof', 'extends', 'var', 'let', 'const', 'do', 'else',
 ]);
 const CONTROL = new Set(['if', 'while', 'switch', 'with']);
+const CONTROL_HEAD = new Set(['if', 'while', 'for', 'with']);
 const IMPORT_RE = /^(?:__vi_import_\d+__|__vite_ssr_import_\d+__)$/;
 const ID_START_RE = /[\p{ID_Start}$_]/u;
 const ID_PART_RE = /[\p{ID_Continue}$\u200c\u200d]/u;
@@ -142,9 +139,11 @@ function scanIdent(src: string, i: number): { end: number; name: string } {
   return { end: j, name };
 }
 
-function regexAllowed(toks: Tok[]): boolean {
+/** Whether a `/` after the tokens so far starts a regex; `ctrlClose` is the index of the last `)` closing an if/while/for/with head. */
+function regexAllowed(toks: Tok[], ctrlClose: number): boolean {
   const p = toks[toks.length - 1];
   if (p === undefined) return true;
+  if (ctrlClose === toks.length - 1) return true; // `if (x) /re/.test(s)`
   if (p.t === NAME) {
     const pp = toks[toks.length - 2];
     if (pp !== undefined && pp.t === PUNCT && (pp.v === '.' || pp.v === '?.')) return false;
@@ -207,6 +206,8 @@ function scanNumber(src: string, i: number): number {
 function tokenize(src: string): Tok[] {
   const toks: Tok[] = [];
   const braces: boolean[] = []; // true = the `{` is a template `${`
+  const parens: boolean[] = []; // true = the `(` opens an if/while/for/with head
+  let ctrlClose = -1;
   const n = src.length;
   let nl = false;
   let i = 0;
@@ -262,7 +263,7 @@ function tokenize(src: string): Tok[] {
         i = end;
         continue;
       }
-      if (regexAllowed(toks)) {
+      if (regexAllowed(toks, ctrlClose)) {
         const end = scanRegex(src, i);
         if (end > 0) {
           push(REGEX, src.slice(i, end));
@@ -288,7 +289,7 @@ function tokenize(src: string): Tok[] {
           j++;
           break;
         }
-        if (e === 92) j += 2;
+        if (e === 92) j += src.charCodeAt(j + 1) === 13 && src.charCodeAt(j + 2) === 10 ? 3 : 2;
         else if (e === 10 || e === 13) break; // unterminated: best effort
         else j++;
       }
@@ -349,6 +350,13 @@ function tokenize(src: string): Tok[] {
       c === 40 || c === 41 || c === 91 || c === 93 || c === 59 || c === 44 || c === 58 || c === 126 ||
       (c === 46 && src.charCodeAt(i + 1) !== 46)
     ) {
+      if (c === 40) {
+        const p = toks[toks.length - 1];
+        const pp = toks[toks.length - 2];
+        parens.push(
+          p !== undefined && p.t === NAME && CONTROL_HEAD.has(p.v) && !(pp !== undefined && pp.t === PUNCT && (pp.v === '.' || pp.v === '?.')),
+        );
+      } else if (c === 41 && parens.pop() === true) ctrlClose = toks.length;
       push(PUNCT, src[i] as string); // ( ) [ ] ; , : ~ .
       i++;
       continue;
@@ -430,6 +438,7 @@ function isKeyStart(t: Tok | undefined): boolean {
   return t.t === PUNCT && (t.v === '[' || t.v === '*');
 }
 
+/** One analysis over a token list; see the module header. */
 class Analyzer {
   private readonly n: number;
   private readonly match: Int32Array;
@@ -437,7 +446,11 @@ class Analyzer {
   private readonly role: Uint8Array;
   private readonly colonStmt: Uint8Array;
   private readonly braceKind: Uint8Array;
+  /** `{` index -> class expression name ('' if none or a declaration) for class bodies. */
   private readonly classBodies = new Map<number, string>();
+  /** Classes with an `extends` clause whose body `{` has not been seen yet (innermost last). */
+  private readonly pendingClasses: { depth: number; name: string }[] = [];
+  /** `(` index of a named function expression's params -> its name (bound inside it). */
   private readonly fnNames = new Map<number, string>();
   private readonly ctxs: Ctx[] = [];
   private readonly scopes: Scope[] = [];
@@ -604,11 +617,12 @@ class Analyzer {
     if (t0.t === NAME) {
       if (t0.v === 'class') return isP(t1, '(') ? 'method' : 'class';
       if (t0.v === 'function') return 'function';
+      if (isP(t1, '=>')) return 'arrow';
       if (t0.v === 'async') {
         if (t1 !== undefined && !t1.nl && t1.t === NAME && t1.v === 'function') return 'function';
         return this.asyncIsKeyword(0) ? 'arrow' : 'method';
       }
-      return isP(t1, '=>') ? 'arrow' : 'method';
+      return 'method';
     }
     if (isP(t0, '(')) return isP(this.toks[this.m(0) + 1], '=>') ? 'arrow' : 'function';
     return isKeyStart(t0) ? 'method' : 'function';
@@ -825,7 +839,7 @@ class Analyzer {
         end = o < 0 ? this.n : this.m(o);
       }
       this.pushScope(false, end);
-    } else if (isP(after, '{') && !CONTROL.has(pWord)) {
+    } else if (isP(after, '{') && !CONTROL.has(pWord) && !this.heritageCallAt()) {
       // function / method params, or a catch clause
       const s = this.pushScope(pWord !== 'catch', this.m(close + 1));
       this.bindList(i + 1, close, s, 0);
@@ -835,8 +849,31 @@ class Analyzer {
     this.pushCtx(kind, i);
   }
 
+  /** A `(` here is a call in a class heritage, `class extends f(x) {`, not a parameter list. */
+  private heritageCallAt(): boolean {
+    return this.pendingClassAtDepth() !== undefined;
+  }
+
+  /** The innermost class still waiting for its body at the current bracket level (drops stale ones). */
+  private pendingClassAtDepth(): { depth: number; name: string } | undefined {
+    const pc = this.pendingClasses;
+    let top = pc[pc.length - 1];
+    while (top !== undefined && top.depth > this.ctxs.length) {
+      pc.pop();
+      top = pc[pc.length - 1];
+    }
+    return top !== undefined && top.depth === this.ctxs.length ? top : undefined;
+  }
+
   private onBrace(i: number): void {
-    const className = this.classBodies.get(i);
+    let className = this.classBodies.get(i);
+    if (className === undefined && this.isExprEnd(i - 1)) {
+      const pending = this.pendingClassAtDepth();
+      if (pending !== undefined) {
+        className = pending.name;
+        this.pendingClasses.pop();
+      }
+    }
     const kind = className !== undefined ? C_CLASS : this.braceIsBlock(i) ? C_BLOCK : C_OBJECT;
     this.braceKind[i] = kind;
     this.pushCtx(kind, i);
@@ -898,22 +935,11 @@ class Analyzer {
       if (stmt) this.declare(this.topScope(), name);
       k++;
     }
-    if (this.isName(k, 'extends')) {
-      k++;
-      while (k < this.n) {
-        const u = toks[k] as Tok;
-        if (u.t === PUNCT) {
-          if (u.v === '{') break;
-          if (u.v === '(' || u.v === '[' || u.v === '${') {
-            k = this.m(k) + 1;
-            continue;
-          }
-          if (u.v === ';' || isCloser(u)) return;
-        }
-        k++;
-      }
-    }
     if (isP(toks[k], '{')) this.classBodies.set(k, stmt ? '' : name);
+    else if (this.isName(k, 'extends')) {
+      // The body is the next `{` at this bracket level after the heritage expression.
+      this.pendingClasses.push({ depth: this.ctxs.length, name: stmt ? '' : name });
+    }
   }
 
   /** var/let/const at i: binds each declarator's pattern in `scope`. */
