@@ -105,8 +105,11 @@ export class M extends ThreadBase {
         const g = this.findRunnable();
         if (g === 0) break;
         if (this.spinning) this.stopSpinning();
-        this.execute(g);
+        const loading = this.execute(g);
         ran++;
+        // The G's module is being imported on this thread: wait for it before taking more
+        // Gs, so the rest of our queue stays stealable instead of piling up behind the import.
+        if (loading !== undefined) await loading;
       }
       if (ran > 0 || this.yielded.length > 0) {
         const now = performance.now();
@@ -167,7 +170,7 @@ export class M extends ThreadBase {
         const victim = v[(start + k) % n]!;
         const g = this.runq.stealFrom(victim, pass === 3);
         if (g > 0) {
-          a[this.tw + T.STEALS]!++;
+          a[this.tw + T.STEALS] = a[this.tw + T.STEALS]! + 1;
           a[this.tw + T.STOLEN] = a[this.tw + T.STOLEN]! + 1 + this.runq.size();
           return g;
         }
@@ -178,7 +181,8 @@ export class M extends ThreadBase {
     return 0;
   }
 
-  private execute(g: number): void {
+  /** Start g; returns a promise only when its function must first be imported here. */
+  private execute(g: number): Promise<void> | undefined {
     const heap = this.heap;
     heap.see(g, 64);
     const a = heap.i32;
@@ -187,17 +191,23 @@ export class M extends ThreadBase {
     a[i + G.M] = this.index;
     Atomics.store(a, i + G.STATUS, Gstatus.RUNNING);
     a[this.tw + T.CURG] = g;
-    a[this.tw + T.TASKS]!++;
+    a[this.tw + T.TASKS] = a[this.tw + T.TASKS]! + 1;
     const c = this.fns.get(a[i + G.FN]!);
     if (c instanceof Promise) {
-      c.then(
-        (cc) => this.start(g, goid, cc),
-        (e) => this.finish(g, goid, e, true),
+      return c.then(
+        (cc) => {
+          this.start(g, goid, cc);
+          heap.i32[this.tw + T.CURG] = 0;
+        },
+        (e: unknown) => {
+          this.finish(g, goid, e, true);
+          heap.i32[this.tw + T.CURG] = 0;
+        },
       );
-    } else {
-      this.start(g, goid, c);
     }
+    this.start(g, goid, c);
     a[this.tw + T.CURG] = 0;
+    return undefined;
   }
 
   private start(g: number, goid: number, c: Compiled): void {
