@@ -123,6 +123,8 @@ export interface RunResult {
   /** Gs left in each queue at the end: ring [HEAD, TAIL) in order, then runnext if any. */
   remaining: number[][];
   violations: string[];
+  /** How many get/steal/grab results were checked exactly because their queue was quiescent. */
+  quiescentChecks: number;
   /** Human-readable report: seed line, violations, trace, final state. */
   report: () => string;
 }
@@ -151,7 +153,7 @@ function hashString(s: string): number {
 // ---------------------------------------------------------------------------------------------
 // Seeds
 
-const DEFAULT_RUNS = 150;
+const DEFAULT_RUNS = 300;
 
 /** The seeds to explore: GORT_MODEL_SEED (one, replay) or 1..GORT_MODEL_RUNS. */
 export function modelSeeds(defaultRuns = DEFAULT_RUNS): { seeds: number[]; replay: boolean } {
@@ -395,6 +397,7 @@ export class SimPool {
       errors: results.map((r) => r.error),
       remaining,
       violations: [],
+      quiescentChecks: 0,
       report: () => '',
     };
     const retryValue = results[0]?.retryValue ?? -1;
@@ -567,6 +570,7 @@ function check(scn: Scenario, run: RunResult, RETRY: number): string[] {
         if (first === undefined || lastV === undefined) continue;
         const s = quiescent(run, cap, o.victim, first, lastV);
         if (s === null) continue;
+        run.quiescentChecks++;
         const m = s.ring.length;
         const what = `${label} from quiescent queue ${o.victim} (ring ${m} [${s.ring}], runnext ${s.runnext})`;
         if (o.r === RETRY) v.push(`${what}: returned RETRY although no race was lost`);
@@ -587,6 +591,7 @@ function check(scn: Scenario, run: RunResult, RETRY: number): string[] {
         const lastStep = my[my.length - 1]!.step;
         const s = quiescent(run, cap, o.q, first, lastStep);
         if (s === null) continue;
+        run.quiescentChecks++;
         const want = s.runnext !== 0 ? s.runnext : (s.ring[0] ?? 0);
         if (o.r !== want) v.push(`${label} on quiescent queue ${o.q} (ring [${s.ring}], runnext ${s.runnext}): got ${o.r}, want ${want}`);
       }
@@ -666,6 +671,7 @@ export interface ExploreReport {
   /** Number of distinct traces (choice sequences) among the runs. */
   distinct: number;
   steps: number;
+  quiescentChecks: number;
   ms: number;
   summary: string;
 }
@@ -680,9 +686,11 @@ export function explore(pool: SimPool, scn: Scenario, seeds: number[]): ExploreR
   const failures: RunResult[] = [];
   const traces = new Set<string>();
   let steps = 0;
+  let quiescentChecks = 0;
   for (const seed of seeds) {
     const r = pool.run(scn, seed);
     steps += r.choices.length;
+    quiescentChecks += r.quiescentChecks;
     traces.add(r.choices.join(''));
     if (r.violations.length > 0) {
       failures.push(r);
@@ -696,7 +704,7 @@ export function explore(pool: SimPool, scn: Scenario, seeds: number[]): ExploreR
   const range = seeds.length === 1 ? `seed ${seeds[0]}` : `seeds ${seeds[0]}..${seeds[seeds.length - 1]}`;
   const summary =
     `[runq model] "${scn.name}": ${range} (${seeds.length} runs, ${traces.size} distinct interleavings, ` +
-    `${steps} steps, ${failures.length} failing) in ${ms} ms`;
+    `${steps} steps, ${quiescentChecks} exact quiescent checks, ${failures.length} failing) in ${ms} ms`;
   console.log(summary);
-  return { runs, failures, distinct: traces.size, steps, ms, summary };
+  return { runs, failures, distinct: traces.size, steps, quiescentChecks, ms, summary };
 }

@@ -1,0 +1,15 @@
+// Run every example once (CI): each must exit 0 within its time limit.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const examples = [['demo.mjs', { DEMO_LIMIT: '600000' }]];
+let failed = 0;
+for (const [file, env] of examples) {
+  const path = fileURLToPath(new URL(file, import.meta.url));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path], { stdio: 'inherit', timeout: 120_000, env: { ...process.env, ...env } });
+  const ok = r.status === 0;
+  if (!ok) failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${file} (${Math.round(performance.now() - t0)} ms)${ok ? '' : ` status=${r.status} signal=${r.signal}`}`);
+}
+process.exit(failed === 0 ? 0 : 1);
