@@ -2,7 +2,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const examples = [['demo.mjs', { DEMO_LIMIT: '600000' }]];
+const examples = [
+  ['demo.mjs', { DEMO_LIMIT: '600000' }],
+  ['readme.mjs', {}],
+];
 let failed = 0;
 for (const [file, env] of examples) {
   const path = fileURLToPath(new URL(file, import.meta.url));
