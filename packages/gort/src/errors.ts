@@ -50,6 +50,19 @@ export class GoroutinePanic extends Error {
   }
 }
 
+/** Go's channel panics: send on a closed channel, close of a closed channel. */
+export class ClosedChannelError extends Error {
+  override name = 'ClosedChannelError';
+}
+
+/** Every goroutine, main included, is blocked on a runtime primitive and no timer is pending. */
+export class DeadlockError extends Error {
+  override name = 'DeadlockError';
+  constructor(readonly dump: string) {
+    super(`all goroutines are asleep - deadlock!\n\n${dump}`);
+  }
+}
+
 /** A worker thread (an M) died: process.exit inside a goroutine, out of memory, a crash. */
 export class WorkerCrashError extends Error {
   override name = 'WorkerCrashError';

@@ -13,6 +13,8 @@ import { isAbsolute } from 'node:path';
 
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
 export { WaitGroup } from './sync/waitgroup.js';
+export { Chan, chan } from './chan/chan.js';
+export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export {
   HeapExhaustedError,
   FreeVariableError,
@@ -20,6 +22,8 @@ export {
   WorkerCrashError,
   RuntimeStateError,
   RuntimeFatalError,
+  ClosedChannelError,
+  DeadlockError,
 } from './errors.js';
 
 /** Go's `go f(x)`: run fn(...args) as a new goroutine. Any thread with a runtime. */

@@ -88,6 +88,8 @@ class MainThread extends ThreadBase {
         await undefined;
         continue;
       }
+      // No polling here: on 2 cores a polling main thread takes a core from the Ms that
+      // would produce the completion (measured: main<->goroutine round trips got slower).
       Atomics.store(a, tw + T.DOORBELL, 0);
       Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
       if (!readyNonEmpty(this.heap, 0)) {

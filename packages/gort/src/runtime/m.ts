@@ -28,8 +28,15 @@ import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
 import { ThreadBase, setCurrent } from './thread.js';
 
-/** How long an M with nothing to do keeps looking before it parks. */
+/** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
+/**
+ * How long an M whose goroutines are parked keeps watching for their wake-up before it
+ * parks itself. A started goroutine cannot move to the M that wakes it (Go's ready() puts it
+ * on the waker's P; we cannot), so a cross-M hand-off is fast only if its M is awake: a
+ * parked M costs ~7 µs and an event-loop turn to wake (BASELINES.md note 3).
+ */
+const POLL_MS = 0.1;
 /** Longest stretch of running goroutines before the event loop gets a turn. */
 const SLICE_MS = 4;
 /** Gs started between two microtask checkpoints. */
@@ -94,13 +101,12 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
-      this.drainReady();
+      let ran = this.drainReady();
       if (this.yielded.length > 0) {
         const y = this.yielded;
         this.yielded = [];
         for (const r of y) r();
       }
-      let ran = 0;
       while (ran < BATCH) {
         const g = this.findRunnable();
         if (g === 0) break;
@@ -121,21 +127,26 @@ export class M extends ThreadBase {
         }
         continue;
       }
-      // Nothing runnable: let pending continuations and the event loop run, then look again.
+      // Nothing runnable. A hand-off from another M is likely within microseconds: spin for
+      // it first (bounded, and only while few Ms spin), then give the event loop a turn
+      // (timers, I/O), then park.
+      if (this.spin()) continue;
+      if (this.promises.size > 0 && this.poll()) continue;
       await macrotask();
       this.sliceStart = performance.now();
       if (this.workVisible()) continue;
-      if (this.spin()) continue;
       await this.park();
       this.sliceStart = performance.now();
     }
     Atomics.store(this.heap.i32, tw + T.STATE, ThreadState.EXITED);
   }
 
-  private drainReady(): void {
-    if (!readyNonEmpty(this.heap, this.index)) return;
-    readyTakeAll(this.heap, this.index, this.buf);
+  /** Settle the waiters other threads completed for us; returns how many. */
+  private drainReady(): number {
+    if (!readyNonEmpty(this.heap, this.index)) return 0;
+    const n = readyTakeAll(this.heap, this.index, this.buf);
     for (const w of this.buf) this.settle(w);
+    return n;
   }
 
   /** One non-blocking look for a G: Go's findRunnable without the blocking part. */
@@ -217,7 +228,7 @@ export class M extends ThreadBase {
     this.curGoid = goid;
     this.curG = g;
     try {
-      const args = argsH === 0 ? [] : decodeArgs(heap, argsH);
+      const args = argsH === 0 ? [] : decodeArgs(heap, argsH, g);
       heap.i32[(g >> 2) + G.ARGS] = 0;
       const f = c.perG ? (c.fn as unknown as (ctx: { id: number }) => (...a: unknown[]) => unknown)({ id: goid }) : c.fn;
       r = (f as (...a: unknown[]) => unknown)(...args);
@@ -274,6 +285,15 @@ export class M extends ThreadBase {
     }
     Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
     const deadline = performance.now() + SPIN_MS;
+    do {
+      for (let k = 0; k < 32; k++) if (this.workVisible()) return true;
+    } while (performance.now() < deadline);
+    return false;
+  }
+
+  /** Watch for a hand-off to one of our parked goroutines (or any work). True if it came. */
+  private poll(): boolean {
+    const deadline = performance.now() + POLL_MS;
     do {
       for (let k = 0; k < 32; k++) if (this.workVisible()) return true;
     } while (performance.now() < deadline);

@@ -9,12 +9,12 @@
  * alone rather than guessed.
  */
 import { G, Gstatus, waitCode, type WaitReason } from '../sched/g.js';
-import { W, WState, readyPush } from '../sched/waiter.js';
+import { W, WFlag, WState, readyPush } from '../sched/waiter.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
 
-export function parkCurrent(t: Thread, w: number, reason: WaitReason): void {
-  const g = t.curG;
+export function parkCurrent(t: Thread, w: number, reason: WaitReason, owner = 0): void {
+  const g = owner !== 0 ? owner : t.curG;
   if (g === 0) return;
   const heap = t.heap;
   heap.i32[(w >> 2) + W.G] = g;
@@ -25,10 +25,24 @@ export function parkCurrent(t: Thread, w: number, reason: WaitReason): void {
 
 /** Complete waiter w with `undefined` and hand it to its owner. Any thread. */
 export function wakeWaiter(t: Thread, w: number): void {
+  t.heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;
+  complete(t, w, WState.OK);
+}
+
+/**
+ * Publish waiter w's outcome (its VALUE slot is already written) and hand it to its owner:
+ * a thread blocked in Atomics.wait is notified; the owner's own thread settles it now;
+ * another thread gets it on its READY list. Any thread; call it after releasing locks.
+ */
+export function complete(t: Thread, w: number, state: number): void {
   const heap = t.heap;
   const i = w >> 2;
-  heap.i32[i + W.VALUE] = Tag.UNDEF;
-  Atomics.store(heap.i32, i + W.STATE, WState.OK);
+  if ((heap.i32[i + W.FLAGS]! & WFlag.SYNC) !== 0) {
+    Atomics.store(heap.i32, i + W.STATE, state);
+    Atomics.notify(heap.i32, i + W.STATE); // pairs with the sync waiter's Atomics.wait on STATE
+    return;
+  }
+  Atomics.store(heap.i32, i + W.STATE, state); // publishes VALUE; pairs with the load in settle
   const owner = heap.i32[i + W.OWNER]!;
   if (owner === t.index) t.settle(w);
   else readyPush(heap, owner, w);

@@ -16,11 +16,15 @@ import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
-import { W, WState, waiterAlloc } from '../sched/waiter.js';
-import { read } from '../value/codec.js';
+import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
+import { ClosedChannelError } from '../errors.js';
+import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
 
 type Settle = (v: unknown) => void;
+
+/** What a receive completed by close() settles with. */
+export const CLOSED: unique symbol = Symbol('gort.closed') as never;
 
 /** Pending promises of this thread, indexed by token. */
 export class LocalPromises {
@@ -69,6 +73,10 @@ export abstract class ThreadBase {
   curGoid = 0;
   /** Handle of that goroutine's G record (0: none or unknown). */
   curG = 0;
+  /** A value slot for encoding before taking a lock, and decoding after releasing it. */
+  readonly scratch: number;
+  /** Waiters matched under a lock, completed after it is released: (waiter, state) pairs. */
+  readonly wakes: number[] = [];
   private goidNext = 0;
   private goidEnd = 0;
   private created = 0;
@@ -83,6 +91,7 @@ export abstract class ThreadBase {
     this.fns = new FnRegistry(heap);
     this.galloc = new GAllocator(heap);
     this.tw = threadWord(heap, index);
+    this.scratch = heap.alloc(SLOT_BYTES);
   }
 
   /** Hand a freshly made G to this thread's scheduler (M: own run queue; main: inject). */
@@ -127,17 +136,25 @@ export abstract class ThreadBase {
   settle(w: number): void {
     const heap = this.heap;
     const i = w >> 2;
-    const ok = Atomics.load(heap.i32, i + W.STATE) === WState.OK;
+    const state = Atomics.load(heap.i32, i + W.STATE);
     const token = heap.i32[i + W.TOKEN]!;
+    const g = heap.i32[i + W.G]!;
     let v: unknown;
-    let good = ok;
+    let good = state !== WState.ERROR;
     try {
-      v = read(heap, w + W.VALUE * 4, true);
+      if (state === WState.SEND_CLOSED) {
+        good = false;
+        v = new ClosedChannelError('send on closed channel');
+      } else if (state === WState.CLOSED) {
+        v = CLOSED;
+      } else {
+        v = read(heap, w + W.VALUE * 4, true, g);
+      }
+      if ((heap.i32[i + W.FLAGS]! & WFlag.SELECT) !== 0 && good) v = [heap.i32[i + W.CASE]!, v];
     } catch (e) {
       v = e;
       good = false;
     }
-    const g = heap.i32[i + W.G]!;
     if (g !== 0) {
       heap.i32[(g >> 2) + G.WAIT] = 0;
       Atomics.store(heap.i32, (g >> 2) + G.STATUS, Gstatus.RUNNING);

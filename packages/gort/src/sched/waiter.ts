@@ -13,9 +13,12 @@
  * | 2    | LINK   | pusher, before its CAS     | next on the owner's READY list                |
  * | 3    | G      | owner                      | the goroutine waiting (0: a non-goroutine)    |
  * | 4    | TOKEN  | owner                      | index of the promise in the owner's table     |
+ * | 5    | FLAGS  | owner; INQ under the lock  | WFlag bits                                    |
  * | 6-9  | VALUE  | completer, before STATE    | one value slot (value/codec.ts), 8-aligned    |
- * | 10   | NEXT   | under the primitive's lock | link in a primitive's queue of waiters        |
- * | 11-13| (kind-specific: select index …)                                               |
+ * | 10   | NEXT   | under the primitive's lock | next in a primitive's queue of waiters        |
+ * | 11   | PREV   | under the primitive's lock | previous in that queue (O(1) unlink: select)  |
+ * | 12   | SEL    | owner                      | a select case: the select's own waiter        |
+ * | 13   | CASE   | owner (case) / winner (select waiter) | the case index                 |
  *
  * The READY list is a push-only Treiber stack emptied whole with `exchange(READY, 0)`; with no
  * pop of single nodes there is no ABA: a pusher's CAS succeeds only if the head it linked to
@@ -24,9 +27,29 @@
 import type { Heap } from '../heap/heap.js';
 import { T, threadWord, ring } from './threads.js';
 
-export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, TOKEN: 4, VALUE: 6, NEXT: 10 } as const;
+export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, TOKEN: 4, FLAGS: 5, VALUE: 6, NEXT: 10, PREV: 11, SEL: 12, CASE: 13 } as const;
+export const WFlag = {
+  /** a select's own waiter: settles with [case, value, ok] */
+  SELECT: 1,
+  /** linked in a channel queue (cleared when dequeued) */
+  INQ: 2,
+  /** a thread blocked in Atomics.wait on STATE (sendSync/recvSync), not a promise */
+  SYNC: 4,
+} as const;
 export const W_BYTES = 56;
-export const WState = { PENDING: 0, OK: 1, ERROR: 2 } as const;
+export const WState = {
+  PENDING: 0,
+  /** completed with VALUE */
+  OK: 1,
+  /** VALUE is an error to throw */
+  ERROR: 2,
+  /** a receive completed by close: no value */
+  CLOSED: 3,
+  /** a send on a channel closed while it waited: throw ClosedChannelError */
+  SEND_CLOSED: 4,
+  /** a select waiter claimed by a counterpart, being completed */
+  CLAIMED: 5,
+} as const;
 
 export function waiterAlloc(heap: Heap, owner: number, g: number, token: number): number {
   const w = heap.alloc(W_BYTES);
@@ -37,7 +60,9 @@ export function waiterAlloc(heap: Heap, owner: number, g: number, token: number)
   a[i + W.LINK] = 0;
   a[i + W.G] = g;
   a[i + W.TOKEN] = token;
+  a[i + W.FLAGS] = 0;
   a[i + W.VALUE] = 0;
+  a[i + W.SEL] = 0;
   return w;
 }
 

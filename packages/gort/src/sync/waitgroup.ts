@@ -15,32 +15,20 @@
  * Lifetime: the record lives until the runtime shuts down (the heap goes with it).
  */
 import { lock, unlock } from '../heap/lock.js';
-import { need, type Thread } from '../runtime/thread.js';
-import { parkCurrent, wakeWaiter } from '../runtime/park.js';
+import { wakeWaiter } from '../runtime/park.js';
+import { RuntimeObject } from '../runtime/object.js';
 import { W } from '../sched/waiter.js';
-import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
+import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 
 const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
 
-export class WaitGroup implements HandleObject {
-  /** @internal */
-  readonly h: number;
-  private readonly t: Thread;
+export class WaitGroup extends RuntimeObject {
+  protected readonly kind = Kind.WAITGROUP;
 
-  constructor(handle?: number) {
-    this.t = need('new WaitGroup()');
-    if (handle !== undefined) {
-      this.h = handle;
-      this.t.heap.see(handle, 16);
-      return;
-    }
-    this.h = this.t.heap.alloc(16);
-    this.t.heap.i32.fill(0, this.h >> 2, (this.h >> 2) + 4);
-  }
-
-  [GORT_HANDLE](): readonly [number, number] {
-    return [Kind.WAITGROUP, this.h];
+  /** A new WaitGroup with counter 0. (The arguments are the runtime's, for revival.) */
+  constructor(handle?: number, g?: number) {
+    super('new WaitGroup()', 16, handle, g);
   }
 
   /** Add delta (may be negative) to the counter. */
@@ -71,8 +59,7 @@ export class WaitGroup implements HandleObject {
       unlock(a, i + WG.LOCK);
       return Promise.resolve();
     }
-    const [w, p] = t.waiter<void>(0);
-    parkCurrent(t, w, 'sync.WaitGroup.Wait');
+    const [w, p] = this.park<void>('sync.WaitGroup.Wait');
     t.heap.i32[(w >> 2) + W.NEXT] = 0;
     const tail = t.heap.i32[i + WG.TAIL]!;
     if (tail === 0) t.heap.i32[i + WG.HEAD] = w;
@@ -112,4 +99,4 @@ export class WaitGroup implements HandleObject {
   }
 }
 
-registerHandleKind(Kind.WAITGROUP, (h) => new WaitGroup(h));
+registerHandleKind(Kind.WAITGROUP, (h, g) => new WaitGroup(h, g));

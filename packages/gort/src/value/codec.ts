@@ -32,14 +32,21 @@ export const GORT_HANDLE: unique symbol = Symbol.for('gort.handle') as never;
 export interface HandleObject {
   [GORT_HANDLE](): readonly [kind: number, handle: number];
 }
-const revivers: Array<((h: number) => unknown) | undefined> = [];
-export function registerHandleKind(kind: number, revive: (h: number) => unknown): void {
+/**
+ * Revivers make the receiving thread's object for a handle. `g` is the G record of the
+ * goroutine the value is decoded for (its argument, or what it received), or 0: the object
+ * remembers it, so a park through it is attributed to the right goroutine even after awaits
+ * that gort cannot see (docs/architecture.md, "What a goroutine is").
+ */
+type Reviver = (h: number, g: number) => unknown;
+const revivers: Array<Reviver | undefined> = [];
+export function registerHandleKind(kind: number, revive: Reviver): void {
   revivers[kind] = revive;
 }
-function revive(kind: number, h: number): unknown {
+function revive(kind: number, h: number, g: number): unknown {
   const r = revivers[kind];
   if (r === undefined) throw new TypeError(`gort: unknown runtime handle kind ${kind}`);
-  return r(h);
+  return r(h, g);
 }
 
 const MARK = '\u0000gort.handle';
@@ -181,16 +188,20 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
 }
 
 /** Revive markers left by `check`. */
-function reviveDeep(v: unknown, seen: Set<object>): unknown {
+function reviveDeep(v: unknown, seen: Set<object>, g: number): unknown {
   if (typeof v !== 'object' || v === null || seen.has(v)) return v;
-  if (MARK in v) return revive((v as Record<string, number>)[MARK]!, (v as unknown as { h: number }).h);
+  if (MARK in v) return revive((v as Record<string, number>)[MARK]!, (v as unknown as { h: number }).h, g);
   seen.add(v);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(v[i], seen);
+    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(v[i], seen, g);
   } else if (v instanceof Map) {
-    for (const [k, x] of v) v.set(k, reviveDeep(x, seen));
+    for (const [k, x] of v) v.set(k, reviveDeep(x, seen, g));
+  } else if (v instanceof Set) {
+    const items = [...v];
+    v.clear();
+    for (const x of items) v.add(reviveDeep(x, seen, g));
   } else if (Object.getPrototypeOf(v) === Object.prototype) {
-    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep((v as Record<string, unknown>)[k], seen);
+    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep((v as Record<string, unknown>)[k], seen, g);
   }
   return v;
 }
@@ -236,8 +247,8 @@ export function encodeInto(heap: Heap, slot: number, v: unknown, path: string): 
   write(heap, slot, prepare(v, path));
 }
 
-/** Decode the slot; with `consume`, free its out-of-line block. */
-export function read(heap: Heap, slot: number, consume: boolean): unknown {
+/** Decode the slot (for goroutine g, or 0); with `consume`, free its out-of-line block. */
+export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown {
   heap.see(slot, SLOT_BYTES);
   const i = slot >> 2;
   const tag = heap.i32[i]!;
@@ -259,7 +270,7 @@ export function read(heap: Heap, slot: number, consume: boolean): unknown {
       return s;
     }
     case Tag.HANDLE:
-      return revive(heap.f64[(slot + 8) >> 3]!, heap.i32[i + 1]!);
+      return revive(heap.f64[(slot + 8) >> 3]!, heap.i32[i + 1]!, g);
     case Tag.CLONED: {
       const b = heap.i32[i + 1]!;
       heap.see(b, 4);
@@ -267,7 +278,7 @@ export function read(heap: Heap, slot: number, consume: boolean): unknown {
       heap.see(b, 4 + n);
       const v = deserialize(heap.u8.subarray(b + 4, b + 4 + n)) as unknown;
       if (consume) heap.free(b);
-      return reviveDeep(v, new Set());
+      return reviveDeep(v, new Set(), g);
     }
     default:
       throw new Error(`runtime: value slot ${slot} has bad tag ${tag}`);
@@ -304,12 +315,12 @@ export function encodeArgs(heap: Heap, args: readonly unknown[], fnName: string)
   return block;
 }
 
-export function decodeArgs(heap: Heap, block: number): unknown[] {
+export function decodeArgs(heap: Heap, block: number, g = 0): unknown[] {
   heap.see(block, 8);
   const n = heap.i32[block >> 2]!;
   heap.see(block, 8 + n * SLOT_BYTES);
   const out: unknown[] = new Array(n);
-  for (let k = 0; k < n; k++) out[k] = read(heap, block + 8 + k * SLOT_BYTES, true);
+  for (let k = 0; k < n; k++) out[k] = read(heap, block + 8 + k * SLOT_BYTES, true, g);
   heap.free(block);
   return out;
 }

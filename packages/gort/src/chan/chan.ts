@@ -1,0 +1,303 @@
+/**
+ * Chan: the program's handle on a channel (hchan.ts), with Go's operations as async methods,
+ * plus blocking variants for synchronous code. Any thread with a runtime.
+ *
+ * Every operation encodes first (a value that cannot be cloned throws a TypeError before
+ * anything is enqueued), then does Go's work under the channel lock, unlocks, and only then
+ * completes the waiters it matched (complete(): STATE store + hand-off to their owners).
+ * A value is encoded once into this thread's scratch slot and moved slot to slot.
+ *
+ * sendSync/recvSync block the whole thread with Atomics.wait: goroutines parked on the same
+ * M cannot resume until it returns, and its event loop stops (docs/architecture.md).
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { ClosedChannelError } from '../errors.js';
+import { RuntimeObject } from '../runtime/object.js';
+import { complete, parkCurrent } from '../runtime/park.js';
+import { CLOSED, type Thread } from '../runtime/thread.js';
+import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
+import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+import { CH, CH_BYTES, bufSlot, dequeue, enqueue, moveSlot, target } from './hchan.js';
+
+const RESOLVED = Promise.resolve();
+const MAX_CAP = 1 << 24;
+
+/** Result codes of the locked operations. */
+export const DONE = 1;
+export const BLOCK = 0;
+export const CLOSED_CH = -1;
+
+/**
+ * Under c's lock: send the value in slot src. DONE, BLOCK, or CLOSED_CH. A matched receiver is
+ * queued in t.wakes to complete after unlocking.
+ */
+export function sendLocked(t: Thread, c: number, src: number): number {
+  const heap = t.heap;
+  const ci = c >> 2;
+  if (heap.i32[ci + CH.CLOSED] !== 0) return CLOSED_CH;
+  const w = dequeue(heap, c, CH.RQ_HEAD);
+  const a = heap.i32;
+  if (w !== 0) {
+    const tgt = target(a, w);
+    moveSlot(a, src, tgt + W.VALUE * 4);
+    t.wakes.push(tgt, WState.OK);
+    return DONE;
+  }
+  const cap = a[ci + CH.CAP]!;
+  const count = a[ci + CH.COUNT]!;
+  if (count < cap) {
+    const x = a[ci + CH.SENDX]!;
+    moveSlot(a, src, bufSlot(a, c, x));
+    a[ci + CH.SENDX] = x + 1 === cap ? 0 : x + 1;
+    Atomics.store(a, ci + CH.COUNT, count + 1);
+    return DONE;
+  }
+  return BLOCK;
+}
+
+/** Under c's lock: receive into slot dst. DONE (a value), CLOSED_CH (closed and drained), or BLOCK. */
+export function recvLocked(t: Thread, c: number, dst: number): number {
+  const heap = t.heap;
+  const ci = c >> 2;
+  const w = dequeue(heap, c, CH.SQ_HEAD);
+  const a = heap.i32;
+  const cap = a[ci + CH.CAP]!;
+  if (w !== 0) {
+    const tgt = target(a, w);
+    if (cap === 0) {
+      moveSlot(a, w + W.VALUE * 4, dst); // straight from the sender
+    } else {
+      // Buffer full: take its head, and the sender's value goes to the tail.
+      const x = a[ci + CH.RECVX]!;
+      const slot = bufSlot(a, c, x);
+      moveSlot(a, slot, dst);
+      moveSlot(a, w + W.VALUE * 4, slot);
+      const nx = x + 1 === cap ? 0 : x + 1;
+      a[ci + CH.RECVX] = nx;
+      a[ci + CH.SENDX] = nx;
+    }
+    t.wakes.push(tgt, WState.OK);
+    return DONE;
+  }
+  const count = a[ci + CH.COUNT]!;
+  if (count > 0) {
+    const x = a[ci + CH.RECVX]!;
+    moveSlot(a, bufSlot(a, c, x), dst);
+    a[ci + CH.RECVX] = x + 1 === cap ? 0 : x + 1;
+    Atomics.store(a, ci + CH.COUNT, count - 1);
+    return DONE;
+  }
+  return a[ci + CH.CLOSED] !== 0 ? CLOSED_CH : BLOCK;
+}
+
+/** Complete the waiters matched under a lock that is now released. */
+export function flushWakes(t: Thread): void {
+  const wk = t.wakes;
+  if (wk.length === 0) return;
+  for (let k = 0; k < wk.length; k += 2) complete(t, wk[k]!, wk[k + 1]!);
+  wk.length = 0;
+}
+
+export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
+  protected readonly kind = Kind.CHAN;
+
+  /** A channel with `capacity` buffer slots (0: unbuffered). The other arguments are the runtime's. */
+  constructor(capacity = 0, handle?: number, g?: number) {
+    if (handle === undefined && (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_CAP)) {
+      throw new RangeError(`makechan: size out of range: ${String(capacity)} (an integer from 0 to ${MAX_CAP})`);
+    }
+    super('chan()', CH_BYTES, handle, g);
+    if (handle === undefined) {
+      const heap = this.t.heap;
+      const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
+      heap.i32[(this.h >> 2) + CH.CAP] = capacity;
+      heap.i32[(this.h >> 2) + CH.BUF] = buf;
+    }
+  }
+
+  get cap(): number {
+    return this.t.heap.i32[(this.h >> 2) + CH.CAP]!;
+  }
+
+  get len(): number {
+    return Atomics.load(this.t.heap.i32, (this.h >> 2) + CH.COUNT);
+  }
+
+  /** Send v; resolves when a receiver took it or it is buffered. */
+  send(v: T): Promise<void> {
+    const t = this.t;
+    const heap = t.heap;
+    const src = t.scratch;
+    encodeInto(heap, src, v, 'the value sent');
+    const a = heap.i32;
+    const c = this.h;
+    lock(a, (c >> 2) + CH.LOCK);
+    const r = sendLocked(t, c, src);
+    if (r === DONE) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      flushWakes(t);
+      return RESOLVED;
+    }
+    if (r === CLOSED_CH) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      drop(heap, src);
+      throw new ClosedChannelError('send on closed channel');
+    }
+    const [w, p] = this.park<void>('chan send');
+    moveSlot(heap.i32, src, w + W.VALUE * 4);
+    enqueue(heap.i32, c, CH.SQ_HEAD, w);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    return p;
+  }
+
+  /** Receive a value; undefined once the channel is closed and drained. */
+  recv(): Promise<T | undefined> {
+    const r = this.recvRaw('chan receive');
+    if (r instanceof Promise) return r.then((v) => (v === CLOSED ? undefined : (v as T)));
+    return Promise.resolve(r === CLOSED ? undefined : (r as T));
+  }
+
+  /** Receive a value and whether it came from a send ([undefined, false] once closed and drained). */
+  recvOk(): Promise<[T | undefined, boolean]> {
+    const r = this.recvRaw('chan receive');
+    if (r instanceof Promise) return r.then((v) => (v === CLOSED ? [undefined, false] : [v as T, true]));
+    return Promise.resolve(r === CLOSED ? [undefined, false] : [r as T, true]);
+  }
+
+  /** The value now, CLOSED now, or a promise of either. */
+  private recvRaw(reason: 'chan receive'): unknown {
+    const t = this.t;
+    const heap = t.heap;
+    const dst = t.scratch;
+    const c = this.h;
+    lock(heap.i32, (c >> 2) + CH.LOCK);
+    const r = recvLocked(t, c, dst);
+    if (r === DONE) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      flushWakes(t);
+      return read(heap, dst, true, this.g);
+    }
+    if (r === CLOSED_CH) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      return CLOSED;
+    }
+    const [w, p] = this.park<unknown>(reason);
+    enqueue(heap.i32, c, CH.RQ_HEAD, w);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    return p;
+  }
+
+  /** Close: receivers drain the buffer, then get [undefined, false]; blocked senders throw. */
+  close(): void {
+    const t = this.t;
+    const heap = t.heap;
+    const c = this.h;
+    const ci = c >> 2;
+    lock(heap.i32, ci + CH.LOCK);
+    if (heap.i32[ci + CH.CLOSED] !== 0) {
+      unlock(heap.i32, ci + CH.LOCK);
+      throw new ClosedChannelError('close of closed channel');
+    }
+    Atomics.store(heap.i32, ci + CH.CLOSED, 1);
+    for (let w = dequeue(heap, c, CH.RQ_HEAD); w !== 0; w = dequeue(heap, c, CH.RQ_HEAD)) {
+      const tgt = target(heap.i32, w);
+      heap.i32[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
+      t.wakes.push(tgt, WState.CLOSED);
+    }
+    for (let w = dequeue(heap, c, CH.SQ_HEAD); w !== 0; w = dequeue(heap, c, CH.SQ_HEAD)) {
+      const tgt = target(heap.i32, w);
+      if (tgt === w) drop(heap, w + W.VALUE * 4); // a select's unsent values are its own to drop
+      t.wakes.push(tgt, WState.SEND_CLOSED);
+    }
+    unlock(heap.i32, ci + CH.LOCK);
+    flushWakes(t);
+  }
+
+  /** Send, blocking this thread until done (Atomics.wait). */
+  sendSync(v: T): void {
+    const t = this.t;
+    const heap = t.heap;
+    const src = t.scratch;
+    encodeInto(heap, src, v, 'the value sent');
+    const c = this.h;
+    lock(heap.i32, (c >> 2) + CH.LOCK);
+    const r = sendLocked(t, c, src);
+    if (r !== BLOCK) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      flushWakes(t);
+      if (r === CLOSED_CH) {
+        drop(heap, src);
+        throw new ClosedChannelError('send on closed channel');
+      }
+      return;
+    }
+    const w = this.syncWaiter();
+    moveSlot(heap.i32, src, w + W.VALUE * 4);
+    enqueue(heap.i32, c, CH.SQ_HEAD, w);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    const state = this.block(w);
+    heap.free(w);
+    if (state === WState.SEND_CLOSED) throw new ClosedChannelError('send on closed channel');
+  }
+
+  /** Receive, blocking this thread until a value or close. */
+  recvSync(): T | undefined {
+    const [v] = this.recvOkSync();
+    return v;
+  }
+
+  recvOkSync(): [T | undefined, boolean] {
+    const t = this.t;
+    const heap = t.heap;
+    const dst = t.scratch;
+    const c = this.h;
+    lock(heap.i32, (c >> 2) + CH.LOCK);
+    const r = recvLocked(t, c, dst);
+    if (r !== BLOCK) {
+      unlock(heap.i32, (c >> 2) + CH.LOCK);
+      flushWakes(t);
+      return r === DONE ? [read(heap, dst, true, this.g) as T, true] : [undefined, false];
+    }
+    const w = this.syncWaiter();
+    enqueue(heap.i32, c, CH.RQ_HEAD, w);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    const state = this.block(w);
+    const out: [T | undefined, boolean] = state === WState.CLOSED ? [undefined, false] : [read(heap, w + W.VALUE * 4, true, this.g) as T, true];
+    heap.free(w);
+    return out;
+  }
+
+  private syncWaiter(): number {
+    const t = this.t;
+    const w = waiterAlloc(t.heap, t.index, 0, 0);
+    t.heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
+    parkCurrent(t, w, 'chan receive', this.g);
+    return w;
+  }
+
+  private block(w: number): number {
+    const a = this.t.heap.i32;
+    const i = (w >> 2) + W.STATE;
+    for (;;) {
+      const s = Atomics.load(a, i);
+      if (s !== WState.PENDING) return s;
+      Atomics.wait(a, i, WState.PENDING); // pairs with complete()'s store + notify
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      const v = await this.recvRaw('chan receive');
+      if (v === CLOSED) return;
+      yield v as T;
+    }
+  }
+}
+
+/** Go's make(chan T, capacity). */
+export function chan<T = unknown>(capacity = 0): Chan<T> {
+  return new Chan<T>(capacity);
+}
+
+registerHandleKind(Kind.CHAN, (h, g) => new Chan(0, h, g));

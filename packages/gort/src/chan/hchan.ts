@@ -1,0 +1,110 @@
+/**
+ * A channel in the shared heap: Go's hchan (src/runtime/chan.go), usable from any thread.
+ *
+ * | word | name    | written by               | read by             | note                          |
+ * |------|---------|--------------------------|---------------------|-------------------------------|
+ * | 0    | LOCK    | any (futex, heap/lock.ts)| any                 | guards every word below       |
+ * | 1    | CLOSED  | under LOCK (Atomics)     | any (len/cap hint)  | 1 once closed                 |
+ * | 2    | CAP     | creator, once            | any                 | buffer slots (0: unbuffered)  |
+ * | 3    | COUNT   | under LOCK (Atomics)     | any, lock-free (len)| values in the buffer          |
+ * | 4    | SENDX   | under LOCK               |                     | next buffer slot to fill      |
+ * | 5    | RECVX   | under LOCK               |                     | next buffer slot to take      |
+ * | 6    | BUF     | creator, once            |                     | CAP value slots (16 B each)   |
+ * | 7, 8 | RQ_HEAD, RQ_TAIL | under LOCK      |                     | parked receivers (waiters)    |
+ * | 9, 10| SQ_HEAD, SQ_TAIL | under LOCK      |                     | parked senders, VALUE = value |
+ *
+ * Invariants (Go's): at most one of RQ and SQ is non-empty; RQ non-empty implies COUNT = 0;
+ * SQ non-empty implies COUNT = CAP; a value moves by copying its 16-byte slot, which hands
+ * over its out-of-line block, so each value is owned by exactly one slot at a time. Waiter
+ * queues are FIFO, doubly linked through W.NEXT/W.PREV with WFlag.INQ set while linked.
+ * A select's case waiter is taken from a queue only after CAS-ing its select's waiter from
+ * PENDING to CLAIMED; a case whose select already fired is unlinked and skipped.
+ * Completions (the STATE store and the hand-off to the owner) are made after unlocking.
+ */
+import type { Heap } from '../heap/heap.js';
+import { W, WFlag, WState } from '../sched/waiter.js';
+import { SLOT_BYTES } from '../value/codec.js';
+
+export const CH = {
+  LOCK: 0,
+  CLOSED: 1,
+  CAP: 2,
+  COUNT: 3,
+  SENDX: 4,
+  RECVX: 5,
+  BUF: 6,
+  RQ_HEAD: 7,
+  RQ_TAIL: 8,
+  SQ_HEAD: 9,
+  SQ_TAIL: 10,
+} as const;
+export const CH_BYTES = 48;
+
+/** Copy a 16-byte value slot (hands over its out-of-line block). */
+export function moveSlot(a: Int32Array, from: number, to: number): void {
+  const f = from >> 2;
+  const t = to >> 2;
+  a[t] = a[f]!;
+  a[t + 1] = a[f + 1]!;
+  a[t + 2] = a[f + 2]!;
+  a[t + 3] = a[f + 3]!;
+}
+
+export function bufSlot(a: Int32Array, c: number, k: number): number {
+  return a[(c >> 2) + CH.BUF]! + k * SLOT_BYTES;
+}
+
+/** Append w to the queue at word q (RQ_HEAD or SQ_HEAD) of channel c. Under c's lock. */
+export function enqueue(a: Int32Array, c: number, q: number, w: number): void {
+  const ci = c >> 2;
+  const wi = w >> 2;
+  const tail = a[ci + q + 1]!;
+  a[wi + W.NEXT] = 0;
+  a[wi + W.PREV] = tail;
+  if (tail === 0) a[ci + q] = w;
+  else a[(tail >> 2) + W.NEXT] = w;
+  a[ci + q + 1] = w;
+  a[wi + W.FLAGS] = a[wi + W.FLAGS]! | WFlag.INQ;
+}
+
+/** Unlink w from the queue at word q of channel c. Under c's lock. */
+export function unlink(a: Int32Array, c: number, q: number, w: number): void {
+  const ci = c >> 2;
+  const wi = w >> 2;
+  const next = a[wi + W.NEXT]!;
+  const prev = a[wi + W.PREV]!;
+  if (prev === 0) a[ci + q] = next;
+  else a[(prev >> 2) + W.NEXT] = next;
+  if (next === 0) a[ci + q + 1] = prev;
+  else a[(next >> 2) + W.PREV] = prev;
+  a[wi + W.FLAGS] = a[wi + W.FLAGS]! & ~WFlag.INQ;
+}
+
+/**
+ * Take the first waiter that can still be completed (Go's waitq.dequeue). For a select
+ * case, claims its select first; returns the waiter to complete (the plain waiter, or the
+ * select's own waiter with CASE set) and, in `caseOut`, the dequeued case waiter. Under c's lock.
+ */
+export function dequeue(heap: Heap, c: number, q: number): number {
+  const a = heap.i32;
+  for (;;) {
+    const w = a[(c >> 2) + q]!;
+    if (w === 0) return 0;
+    heap.see(w, 64);
+    unlink(heap.i32, c, q, w);
+    const sel = heap.i32[(w >> 2) + W.SEL]!;
+    if (sel === 0) return w;
+    heap.see(sel, 64);
+    if (Atomics.compareExchange(heap.i32, (sel >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
+      heap.i32[(sel >> 2) + W.CASE] = heap.i32[(w >> 2) + W.CASE]!;
+      return w;
+    }
+    // that select already fired elsewhere: its owner frees this case waiter
+  }
+}
+
+/** The waiter whose promise a dequeued waiter w settles: its select's, or itself. */
+export function target(a: Int32Array, w: number): number {
+  const sel = a[(w >> 2) + W.SEL]!;
+  return sel === 0 ? w : sel;
+}

@@ -1,0 +1,170 @@
+/**
+ * select: Go's selectgo (src/runtime/select.go) over heap channels. Any thread.
+ *
+ * 1. Encode every send case's value (a TypeError here leaves nothing behind).
+ * 2. Lock every distinct channel in handle order (the global lock order, so two selects
+ *    cannot deadlock), poll the cases in a random order, and take the first that can
+ *    proceed: among ready cases the choice is uniform.
+ * 3. None ready: return the default, or enqueue a case waiter on every channel — all
+ *    pointing at one select waiter that owns the promise — unlock, and park.
+ * 4. The counterpart that dequeues a case waiter claims the select (CAS PENDING → CLAIMED,
+ *    hchan.ts) and completes the select waiter with the case index. On waking, the select
+ *    re-locks its channels, unlinks its remaining case waiters, unlocks, drops the values of
+ *    sends that did not happen and frees the case waiters (Go's select2 leak test).
+ * A null channel's case never fires; select([]) with no default parks forever.
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { ClosedChannelError } from '../errors.js';
+import { need, CLOSED, type Thread } from '../runtime/thread.js';
+import { parkCurrent } from '../runtime/park.js';
+import { W, WFlag, waiterAlloc } from '../sched/waiter.js';
+import { drop, encodeInto, read, SLOT_BYTES } from '../value/codec.js';
+import { CH, enqueue, moveSlot, unlink } from './hchan.js';
+import { BLOCK, CLOSED_CH, DONE, flushWakes, recvLocked, sendLocked, type Chan } from './chan.js';
+
+export interface SelectCase<R> {
+  /** @internal */ readonly dir: 'send' | 'recv';
+  /** @internal */ readonly ch: Chan<unknown> | null;
+  /** @internal */ readonly value: unknown;
+  /** @internal */ readonly fn: (value: unknown, ok: boolean) => R;
+}
+
+/** A receive case: fn(value, ok) runs if it is chosen. */
+export function recv<T, R>(ch: Chan<T> | null, fn: (value: T | undefined, ok: boolean) => R): SelectCase<R> {
+  return { dir: 'recv', ch: ch as Chan<unknown> | null, value: undefined, fn: fn as (v: unknown, ok: boolean) => R };
+}
+
+/** A send case: fn() runs if it is chosen. */
+export function send<T, R>(ch: Chan<T> | null, value: T, fn: () => R): SelectCase<R> {
+  return { dir: 'send', ch: ch as Chan<unknown> | null, value, fn: () => fn() };
+}
+
+export interface SelectOptions<R> {
+  default?: () => R;
+}
+
+function handleOf(ch: Chan<unknown>): number {
+  return (ch as unknown as { h: number }).h;
+}
+function ownerOf(ch: Chan<unknown>): number {
+  return (ch as unknown as { g: number }).g;
+}
+
+export function select<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R> = {}): Promise<Awaited<R>> {
+  const t = need('select()');
+  const live: number[] = [];
+  for (let k = 0; k < cases.length; k++) if (cases[k]!.ch !== null) live.push(k);
+  if (live.length === 0) {
+    if (options.default) return Promise.resolve(options.default()) as Promise<Awaited<R>>;
+    const [w, p] = t.waiter<never>(0);
+    parkCurrent(t, w, 'select (no cases)');
+    return p;
+  }
+  const heap = t.heap;
+  // 1. encode the send values into slots of one block
+  const vals = heap.alloc(cases.length * SLOT_BYTES);
+  let encoded = 0;
+  try {
+    for (const k of live) {
+      const c = cases[k]!;
+      heap.i32[(vals + k * SLOT_BYTES) >> 2] = 0;
+      if (c.dir === 'send') encodeInto(heap, vals + k * SLOT_BYTES, c.value, `the value of select case ${k}`);
+      encoded++;
+    }
+  } catch (e) {
+    for (const k of live.slice(0, encoded)) if (cases[k]!.dir === 'send') drop(heap, vals + k * SLOT_BYTES);
+    heap.free(vals);
+    throw e;
+  }
+  // 2. lock in handle order, poll in random order
+  const chans = [...new Set(live.map((k) => handleOf(cases[k]!.ch!)))].sort((x, y) => x - y);
+  for (const c of chans) lock(heap.i32, (c >> 2) + CH.LOCK);
+  const order = live.slice();
+  for (let k = order.length - 1; k > 0; k--) {
+    const j = Math.floor(Math.random() * (k + 1));
+    const tmp = order[k]!;
+    order[k] = order[j]!;
+    order[j] = tmp;
+  }
+  for (const k of order) {
+    const cs = cases[k]!;
+    const c = handleOf(cs.ch!);
+    if (cs.dir === 'send') {
+      const r = sendLocked(t, c, vals + k * SLOT_BYTES);
+      if (r === BLOCK) continue;
+      unlockAll(t, chans);
+      flushWakes(t);
+      dropUnsent(t, cases, live, vals, r === DONE ? k : -1);
+      if (r === CLOSED_CH) throw new ClosedChannelError('send on closed channel');
+      return Promise.resolve(cs.fn(undefined, true)) as Promise<Awaited<R>>;
+    }
+    const r = recvLocked(t, c, t.scratch);
+    if (r === BLOCK) continue;
+    unlockAll(t, chans);
+    flushWakes(t);
+    dropUnsent(t, cases, live, vals, -1);
+    const v = r === DONE ? read(heap, t.scratch, true, ownerOf(cs.ch!)) : undefined;
+    return Promise.resolve(cs.fn(v, r === DONE)) as Promise<Awaited<R>>;
+  }
+  // 3. nothing ready
+  if (options.default) {
+    unlockAll(t, chans);
+    dropUnsent(t, cases, live, vals, -1);
+    return Promise.resolve(options.default()) as Promise<Awaited<R>>;
+  }
+  const [sw, p] = t.waiter<[number, unknown]>(0);
+  heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;
+  parkCurrent(t, sw, 'select', ownerOf(cases[live[0]!]!.ch!));
+  const g = heap.i32[(sw >> 2) + W.G]!;
+  const waiters: number[] = [];
+  for (const k of live) {
+    const cs = cases[k]!;
+    const w = waiterAlloc(heap, t.index, g, 0);
+    const wi = w >> 2;
+    heap.i32[wi + W.SEL] = sw;
+    heap.i32[wi + W.CASE] = k;
+    if (cs.dir === 'send') moveSlot(heap.i32, vals + k * SLOT_BYTES, w + W.VALUE * 4);
+    enqueue(heap.i32, handleOf(cs.ch!), cs.dir === 'send' ? CH.SQ_HEAD : CH.RQ_HEAD, w);
+    waiters.push(w);
+  }
+  unlockAll(t, chans);
+  heap.free(vals);
+  // 4. woken: clean up, then run the chosen case
+  const cleanup = (fired: number): void => {
+    for (const c of chans) lock(heap.i32, (c >> 2) + CH.LOCK);
+    for (let j = 0; j < waiters.length; j++) {
+      const w = waiters[j]!;
+      if ((heap.i32[(w >> 2) + W.FLAGS]! & WFlag.INQ) !== 0) {
+        const cs = cases[live[j]!]!;
+        unlink(heap.i32, handleOf(cs.ch!), cs.dir === 'send' ? CH.SQ_HEAD : CH.RQ_HEAD, w);
+      }
+    }
+    unlockAll(t, chans);
+    for (let j = 0; j < waiters.length; j++) {
+      const w = waiters[j]!;
+      if (cases[live[j]!]!.dir === 'send' && live[j] !== fired) drop(heap, w + W.VALUE * 4);
+      heap.free(w);
+    }
+  };
+  return p.then(
+    ([k, v]) => {
+      cleanup(k);
+      const cs = cases[k]!;
+      return cs.fn(v === CLOSED ? undefined : v, v !== CLOSED) as Awaited<R>;
+    },
+    (e: unknown) => {
+      cleanup(-1);
+      throw e;
+    },
+  );
+}
+
+function unlockAll(t: Thread, chans: readonly number[]): void {
+  for (let k = chans.length - 1; k >= 0; k--) unlock(t.heap.i32, (chans[k]! >> 2) + CH.LOCK);
+}
+
+/** Free the encoded values of send cases other than `sent`, and the value block. */
+function dropUnsent(t: Thread, cases: readonly SelectCase<unknown>[], live: readonly number[], vals: number, sent: number): void {
+  for (const k of live) if (cases[k]!.dir === 'send' && k !== sent) drop(t.heap, vals + k * SLOT_BYTES);
+  t.heap.free(vals);
+}
