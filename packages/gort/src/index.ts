@@ -15,6 +15,7 @@ export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
 export { WaitGroup } from './sync/waitgroup.js';
 export { Chan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
+export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export {
   HeapExhaustedError,
   FreeVariableError,

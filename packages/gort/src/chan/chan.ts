@@ -188,6 +188,23 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return p;
   }
 
+  /** Send v if that can happen now (a receiver waits, or the buffer has room); Go's select with default. */
+  trySend(v: T): boolean {
+    const t = this.t;
+    const heap = t.heap;
+    const src = t.scratch;
+    encodeInto(heap, src, v, 'the value sent');
+    const c = this.h;
+    lock(heap.i32, (c >> 2) + CH.LOCK);
+    const r = sendLocked(t, c, src);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    flushWakes(t);
+    if (r === DONE) return true;
+    drop(heap, src);
+    if (r === CLOSED_CH) throw new ClosedChannelError('send on closed channel');
+    return false;
+  }
+
   /** Close: receivers drain the buffer, then get [undefined, false]; blocked senders throw. */
   close(): void {
     const t = this.t;

@@ -18,6 +18,7 @@
  * | 20.. | FREE_HEAD[c]  | under ALLOC_LOCK            | under lock     | central free list per size class      |
  * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out (threads take 64 at a time) |
  * | 50   | SHUTDOWN      | main                        | every M        | 1 once the runtime is stopping        |
+ * | 51   | TIMERS        | Atomics.add/sub, any        | deadlock check | runtime timers pending                |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
  * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
@@ -44,6 +45,7 @@ export const H = {
   FREE_HEAD: 20,
   GOID_GEN: 48,
   SHUTDOWN: 50,
+  TIMERS: 51,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,
   GQ_TAIL: 66,

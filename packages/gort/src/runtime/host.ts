@@ -17,7 +17,9 @@ import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
-import { GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
+import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
+import { dump } from '../debug/index.js';
+import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
 import { globrunqPutBatch } from '../sched/globrunq.js';
 import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
@@ -48,6 +50,8 @@ class MainThread extends ThreadBase {
   private flushQueued = false;
   private pumping = false;
   stopped = false;
+  /** The pump is parked: main waits on a runtime primitive (deadlock check). */
+  parked = false;
   private readonly buf: number[] = [];
 
   constructor(heap: Heap) {
@@ -83,8 +87,9 @@ class MainThread extends ThreadBase {
     const tw = this.tw;
     while (this.promises.size > 0 && !this.stopped) {
       if (readyNonEmpty(this.heap, 0)) {
-        readyTakeAll(this.heap, 0, this.buf);
+        const n = readyTakeAll(this.heap, 0, this.buf);
         for (const w of this.buf) this.settle(w);
+        Atomics.add(a, tw + T.PROGRESS, n);
         await undefined;
         continue;
       }
@@ -94,7 +99,11 @@ class MainThread extends ThreadBase {
       Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
       if (!readyNonEmpty(this.heap, 0)) {
         const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
-        if (r.async) await r.value;
+        if (r.async) {
+          this.parked = true;
+          await r.value;
+          this.parked = false;
+        }
       }
       Atomics.store(a, tw + T.PARKED, 0);
     }
@@ -111,6 +120,7 @@ export class Runtime {
   private stopping = false;
   private readonly workers: Worker[] = [];
   private stopTrace: (() => void) | null = null;
+  private stopDeadlock: (() => void) | null = null;
 
   /** @internal use start() */
   constructor(
@@ -165,6 +175,11 @@ export class Runtime {
     await Promise.all(ready);
     const trace = /(?:^|,)schedtrace=(\d+)/.exec(process.env['GORT_DEBUG'] ?? '');
     if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]));
+    this.stopDeadlock = watchDeadlock(
+      this.heap,
+      () => this.main.parked,
+      () => this.fail(new DeadlockError(dump())),
+    );
   }
 
   /** What M i was running, from its thread record (for crash reports). */
@@ -187,6 +202,7 @@ export class Runtime {
     if (this.stopping) return;
     this.stopping = true;
     this.stopTrace?.();
+    this.stopDeadlock?.();
     this.main.stopped = true;
     Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
     for (let i = 1; i <= this.procs; i++) ring(this.heap, i);

@@ -146,6 +146,7 @@ export class M extends ThreadBase {
     if (!readyNonEmpty(this.heap, this.index)) return 0;
     const n = readyTakeAll(this.heap, this.index, this.buf);
     for (const w of this.buf) this.settle(w);
+    Atomics.add(this.heap.i32, this.tw + T.PROGRESS, n);
     return n;
   }
 

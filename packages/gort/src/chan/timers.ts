@@ -1,0 +1,146 @@
+/**
+ * Timers as channels: Go's time.After, time.NewTimer, time.NewTicker, time.Sleep.
+ *
+ * A timer lives on the thread that made it (its event loop fires it) and delivers into a
+ * channel of capacity 1 with a non-blocking send, as Go's do: a tick nobody took is
+ * dropped, so a slow receiver sees the most recent pending tick, never a backlog.
+ *
+ * Invariants: every pending runtime timer is counted in the heap's TIMERS word (the deadlock
+ * detector: goroutines waiting on a timer are not deadlocked); a fired or stopped timer has
+ * cleared its Node timer and uncounted itself. Node timers are unref'd: like Go, a program
+ * ends when main returns, whatever timers are pending. Durations beyond Node's limit
+ * (2^31-1 ms, which Node would turn into 1 ms) are waited out in chained steps.
+ */
+import { H } from '../heap/layout.js';
+import { need, type Thread } from '../runtime/thread.js';
+import { Chan } from './chan.js';
+
+const MAX_STEP = 0x7fffffff;
+
+function checkMs(ms: number, what: string): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`gort: ${what} needs a duration in ms, got ${String(ms)}`);
+  return ms < 0 ? 0 : ms;
+}
+
+/** A one-shot Node timer that can wait past MAX_STEP and is counted in TIMERS. */
+class NodeTimer {
+  private handle: ReturnType<typeof setTimeout> | null = null;
+  private due = 0;
+
+  constructor(
+    private readonly t: Thread,
+    private readonly fire: () => void,
+  ) {}
+
+  get pending(): boolean {
+    return this.handle !== null;
+  }
+
+  start(ms: number): void {
+    if (this.handle === null) Atomics.add(this.t.heap.i32, H.TIMERS, 1);
+    else clearTimeout(this.handle);
+    this.due = performance.now() + ms;
+    this.arm(ms);
+  }
+
+  private arm(ms: number): void {
+    this.handle = setTimeout(() => {
+      const left = this.due - performance.now();
+      if (left > 1) return this.arm(left);
+      this.handle = null;
+      Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
+      this.fire();
+    }, Math.min(Math.max(ms, 0), MAX_STEP));
+    this.handle.unref();
+  }
+
+  /** Stop it; true if it was pending. */
+  stop(): boolean {
+    if (this.handle === null) return false;
+    clearTimeout(this.handle);
+    this.handle = null;
+    Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
+    return true;
+  }
+}
+
+/** Go's time.Timer: `c` receives the time (ms since the epoch) once the duration has passed. */
+export class Timer {
+  readonly c: Chan<number>;
+  private readonly nt: NodeTimer;
+
+  constructor(ms: number) {
+    const t = need('timer()');
+    this.c = new Chan<number>(1);
+    this.nt = new NodeTimer(t, () => {
+      this.c.trySend(Date.now());
+    });
+    this.nt.start(checkMs(ms, 'timer()'));
+  }
+
+  /** Stop the timer; true if that prevented it from firing. */
+  stop(): boolean {
+    return this.nt.stop();
+  }
+
+  /** Restart it with a new duration; true if it had been pending. */
+  reset(ms: number): boolean {
+    const was = this.nt.pending;
+    this.nt.start(checkMs(ms, 'Timer.reset()'));
+    return was;
+  }
+}
+
+/** Go's time.Ticker: `c` receives the time every `ms`; ticks a slow receiver misses are dropped. */
+export class Ticker {
+  readonly c: Chan<number>;
+  private readonly nt: NodeTimer;
+  private period: number;
+  private stopped = false;
+
+  constructor(ms: number) {
+    const t = need('tick()');
+    const p = checkMs(ms, 'tick()');
+    if (p <= 0) throw new RangeError('gort: non-positive interval for tick()');
+    this.period = p;
+    this.c = new Chan<number>(1);
+    this.nt = new NodeTimer(t, () => {
+      if (this.stopped) return;
+      this.nt.start(this.period);
+      this.c.trySend(Date.now());
+    });
+    this.nt.start(p);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.nt.stop();
+  }
+
+  reset(ms: number): void {
+    const p = checkMs(ms, 'Ticker.reset()');
+    if (p <= 0) throw new RangeError('gort: non-positive interval for Ticker.reset()');
+    this.period = p;
+    this.stopped = false;
+    this.nt.start(p);
+  }
+}
+
+export function timer(ms: number): Timer {
+  return new Timer(ms);
+}
+
+export function tick(ms: number): Ticker {
+  return new Ticker(ms);
+}
+
+/** Go's time.After: a channel that receives the time once, after ms. */
+export function after(ms: number): Chan<number> {
+  return new Timer(ms).c;
+}
+
+/** Go's time.Sleep. Counted as a pending timer, so a sleeping program is not deadlocked. */
+export function sleep(ms: number): Promise<void> {
+  const t = need('sleep()');
+  return new Promise((resolve) => new NodeTimer(t, resolve).start(checkMs(ms, 'sleep()')));
+}
