@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 const examples = [
   ['demo.mjs', { DEMO_LIMIT: '600000' }],
   ['readme.mjs', {}],
+  ['sieve.mjs', {}],
+  ['pipeline.mjs', {}],
+  ['timeout.mjs', {}],
+  ['workerpool.mjs', {}],
 ];
 let failed = 0;
 for (const [file, env] of examples) {

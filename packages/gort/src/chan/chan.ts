@@ -77,6 +77,10 @@ export function recvLocked(t: Thread, c: number, dst: number): number {
       a[ci + CH.RECVX] = nx;
       a[ci + CH.SENDX] = nx;
     }
+    // The value moved out of the sender's slot: its waiter (and its select's) now holds none,
+    // so settling it must not decode and free the block the receiver owns.
+    a[(w >> 2) + W.VALUE] = Tag.UNDEF;
+    a[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
     t.wakes.push(tgt, WState.OK);
     return DONE;
   }

@@ -15,7 +15,8 @@
  *
  * Invariants (Go's): at most one of RQ and SQ is non-empty; RQ non-empty implies COUNT = 0;
  * SQ non-empty implies COUNT = CAP; a value moves by copying its 16-byte slot, which hands
- * over its out-of-line block, so each value is owned by exactly one slot at a time. Waiter
+ * over its out-of-line block, so each value is owned by exactly one slot at a time (the slot
+ * moved from is then marked UNDEF, or is a scratch slot that is overwritten before reuse). Waiter
  * queues are FIFO, doubly linked through W.NEXT/W.PREV with WFlag.INQ set while linked.
  * A select's case waiter is taken from a queue only after CAS-ing its select's waiter from
  * PENDING to CLAIMED; a case whose select already fired is unlinked and skipped.
