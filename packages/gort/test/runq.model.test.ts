@@ -25,6 +25,8 @@ import {
 
 const CAP = 4;
 const { seeds, replay } = modelSeeds();
+/** Coverage assertions ("some seed lost a race") need enough seeds; replay runs only one. */
+const coverage = !replay && seeds.length >= 100;
 const distRunq = new URL('../dist/sched/runq.js', import.meta.url);
 
 let pool: SimPool;
@@ -45,7 +47,7 @@ function expectAllPass(rep: ExploreReport): void {
     expect(r.violations, r.violations.length > 0 ? r.report() : `GORT_MODEL_SEED=${r.seed}`).toEqual([]);
   }
   // The exact-result checks on quiescent queues really ran (not only the weaker bounds).
-  if (!replay) expect(rep.quiescentChecks).toBeGreaterThan(0);
+  if (coverage) expect(rep.quiescentChecks).toBeGreaterThan(0);
 }
 
 const ops = (r: RunResult) => r.ops.flat();
@@ -269,7 +271,7 @@ describe(`runq model (cap ${CAP}, ${replay ? `replaying seed ${seeds[0]}` : `${s
   it('owner put/get vs one thief', () => {
     const rep = explore(pool, ownerVsThief, seeds);
     expectAllPass(rep);
-    if (!replay) {
+    if (coverage) {
       expect(rep.distinct).toBeGreaterThan(Math.min(seeds.length, 300) / 3); // the seeds really vary the schedule
       expect(anyRun(rep, (r) => ops(r).some((o) => o.kind === 'steal' && o.r > 0 && o.got.length === 2))).toBe(true);
     }
@@ -278,7 +280,7 @@ describe(`runq model (cap ${CAP}, ${replay ? `replaying seed ${seeds[0]}` : `${s
   it('owner put with overflow (batches collected) vs two thieves', () => {
     const rep = explore(pool, overflowVsTwoThieves, seeds);
     expectAllPass(rep);
-    if (!replay) {
+    if (coverage) {
       // The scenario really exercises overflow and stealing from both the owner and a thief.
       expect(anyRun(rep, (r) => ops(r).some((o) => o.kind === 'put' && o.batches.length > 0))).toBe(true);
       expect(anyRun(rep, (r) => ops(r).some((o) => o.kind === 'steal' && o.victim === 1 && o.r > 0))).toBe(true);
@@ -289,7 +291,7 @@ describe(`runq model (cap ${CAP}, ${replay ? `replaying seed ${seeds[0]}` : `${s
   it('two thieves racing on the same victim, with runnext stealing', () => {
     const rep = explore(pool, twoThievesRunnext, seeds);
     expectAllPass(rep);
-    if (!replay) {
+    if (coverage) {
       expect(anyRun(rep, (r) => ops(r).some((o) => o.kind === 'steal' && o.r === -1))).toBe(true);
       expect(anyRun(rep, (r) => ops(r).some((o) => o.kind === 'steal' && o.r === 4))).toBe(true); // runnext stolen
     }
@@ -308,7 +310,7 @@ describe(`runq model (cap ${CAP}, ${replay ? `replaying seed ${seeds[0]}` : `${s
     it(`owner get racing a thief on a queue of exactly 1 element (${where}, thief runnext=${rn})`, () => {
       const rep = explore(pool, oneElement(where, rn), seeds);
       expectAllPass(rep);
-      if (!replay && (where === 'ring' || rn)) {
+      if (coverage && (where === 'ring' || rn)) {
         // Both outcomes occur: the owner wins in some seeds, the thief in others.
         expect(anyRun(rep, (r) => r.ops[0]!.some((o) => o.kind === 'get' && o.r === 1))).toBe(true);
         expect(anyRun(rep, (r) => r.ops[1]!.some((o) => o.kind === 'steal' && o.r === 1))).toBe(true);
@@ -343,7 +345,7 @@ describe(`runq model (cap ${CAP}, ${replay ? `replaying seed ${seeds[0]}` : `${s
     // Same scenario, but the seam's CAS is a load and a separately scheduled store: two
     // claimers can both "win" slot h. The checker must report it for some seed.
     const faulty: Scenario = { ...oneElement('ring', true), name: 'self-test: split CAS', fault: 'splitCas' };
-    const rep = explore(pool, faulty, seeds.slice(0, 100));
+    const rep = explore(pool, faulty, Array.from({ length: 200 }, (_, i) => i + 1)); // fixed: independent of GORT_MODEL_RUNS
     expect(rep.failures.length).toBeGreaterThan(0);
     const f = rep.failures[0]!;
     expect(f.violations.join('\n')).toMatch(/conservation|taken 2 times/);

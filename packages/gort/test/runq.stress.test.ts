@@ -132,7 +132,7 @@ describe('runq stress on real threads', () => {
         `[runq stress] steal sizes (range:count) ${sizes.join(' ')}`,
     );
 
-    // No thread failed or aborted (abort 1 = Gs lost, 2 = a G queued twice, 3 = stalled).
+    // No thread failed or aborted (abort 1 = Gs lost, 2 = a G queued twice, 3 = stalled, 4 = threw).
     for (const s of stats) {
       expect(s.error, `thread ${s.id}`).toBeNull();
       expect(s.abort, `thread ${s.id} saw ABORT`).toBe(0);

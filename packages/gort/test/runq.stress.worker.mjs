@@ -2,10 +2,11 @@
 // cannot load .ts in a Worker: it uses the BUILT runq (dist/sched/runq.js).
 //
 // Thread `id` owns queue `id` and pushes its share of distinct G ids [lo, hi). It pops from
-// its own queue; when that is empty (and it has nothing left to push) it drains a batch from
-// the shared overflow list, else steals from random victims (stealFrom into its own queue, or
-// grab into a private buffer). Every G it obtains is "taken": Atomics.add(taken[g], 1), which
-// must find 0. Overflow batches from put go to the shared list under a futex lock.
+// its own queue; when that is empty (and it has nothing left to push) it steals from random
+// victims (stealFrom into its own queue, or grab into a private buffer) and drains batches
+// from the shared overflow list (in a random order of the two). Every G it obtains is
+// "taken": Atomics.add(taken[g], 1), which must find 0. Overflow batches from put go to the
+// shared list under a futex lock. Results are counted per thread and posted at the end.
 import { workerData, parentPort } from 'node:worker_threads';
 
 const { RunqOwner, RunqStealer, RETRY, RQ, runqWords } = await import(
@@ -14,7 +15,7 @@ const { RunqOwner, RunqStealer, RETRY, RQ, runqWords } = await import(
 
 // Control words (must match runq.stress.test.ts).
 const REMAINING = 0; // Gs not yet taken
-const ABORT = 1; // nonzero: stop (1 = Gs lost, 2 = overflow list full, 3 = stalled)
+const ABORT = 1; // nonzero: stop (1 = Gs lost, 2 = overflow list full, 3 = stalled, 4 = threw)
 const IDLE = 2; // threads in the idle loop
 const ACT = 3; // bumped whenever a thread leaves the idle loop
 const SLEEP = 4; // never written; Atomics.wait target for short sleeps
@@ -187,35 +188,50 @@ function anythingQueued() {
   return false;
 }
 
+// Hang guard (not a timing assertion): if no G at all is taken for STALL_MS while this thread
+// looks for work, something is broken (e.g. a corrupted queue that never yields its Gs): abort
+// with a failure instead of hanging until the test times out.
+const STALL_MS = 30_000;
+let stallRemaining = -1;
+let stallSince = 0;
+let stallTick = 0;
+function stalled() {
+  if ((++stallTick & 1023) !== 0) return false;
+  const rem = Atomics.load(ctl, REMAINING);
+  const now = Date.now();
+  if (rem !== stallRemaining) {
+    stallRemaining = rem;
+    stallSince = now;
+    return false;
+  }
+  if (now - stallSince < STALL_MS) return false;
+  Atomics.store(ctl, ABORT, 3);
+  return true;
+}
+
+/** Every G has been taken (or, with a duplication bug, more than that). */
+const finished = () => Atomics.load(ctl, REMAINING) <= 0;
+
 /**
  * Nothing to do: wait until work appears or every G is taken. If every thread is idle, nothing
  * is queued anywhere and Gs are still missing, they were lost: abort (fast failure, no hang).
  */
 function idle() {
   Atomics.add(ctl, IDLE, 1);
-  let lastRemaining = Atomics.load(ctl, REMAINING);
-  let stalled = 0;
   for (;;) {
-    const rem = Atomics.load(ctl, REMAINING);
-    if (rem === 0 || Atomics.load(ctl, ABORT) !== 0) break;
+    if (finished() || Atomics.load(ctl, ABORT) !== 0) break;
     if (anythingQueued()) break;
     const act = Atomics.load(ctl, ACT);
     if (Atomics.load(ctl, IDLE) === nT && !anythingQueued() && Atomics.load(ctl, ACT) === act) {
-      if (Atomics.load(ctl, IDLE) === nT && Atomics.load(ctl, REMAINING) > 0) {
+      // Every thread is here (none holds a G in hand), nothing is queued, Gs are missing.
+      if (Atomics.load(ctl, IDLE) === nT && !finished()) {
         Atomics.store(ctl, ABORT, 1);
         break;
       }
     }
     s.idleSleeps++;
     Atomics.wait(ctl, SLEEP, 0, 0.2);
-    // Hang guard (not a timing assertion): ~30 s without progress while idle.
-    if (rem !== lastRemaining) {
-      lastRemaining = rem;
-      stalled = 0;
-    } else if (++stalled > 150_000) {
-      Atomics.store(ctl, ABORT, 3);
-      break;
-    }
+    if (stalled()) break;
   }
   Atomics.add(ctl, ACT, 1);
   Atomics.sub(ctl, IDLE, 1);
@@ -229,14 +245,14 @@ function idle() {
 const stealFirst = 0.75;
 let sink = 0;
 function run(g) {
-  const n = (g * 2654435761) >>> 25; // 0..127
+  const n = Math.imul(g, 0x9e3779b1) >>> 25; // 0..127
   for (let i = 0; i < n; i++) sink = (Math.imul(sink, 31) + i) | 0;
 }
 let next = lo;
 let error = null;
 try {
   for (;;) {
-    if (Atomics.load(ctl, ABORT) !== 0) break;
+    if (Atomics.load(ctl, ABORT) !== 0 || stalled()) break;
     if (next < hi && (me.size() <= cap >> 1 || rng() < 0.01)) {
       const burst = 1 + ((rng() * 64) | 0);
       for (let i = 0; i < burst && next < hi; i++) {
@@ -260,9 +276,9 @@ try {
     if (rng() < stealFirst) {
       if (stealSome() || popGlobal()) continue;
     } else if (popGlobal() || stealSome()) continue;
-    if (Atomics.load(ctl, REMAINING) === 0) break;
+    if (finished()) break;
     idle();
-    if (Atomics.load(ctl, REMAINING) === 0) break;
+    if (finished()) break;
   }
 } catch (e) {
   error = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);

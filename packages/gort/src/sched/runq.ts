@@ -92,8 +92,8 @@ export class RunqStealer {
 export class RunqOwner extends RunqStealer {
   /**
    * Put g on the queue. With `next`, g goes to runnext and the previous runnext is kicked to
-   * the tail. Returns 0, or — when the ring is full — the handle of a batch that must go to
-   * the global queue: see putSlow, whose result the caller passes on.
+   * the tail. When the ring is full, half of it plus g go to `overflow` (the global queue)
+   * in FIFO order: see putSlow.
    */
   put(g: number, next: boolean, overflow: (batch: number[]) => void): void {
     const { A, q, base } = this;
@@ -143,6 +143,9 @@ export class RunqOwner extends RunqStealer {
   /**
    * Steal half of `victim`'s queue into this one; returns one G to run now (0 if nothing,
    * RETRY if a race was lost), the rest is published on this queue.
+   * Precondition (Go's runqsteal has it too): this queue is empty — the thief writes the
+   * stolen Gs beyond its own TAIL before it checks for room. The M steals only after its own
+   * runq.get() returned 0.
    */
   stealFrom(victim: RunqStealer, takeRunnext: boolean): number {
     const { A, q, base } = this;

@@ -39,9 +39,20 @@ function record(op, i, a, b, r) {
 }
 
 /**
+ * After a seam op, park again before the plain code that follows it: that code (up to the
+ * next seam op) then runs as its own scheduled step, so other threads can run between a seam
+ * op and the plain accesses after it (e.g. between a store of TAIL and a slot write wrongly
+ * placed after it) — and between plain accesses and the seam op after them.
+ */
+function plain() {
+  turn();
+  record('plain', -1, 0, 0, 0);
+}
+
+/**
  * The AtomicsLike the runq code sees. `fault` injects a known bug into the seam itself (used
  * by the self-test that proves the checker catches lost updates): 'splitCas' turns
- * compareExchange into a load and a separate store, i.e. a CAS that is not atomic.
+ * compareExchange into a load and a separately scheduled store, i.e. a CAS that is not atomic.
  */
 function makeSeam(fault) {
   return {
@@ -49,30 +60,35 @@ function makeSeam(fault) {
       turn();
       const r = Atomics.load(a, i);
       record('load', i, 0, 0, r);
+      plain();
       return r;
     },
     store(a, i, v) {
       turn();
       const r = Atomics.store(a, i, v);
       record('store', i, v, 0, r);
+      plain();
       return r;
     },
     add(a, i, v) {
       turn();
       const r = Atomics.add(a, i, v);
       record('add', i, v, 0, r);
+      plain();
       return r;
     },
     sub(a, i, v) {
       turn();
       const r = Atomics.sub(a, i, v);
       record('sub', i, v, 0, r);
+      plain();
       return r;
     },
     exchange(a, i, v) {
       turn();
       const r = Atomics.exchange(a, i, v);
       record('xchg', i, v, 0, r);
+      plain();
       return r;
     },
     compareExchange(a, i, e, v) {
@@ -80,15 +96,18 @@ function makeSeam(fault) {
         turn();
         const r = Atomics.load(a, i);
         record('casLoad', i, e, v, r);
-        if (r !== e) return r;
-        turn();
-        Atomics.store(a, i, v);
-        record('casStore', i, e, v, r);
+        if (r === e) {
+          turn();
+          Atomics.store(a, i, v);
+          record('casStore', i, e, v, r);
+        }
+        plain();
         return r;
       }
       turn();
       const r = Atomics.compareExchange(a, i, e, v);
       record('cas', i, e, v, r);
+      plain();
       return r;
     },
   };

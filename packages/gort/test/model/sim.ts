@@ -8,9 +8,10 @@
  * and `Atomics.wait`s on its GO word. This controller (the test's thread) waits until every
  * live thread is parked or DONE, picks ONE parked thread with a seeded PRNG, bumps its GO word,
  * and waits until it parks again (or finishes). So exactly one simulated thread runs at any
- * time, and the chosen thread performs exactly one seam operation followed by the plain code up
- * to its next seam operation. Each thread also parks once before its script starts, so no code
- * runs unscheduled.
+ * time. A thread parks before every seam operation and again right after it, so a step is
+ * either exactly one seam operation, or the plain code between two seam operations (a
+ * "plain" step, which ends at the park before the next seam operation). Each thread also
+ * parks once before its script starts, so no code runs unscheduled.
  *
  * Granularity. Plain array reads and writes between two seam calls therefore execute as one
  * atomic block. This is the granularity loom uses, and it is sufficient here: runq's
@@ -18,7 +19,11 @@
  * (JS Atomics are SC) and on plain slot writes being published by a later atomic store of
  * TAIL, which pairs with the thieves' atomic load of TAIL. Races *between* seam operations
  * (a thief's stale HEAD, a lost CAS, an owner that refills a slot a thief read) are exactly
- * what the scheduler interleaves.
+ * what the scheduler interleaves. Because the plain block is scheduled separately from the
+ * seam operations on both sides of it, a slot written *after* the store that should publish
+ * it (or read *before* the load that should make it visible) is caught too. Reorderings of
+ * plain accesses that a weak memory model would allow are not modelled (JS plain accesses
+ * to shared memory are unordered; the algorithm never relies on their order).
  *
  * Determinism. Between two seam calls a thread's behaviour depends only on memory and on
  * values returned by seam calls, so the sequence of choices (the trace) determines the run; a
@@ -39,7 +44,7 @@
  * - every overflow batch has cap/2 + 1 Gs;
  * - every successful steal/grab took 1..cap/2 Gs; when the victim's HEAD/TAIL/RUNNEXT did
  *   not change between the thief's first seam op and its claiming CAS ("quiescent"), with m
- *   Gs in the ring it took between floor(m/2) and ceil(m/2) of them, namely the m oldest in
+ *   Gs in the ring it took n between floor(m/2) and ceil(m/2) of them, namely the n oldest in
  *   FIFO order (or exactly runnext when m = 0 and runnext stealing was allowed), a result of
  *   0 means the victim was empty, and RETRY is impossible;
  * - a get on a quiescent queue returned runnext, else the ring's head, else 0 iff empty;
@@ -153,7 +158,7 @@ function hashString(s: string): number {
 // ---------------------------------------------------------------------------------------------
 // Seeds
 
-const DEFAULT_RUNS = 300;
+const DEFAULT_RUNS = 250;
 
 /** The seeds to explore: GORT_MODEL_SEED (one, replay) or 1..GORT_MODEL_RUNS. */
 export function modelSeeds(defaultRuns = DEFAULT_RUNS): { seeds: number[]; replay: boolean } {
@@ -312,7 +317,7 @@ export class SimPool {
       const prio = Array.from({ length: nT }, () => rng());
       const changes = new Set<number>();
       const depth = 1 + Math.floor(rng() * 3);
-      for (let i = 0; i < depth; i++) changes.add(Math.floor(rng() * 80));
+      for (let i = 0; i < depth; i++) changes.add(Math.floor(rng() * 160));
       strategy = `pct(d=${depth})`;
       let low = 0;
       pick = (ready, step) => {
@@ -470,13 +475,13 @@ function qstate(mem: Int32Array, k: number, cap: number): QState {
   return { head, tail, runnext, ring };
 }
 
-/** The global steps at which (thread, seq) executed a seam op, with the words they touched. */
+/** The global steps at which (thread, seq) executed a seam op, with the word each touched. */
 function stepsOf(run: RunResult): Map<string, { step: number; word: number }[]> {
   const m = new Map<string, { step: number; word: number }[]>();
   const cursor = run.logs.map(() => 0);
   run.choices.forEach((t, step) => {
     const e = run.logs[t]?.[cursor[t]!++];
-    if (e === undefined) return;
+    if (e === undefined || e[1] < 0) return; // 'start' and 'plain' steps touch no atomic word
     const key = `${t}:${e[5]}`;
     let l = m.get(key);
     if (l === undefined) m.set(key, (l = []));
@@ -652,6 +657,10 @@ function renderReport(scn: Scenario, run: RunResult): string {
     const e = run.logs[t]?.[cursor[t]!++];
     if (e === undefined) return;
     const [op, i, a, b, r, seq] = e;
+    if (op === 'plain') {
+      L.push(`  #${String(step).padStart(3)} T${t} (plain code up to its next seam op)`);
+      return;
+    }
     const args = op === 'cas' || op === 'casLoad' || op === 'casStore' ? `${a}→${b}` : op === 'load' || op === 'start' ? '' : `${a}`;
     L.push(
       `  #${String(step).padStart(3)} T${t} ${op.padEnd(8)} ${wordName(i, scn.cap).padEnd(12)} ${args.padEnd(24)} = ${String(r).padEnd(11)} ${opOf(t, seq)}`,
