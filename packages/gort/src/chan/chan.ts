@@ -16,11 +16,14 @@ import { RuntimeObject } from '../runtime/object.js';
 import { complete, parkCurrent } from '../runtime/park.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
+import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { CH, CH_BYTES, bufSlot, dequeue, enqueue, moveSlot, target } from './hchan.js';
 
 const RESOLVED = Promise.resolve();
+const WAIT_SEND = waitCode('chan send');
+const WAIT_RECV = waitCode('chan receive');
 const MAX_CAP = 1 << 24;
 
 /** Result codes of the locked operations. */
@@ -41,7 +44,8 @@ export function sendLocked(t: Thread, c: number, src: number): number {
   if (w !== 0) {
     const tgt = target(a, w);
     moveSlot(a, src, tgt + W.VALUE * 4);
-    t.wakes.push(tgt, WState.OK);
+    t.wakes[t.nwakes++] = tgt;
+    t.wakes[t.nwakes++] = WState.OK;
     return DONE;
   }
   const cap = a[ci + CH.CAP]!;
@@ -81,7 +85,8 @@ export function recvLocked(t: Thread, c: number, dst: number): number {
     // so settling it must not decode and free the block the receiver owns.
     a[(w >> 2) + W.VALUE] = Tag.UNDEF;
     a[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
-    t.wakes.push(tgt, WState.OK);
+    t.wakes[t.nwakes++] = tgt;
+    t.wakes[t.nwakes++] = WState.OK;
     return DONE;
   }
   const count = a[ci + CH.COUNT]!;
@@ -97,10 +102,11 @@ export function recvLocked(t: Thread, c: number, dst: number): number {
 
 /** Complete the waiters matched under a lock that is now released. */
 export function flushWakes(t: Thread): void {
+  const n = t.nwakes;
+  if (n === 0) return;
   const wk = t.wakes;
-  if (wk.length === 0) return;
-  for (let k = 0; k < wk.length; k += 2) complete(t, wk[k]!, wk[k + 1]!);
-  wk.length = 0;
+  t.nwakes = 0;
+  for (let k = 0; k < n; k += 2) complete(t, wk[k]!, wk[k + 1]!);
 }
 
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
@@ -148,7 +154,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       drop(heap, src);
       throw new ClosedChannelError('send on closed channel');
     }
-    const [w, p] = this.park<void>('chan send');
+    const [w, p] = this.park<void>(WAIT_SEND);
     moveSlot(heap.i32, src, w + W.VALUE * 4);
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
@@ -157,20 +163,20 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Receive a value; undefined once the channel is closed and drained. */
   recv(): Promise<T | undefined> {
-    const r = this.recvRaw('chan receive');
-    if (r instanceof Promise) return r.then((v) => (v === CLOSED ? undefined : (v as T)));
+    const r = this.recvRaw(WFlag.RECV_VALUE);
+    if (r instanceof Promise) return r as Promise<T | undefined>;
     return Promise.resolve(r === CLOSED ? undefined : (r as T));
   }
 
   /** Receive a value and whether it came from a send ([undefined, false] once closed and drained). */
   recvOk(): Promise<[T | undefined, boolean]> {
-    const r = this.recvRaw('chan receive');
-    if (r instanceof Promise) return r.then((v) => (v === CLOSED ? [undefined, false] : [v as T, true]));
+    const r = this.recvRaw(WFlag.RECV_PAIR);
+    if (r instanceof Promise) return r as Promise<[T | undefined, boolean]>;
     return Promise.resolve(r === CLOSED ? [undefined, false] : [r as T, true]);
   }
 
-  /** The value now, CLOSED now, or a promise of either. */
-  private recvRaw(reason: 'chan receive'): unknown {
+  /** The value now, CLOSED now, or a promise settled as `mode` (WFlag.RECV_*) says; 0: raw. */
+  private recvRaw(mode: number): unknown {
     const t = this.t;
     const heap = t.heap;
     const dst = t.scratch;
@@ -186,7 +192,8 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       unlock(heap.i32, (c >> 2) + CH.LOCK);
       return CLOSED;
     }
-    const [w, p] = this.park<unknown>(reason);
+    const [w, p] = this.park<unknown>(WAIT_RECV);
+    heap.i32[(w >> 2) + W.FLAGS] = mode;
     enqueue(heap.i32, c, CH.RQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
     return p;
@@ -224,12 +231,14 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     for (let w = dequeue(heap, c, CH.RQ_HEAD); w !== 0; w = dequeue(heap, c, CH.RQ_HEAD)) {
       const tgt = target(heap.i32, w);
       heap.i32[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
-      t.wakes.push(tgt, WState.CLOSED);
+      t.wakes[t.nwakes++] = tgt;
+      t.wakes[t.nwakes++] = WState.CLOSED;
     }
     for (let w = dequeue(heap, c, CH.SQ_HEAD); w !== 0; w = dequeue(heap, c, CH.SQ_HEAD)) {
       const tgt = target(heap.i32, w);
       if (tgt === w) drop(heap, w + W.VALUE * 4); // a select's unsent values are its own to drop
-      t.wakes.push(tgt, WState.SEND_CLOSED);
+      t.wakes[t.nwakes++] = tgt;
+      t.wakes[t.nwakes++] = WState.SEND_CLOSED;
     }
     unlock(heap.i32, ci + CH.LOCK);
     flushWakes(t);
@@ -293,7 +302,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const t = this.t;
     const w = waiterAlloc(t.heap, t.index, 0, 0);
     t.heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
-    parkCurrent(t, w, 'chan receive', this.g);
+    parkCurrent(t, w, WAIT_RECV, this.g);
     return w;
   }
 
@@ -309,7 +318,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     for (;;) {
-      const v = await this.recvRaw('chan receive');
+      const v = await this.recvRaw(0);
       if (v === CLOSED) return;
       yield v as T;
     }

@@ -51,6 +51,8 @@ export class M extends ThreadBase {
   readonly runq: RunqOwner;
   private readonly victims: RunqStealer[] = [];
   private spinning = false;
+  private seenActivity = 0;
+  private now = 0;
   private schedtick = 0;
   private yielded: Array<() => void> = [];
   private sliceStart = 0;
@@ -82,6 +84,10 @@ export class M extends ThreadBase {
     // The schedule loop drains READY on every turn and before parking.
   }
 
+  override clock(): number {
+    return this.now;
+  }
+
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
   gosched(): Promise<void> {
     return new Promise((r) => this.yielded.push(r));
@@ -101,6 +107,7 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      this.now = performance.timeOrigin + performance.now();
       let ran = this.drainReady();
       if (this.yielded.length > 0) {
         const y = this.yielded;
@@ -117,7 +124,8 @@ export class M extends ThreadBase {
         // Gs, so the rest of our queue stays stealable instead of piling up behind the import.
         if (loading !== undefined) await loading;
       }
-      if (ran > 0 || this.yielded.length > 0) {
+      if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
+        this.seenActivity = this.activity;
         const now = performance.now();
         if (now - this.sliceStart > SLICE_MS) {
           await macrotask();

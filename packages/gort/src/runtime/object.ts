@@ -41,7 +41,7 @@ export abstract class RuntimeObject implements HandleObject {
   }
 
   /** A waiter owned by this thread for this object's goroutine, recorded as parked. */
-  protected park<R>(reason: WaitReason): [number, Promise<R>] {
+  protected park<R>(reason: WaitReason | number): [number, Promise<R>] {
     const [w, p] = this.t.waiter<R>(0);
     parkCurrent(this.t, w, reason, this.g);
     return [w, p];

@@ -1,5 +1,5 @@
 /**
- * Parking and waking goroutines on runtime primitives (WaitGroup, and channels later).
+ * Parking and waking goroutines on runtime primitives (WaitGroup, channels, select).
  *
  * A primitive parks by making a waiter (Thread.waiter) and returning its promise; the
  * goroutine `await`s it. parkCurrent records, in the G record when the running G is known,
@@ -13,14 +13,16 @@ import { W, WFlag, WState, readyPush } from '../sched/waiter.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
 
-export function parkCurrent(t: Thread, w: number, reason: WaitReason, owner = 0): void {
+export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, owner = 0): void {
   const g = owner !== 0 ? owner : t.curG;
   if (g === 0) return;
   const heap = t.heap;
   heap.i32[(w >> 2) + W.G] = g;
-  heap.i32[(g >> 2) + G.WAIT] = waitCode(reason);
-  heap.f64[(g >> 3) + G.SINCE_F64 / 2] = performance.timeOrigin + performance.now();
-  Atomics.store(heap.i32, (g >> 2) + G.STATUS, Gstatus.WAITING);
+  // Plain writes: these words are for dump() and the deadlock check, which read them racily
+  // and (deadlock) only trust two observations in a row.
+  heap.i32[(g >> 2) + G.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
+  heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
+  heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
 }
 
 /** Complete waiter w with `undefined` and hand it to its owner. Any thread. */

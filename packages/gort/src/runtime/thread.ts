@@ -69,6 +69,11 @@ export abstract class ThreadBase {
   readonly promises = new LocalPromises();
   /** Word index of this thread's record. */
   readonly tw: number;
+  /**
+   * Bumped by every park and every settle on this thread: goroutines here are exchanging
+   * values in microtasks, so the scheduler must not spin or park (it would block them).
+   */
+  activity = 0;
   /** goid of the goroutine whose synchronous code is running now (0: none). */
   curGoid = 0;
   /** Handle of that goroutine's G record (0: none or unknown). */
@@ -77,6 +82,19 @@ export abstract class ThreadBase {
   readonly scratch: number;
   /** Waiters matched under a lock, completed after it is released: (waiter, state) pairs. */
   readonly wakes: number[] = [];
+  nwakes = 0;
+  /**
+   * A coarse clock for wait-start times (dump): refreshed by the M loop on every turn, so a
+   * park does not pay for performance.now(). The main thread reads the real clock.
+   */
+  clock(): number {
+    return performance.timeOrigin + performance.now();
+  }
+  private lastToken = 0;
+  /** One executor for every local promise (no closure per park): registers it, keeps its token. */
+  private readonly executor = (resolve: Settle, reject: Settle): void => {
+    this.lastToken = this.promises.add(resolve, reject);
+  };
   private goidNext = 0;
   private goidEnd = 0;
   private created = 0;
@@ -117,11 +135,9 @@ export abstract class ThreadBase {
 
   /** A waiter owned by this thread, with the local promise it will settle. */
   waiter<R>(g: number): [number, Promise<R>] {
-    let token = 0;
-    const p = new Promise<R>((resolve, reject) => {
-      token = this.promises.add(resolve as Settle, reject);
-    });
-    const w = waiterAlloc(this.heap, this.index, g, token);
+    this.activity++;
+    const p = new Promise<R>(this.executor as never);
+    const w = waiterAlloc(this.heap, this.index, g, this.lastToken);
     this.watch();
     return [w, p];
   }
@@ -134,6 +150,7 @@ export abstract class ThreadBase {
 
   /** Settle the local promise of waiter w (owned here) from its record, and free the record. */
   settle(w: number): void {
+    this.activity++;
     const heap = this.heap;
     const i = w >> 2;
     const state = Atomics.load(heap.i32, i + W.STATE);
@@ -150,14 +167,19 @@ export abstract class ThreadBase {
       } else {
         v = read(heap, w + W.VALUE * 4, true, g);
       }
-      if ((heap.i32[i + W.FLAGS]! & WFlag.SELECT) !== 0 && good) v = [heap.i32[i + W.CASE]!, v];
+      const flags = heap.i32[i + W.FLAGS]!;
+      if (flags !== 0 && good) {
+        if ((flags & WFlag.SELECT) !== 0) v = [heap.i32[i + W.CASE]!, v];
+        else if ((flags & WFlag.RECV_VALUE) !== 0) v = v === CLOSED ? undefined : v;
+        else if ((flags & WFlag.RECV_PAIR) !== 0) v = v === CLOSED ? [undefined, false] : [v, true];
+      }
     } catch (e) {
       v = e;
       good = false;
     }
     if (g !== 0) {
       heap.i32[(g >> 2) + G.WAIT] = 0;
-      Atomics.store(heap.i32, (g >> 2) + G.STATUS, Gstatus.RUNNING);
+      heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkCurrent
     }
     heap.free(w);
     this.promises.settle(token, good, v);

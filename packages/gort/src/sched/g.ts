@@ -81,6 +81,8 @@ export const waitReasons = [
   'errgroup wait',
 ] as const;
 export type WaitReason = (typeof waitReasons)[number];
+const codes = new Map<string, number>(waitReasons.map((r, i) => [r, i]));
+/** The code stored in G.WAIT for a reason (a Map lookup; hot paths keep the code in a const). */
 export function waitCode(r: WaitReason): number {
-  return waitReasons.indexOf(r);
+  return codes.get(r)!;
 }

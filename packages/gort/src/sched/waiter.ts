@@ -35,6 +35,10 @@ export const WFlag = {
   INQ: 2,
   /** a thread blocked in Atomics.wait on STATE (sendSync/recvSync), not a promise */
   SYNC: 4,
+  /** a receive: settles with the value, or undefined once closed (Chan.recv) */
+  RECV_VALUE: 8,
+  /** a receive: settles with [value, ok] (Chan.recvOk) */
+  RECV_PAIR: 16,
 } as const;
 export const W_BYTES = 56;
 export const WState = {
