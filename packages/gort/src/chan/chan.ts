@@ -54,7 +54,7 @@ export function sendLocked(t: Thread, c: number, src: number): number {
     const x = a[ci + CH.SENDX]!;
     moveSlot(a, src, bufSlot(a, c, x));
     a[ci + CH.SENDX] = x + 1 === cap ? 0 : x + 1;
-    Atomics.store(a, ci + CH.COUNT, count + 1);
+    a[ci + CH.COUNT] = count + 1; // plain: under the lock; len reads it racily
     return DONE;
   }
   return BLOCK;
@@ -94,7 +94,7 @@ export function recvLocked(t: Thread, c: number, dst: number): number {
     const x = a[ci + CH.RECVX]!;
     moveSlot(a, bufSlot(a, c, x), dst);
     a[ci + CH.RECVX] = x + 1 === cap ? 0 : x + 1;
-    Atomics.store(a, ci + CH.COUNT, count - 1);
+    a[ci + CH.COUNT] = count - 1;
     return DONE;
   }
   return a[ci + CH.CLOSED] !== 0 ? CLOSED_CH : BLOCK;
@@ -130,8 +130,9 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return this.t.heap.i32[(this.h >> 2) + CH.CAP]!;
   }
 
+  /** Values buffered now (a racy snapshot, as Go's len(ch)). */
   get len(): number {
-    return Atomics.load(this.t.heap.i32, (this.h >> 2) + CH.COUNT);
+    return this.t.heap.i32[(this.h >> 2) + CH.COUNT]!;
   }
 
   /** Send v; resolves when a receiver took it or it is buffered. */
