@@ -50,6 +50,11 @@ export class GoroutinePanic extends Error {
   }
 }
 
+/** Misuse of a sync primitive: negative WaitGroup counter, unlock of an unlocked mutex, … */
+export class SyncError extends Error {
+  override name = 'SyncError';
+}
+
 /** Go's channel panics: send on a closed channel, close of a closed channel. */
 export class ClosedChannelError extends Error {
   override name = 'ClosedChannelError';

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
-export { WaitGroup } from './sync/waitgroup.js';
+export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
 export { Chan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
@@ -25,6 +25,7 @@ export {
   RuntimeFatalError,
   ClosedChannelError,
   DeadlockError,
+  SyncError,
 } from './errors.js';
 
 /** Go's `go f(x)`: run fn(...args) as a new goroutine. Any thread with a runtime. */

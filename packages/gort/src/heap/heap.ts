@@ -48,6 +48,7 @@ export class Heap {
   i32!: Int32Array;
   u32!: Uint32Array;
   f64!: Float64Array;
+  i64!: BigInt64Array;
   u8!: Uint8Array;
   u16!: Uint16Array;
   /** Bytes covered by this thread's views. */
@@ -79,6 +80,7 @@ export class Heap {
     this.i32 = new Int32Array(this.sab, 0, n >> 2);
     this.u32 = new Uint32Array(this.sab, 0, n >> 2);
     this.f64 = new Float64Array(this.sab, 0, n >> 3);
+    this.i64 = new BigInt64Array(this.sab, 0, n >> 3);
     this.u8 = new Uint8Array(this.sab, 0, n);
     this.u16 = new Uint16Array(this.sab, 0, n >> 1);
     this.end = n;

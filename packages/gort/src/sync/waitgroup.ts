@@ -15,6 +15,7 @@
  * Lifetime: the record lives until the runtime shuts down (the heap goes with it).
  */
 import { lock, unlock } from '../heap/lock.js';
+import { SyncError } from '../errors.js';
 import { wakeWaiter } from '../runtime/park.js';
 import { RuntimeObject } from '../runtime/object.js';
 import { W } from '../sched/waiter.js';
@@ -39,7 +40,7 @@ export class WaitGroup extends RuntimeObject {
     const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta;
     if (c < 0) {
       Atomics.sub(heap.i32, i + WG.COUNT, delta);
-      throw new RangeError('sync: negative WaitGroup counter');
+      throw new SyncError('sync: negative WaitGroup counter');
     }
     if (c === 0 && delta !== 0) this.release();
   }

@@ -2,4 +2,11 @@
 export const Kind = {
   WAITGROUP: 1,
   CHAN: 2,
+  MUTEX: 3,
+  RWMUTEX: 4,
+  ONCE: 5,
+  COND: 6,
+  SEMAPHORE: 7,
+  ATOMIC32: 8,
+  ATOMIC64: 9,
 } as const;

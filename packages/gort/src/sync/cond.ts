@@ -1,0 +1,66 @@
+/**
+ * sync.Cond in the shared heap: goroutines wait for a condition guarded by a Mutex.
+ *
+ * | word | name   | note                                                   |
+ * |------|--------|--------------------------------------------------------|
+ * | 0-3  | WAITQ  | sema.ts queue of waiters (its COUNT is unused)          |
+ * | 4    | L_KIND | the locker's handle kind (Mutex or RWMutex)            |
+ * | 5    | L      | the locker's handle                                    |
+ *
+ * wait() queues its waiter before it unlocks L, so a signal made after that unlock finds
+ * it: no wake-up is lost (Go gets the same from notifyList tickets).
+ */
+import { RuntimeObject } from '../runtime/object.js';
+import { need } from '../runtime/thread.js';
+import { waitCode } from '../sched/g.js';
+import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+import { Mutex, type Locker } from './mutex.js';
+import { RWMutex } from './rwmutex.js';
+import { semenqueue, semwakeAll, semwakeOne } from './sema.js';
+
+const WAITQ = 0;
+const L_KIND = 4;
+const L = 5;
+const WAIT = waitCode('sync.Cond.Wait');
+
+export class Cond extends RuntimeObject {
+  protected readonly kind = Kind.COND;
+  readonly L: Locker;
+
+  /** A Cond whose wait() unlocks and relocks `l` (a Mutex or RWMutex). */
+  constructor(l: Mutex | RWMutex, handle?: number, g?: number) {
+    super('new Cond()', 32, handle, g);
+    if (handle === undefined) {
+      if (!(l instanceof Mutex) && !(l instanceof RWMutex)) throw new TypeError('sync: Cond needs a Mutex or an RWMutex');
+      const [kind, lh] = (l as unknown as HandleObject)[GORT_HANDLE]();
+      this.t.heap.i32[(this.h >> 2) + L_KIND] = kind;
+      this.t.heap.i32[(this.h >> 2) + L] = lh;
+    }
+    this.L = l;
+  }
+
+  async wait(): Promise<void> {
+    const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g);
+    this.L.unlock();
+    await p;
+    await this.L.lock();
+  }
+
+  signal(): void {
+    semwakeOne(this.t, (this.h >> 2) + WAITQ);
+  }
+
+  broadcast(): void {
+    semwakeAll(this.t, (this.h >> 2) + WAITQ);
+  }
+}
+
+registerHandleKind(Kind.COND, (h, g) => {
+  const heap = need('Cond').heap;
+  heap.see(h, 32);
+  const kind = heap.i32[(h >> 2) + L_KIND]!;
+  const lh = heap.i32[(h >> 2) + L]!;
+  const l = kind === Kind.RWMUTEX ? new RWMutex(lh, g) : new Mutex(lh, g);
+  return new Cond(l, h, g);
+});

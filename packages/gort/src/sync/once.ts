@@ -1,0 +1,53 @@
+/**
+ * sync.Once in the shared heap: `do(fn)` runs fn once across every thread that shares the
+ * Once; every other caller waits until that first call has returned (Go's doSlow).
+ *
+ * | word | name | note                                   |
+ * |------|------|----------------------------------------|
+ * | 0    | DONE | Atomics: 1 once fn has returned         |
+ * | 2-6  | M    | a Mutex (mutex.ts layout), 8-aligned    |
+ *
+ * fn runs on the thread of the goroutine that wins; it may be async (awaited before DONE).
+ * As in Go, if fn throws, the Once still counts as done and the error goes to that caller.
+ */
+import { RuntimeObject } from '../runtime/object.js';
+import { registerHandleKind } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+import { Mutex } from './mutex.js';
+
+const DONE = 0;
+const MUTEX_BYTE = 8;
+
+export class Once extends RuntimeObject {
+  protected readonly kind = Kind.ONCE;
+  private readonly m: Mutex;
+
+  constructor(handle?: number, g?: number) {
+    super('new Once()', 32, handle, g);
+    this.m = new Mutex(this.h + MUTEX_BYTE, this.g);
+  }
+
+  async do(fn: () => unknown): Promise<void> {
+    const a = this.t.heap.i32;
+    if (Atomics.load(a, (this.h >> 2) + DONE) === 1) return;
+    await this.m.lock();
+    try {
+      if (Atomics.load(this.t.heap.i32, (this.h >> 2) + DONE) === 0) {
+        try {
+          await fn();
+        } finally {
+          Atomics.store(this.t.heap.i32, (this.h >> 2) + DONE, 1);
+        }
+      }
+    } finally {
+      this.m.unlock();
+    }
+  }
+
+  /** True once the function has run. */
+  get done(): boolean {
+    return Atomics.load(this.t.heap.i32, (this.h >> 2) + DONE) === 1;
+  }
+}
+
+registerHandleKind(Kind.ONCE, (h, g) => new Once(h, g));

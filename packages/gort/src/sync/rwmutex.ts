@@ -1,0 +1,134 @@
+/**
+ * sync.RWMutex in the shared heap: Go's algorithm (src/sync/rwmutex.go).
+ *
+ * | word  | name        | note                                                          |
+ * |-------|-------------|---------------------------------------------------------------|
+ * | 0-4   | W           | a Mutex (mutex.ts layout) serialising writers                  |
+ * | 5-8   | WRITER_SEMA | where a writer waits for the readers it let in to leave        |
+ * | 9-12  | READER_SEMA | where readers wait for a writer to finish                      |
+ * | 13    | READERS     | Atomics: active readers; minus MAX_READERS while a writer waits |
+ * | 14    | DEPARTING   | Atomics: readers the waiting writer still waits for            |
+ *
+ * A writer first takes W, then announces itself by subtracting MAX_READERS from READERS:
+ * from then on new readers park, so a stream of readers cannot starve a writer.
+ */
+import { SyncError } from '../errors.js';
+import { RuntimeObject } from '../runtime/object.js';
+import { waitCode } from '../sched/g.js';
+import { registerHandleKind } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+import { Mutex } from './mutex.js';
+import { SEMA_WORDS, semacquire, semacquireSync, semrelease } from './sema.js';
+
+const MAX_READERS = 1 << 30;
+const WRITER_SEMA = 5;
+const READER_SEMA = 9;
+const READERS = 13;
+const DEPARTING = 14;
+const BYTES = 16 * 4;
+const RESOLVED = Promise.resolve();
+const WAIT_R = waitCode('sync.RWMutex.RLock');
+const WAIT_W = waitCode('sync.RWMutex.Lock');
+
+export class RWMutex extends RuntimeObject {
+  protected readonly kind = Kind.RWMUTEX;
+  private readonly w: Mutex;
+
+  constructor(handle?: number, g?: number) {
+    super('new RWMutex()', BYTES, handle, g);
+    this.w = new Mutex(this.h, this.g); // the embedded writer mutex shares the record
+    void SEMA_WORDS;
+  }
+
+  private get at(): number {
+    return this.h >> 2;
+  }
+
+  rlock(): Promise<void> {
+    const a = this.t.heap.i32;
+    if (Atomics.add(a, this.at + READERS, 1) + 1 < 0) {
+      // a writer is pending: wait for it
+      return semacquire(this.t, this.at + READER_SEMA, WAIT_R, this.g) ?? RESOLVED;
+    }
+    return RESOLVED;
+  }
+
+  rlockSync(): void {
+    const a = this.t.heap.i32;
+    if (Atomics.add(a, this.at + READERS, 1) + 1 < 0) semacquireSync(this.t, this.at + READER_SEMA, WAIT_R, this.g);
+  }
+
+  tryRLock(): boolean {
+    const a = this.t.heap.i32;
+    for (;;) {
+      const c = Atomics.load(a, this.at + READERS);
+      if (c < 0) return false;
+      if (Atomics.compareExchange(a, this.at + READERS, c, c + 1) === c) return true;
+    }
+  }
+
+  runlock(): void {
+    const a = this.t.heap.i32;
+    const r = Atomics.sub(a, this.at + READERS, 1) - 1;
+    if (r < 0) {
+      if (r + 1 === 0 || r + 1 === -MAX_READERS) {
+        Atomics.add(a, this.at + READERS, 1);
+        throw new SyncError('sync: RUnlock of unlocked RWMutex');
+      }
+      // a writer is pending: the last departing reader lets it in
+      if (Atomics.sub(a, this.at + DEPARTING, 1) - 1 === 0) semrelease(this.t, this.at + WRITER_SEMA);
+    }
+  }
+
+  async lock(): Promise<void> {
+    await this.w.lock();
+    const p = this.announceWriter();
+    if (p !== undefined) await p;
+  }
+
+  lockSync(): void {
+    this.w.lockSync();
+    const a = this.t.heap.i32;
+    const r = Atomics.sub(a, this.at + READERS, MAX_READERS);
+    if (r !== 0 && Atomics.add(a, this.at + DEPARTING, r) + r !== 0) {
+      semacquireSync(this.t, this.at + WRITER_SEMA, WAIT_W, this.g);
+    }
+  }
+
+  /** Announce a writer; a promise if active readers must leave first. */
+  private announceWriter(): Promise<void> | undefined {
+    const a = this.t.heap.i32;
+    const r = Atomics.sub(a, this.at + READERS, MAX_READERS); // the readers active now
+    if (r !== 0 && Atomics.add(a, this.at + DEPARTING, r) + r !== 0) {
+      return semacquire(this.t, this.at + WRITER_SEMA, WAIT_W, this.g);
+    }
+    return undefined;
+  }
+
+  tryLock(): boolean {
+    if (!this.w.tryLock()) return false;
+    if (Atomics.compareExchange(this.t.heap.i32, this.at + READERS, 0, -MAX_READERS) !== 0) {
+      this.w.unlock();
+      return false;
+    }
+    return true;
+  }
+
+  unlock(): void {
+    const a = this.t.heap.i32;
+    const r = Atomics.add(a, this.at + READERS, MAX_READERS) + MAX_READERS;
+    if (r >= MAX_READERS) {
+      Atomics.sub(a, this.at + READERS, MAX_READERS);
+      throw new SyncError('sync: Unlock of unlocked RWMutex');
+    }
+    for (let k = 0; k < r; k++) semrelease(this.t, this.at + READER_SEMA); // let the blocked readers in
+    this.w.unlock();
+  }
+
+  /** A Locker whose lock/unlock are rlock/runlock (Go's RLocker). */
+  rlocker(): { lock(): Promise<void>; unlock(): void } {
+    return { lock: () => this.rlock(), unlock: () => this.runlock() };
+  }
+}
+
+registerHandleKind(Kind.RWMUTEX, (h, g) => new RWMutex(h, g));

@@ -1,0 +1,154 @@
+/**
+ * A semaphore embedded in a runtime object's record: Go's runtime semacquire/semrelease
+ * (src/runtime/sema.go), the building block of Mutex, RWMutex and Cond. Any thread.
+ *
+ * Four words at word index `at`:
+ * | word | name  | written by           | note                                           |
+ * |------|-------|----------------------|------------------------------------------------|
+ * | +0   | LOCK  | futex lock           | guards HEAD/TAIL and the COUNT hand-over        |
+ * | +1   | COUNT | Atomics (CAS)        | tokens available                                |
+ * | +2   | HEAD  | under LOCK           | first parked waiter (linked through W.NEXT)     |
+ * | +3   | TAIL  | under LOCK           | last parked waiter                              |
+ *
+ * Invariants: a waiter is queued only under LOCK after seeing COUNT = 0 there; release
+ * either hands its token straight to the first waiter (which then owns it: COUNT unchanged)
+ * or, with nobody waiting, adds it to COUNT — both under LOCK, so no token and no wake-up is
+ * lost. `lifo` queues at the head (Go: a waiter that already waited goes first).
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { parkCurrent, wakeWaiter } from '../runtime/park.js';
+import type { Thread } from '../runtime/thread.js';
+import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
+
+export const SEMA_WORDS = 4;
+const LOCK = 0;
+const COUNT = 1;
+const HEAD = 2;
+const TAIL = 3;
+
+function tryAcquire(a: Int32Array, at: number): boolean {
+  for (;;) {
+    const c = Atomics.load(a, at + COUNT);
+    if (c <= 0) return false;
+    if (Atomics.compareExchange(a, at + COUNT, c, c - 1) === c) return true;
+  }
+}
+
+function link(a: Int32Array, at: number, w: number, lifo: boolean): void {
+  const head = a[at + HEAD]!;
+  if (lifo) {
+    a[(w >> 2) + W.NEXT] = head;
+    a[at + HEAD] = w;
+    if (head === 0) a[at + TAIL] = w;
+    return;
+  }
+  a[(w >> 2) + W.NEXT] = 0;
+  const tail = a[at + TAIL]!;
+  if (tail === 0) a[at + HEAD] = w;
+  else a[(tail >> 2) + W.NEXT] = w;
+  a[at + TAIL] = w;
+}
+
+/**
+ * Take a token: undefined if one was free, else a promise that resolves once one was handed
+ * over. `g` is the goroutine to record as parked with `reason` (0: the running one if known).
+ */
+export function semacquire(t: Thread, at: number, reason: number, g: number, lifo = false): Promise<void> | undefined {
+  const a = t.heap.i32;
+  if (tryAcquire(a, at)) return undefined;
+  lock(a, at + LOCK);
+  if (tryAcquire(t.heap.i32, at)) {
+    unlock(t.heap.i32, at + LOCK);
+    return undefined;
+  }
+  const [w, p] = t.waiter<void>(0);
+  parkCurrent(t, w, reason, g);
+  link(t.heap.i32, at, w, lifo);
+  unlock(t.heap.i32, at + LOCK);
+  return p;
+}
+
+/** semacquire that blocks the thread (Atomics.wait) instead of parking a goroutine. */
+export function semacquireSync(t: Thread, at: number, reason: number, g: number, lifo = false): void {
+  const a = t.heap.i32;
+  if (tryAcquire(a, at)) return;
+  lock(a, at + LOCK);
+  if (tryAcquire(t.heap.i32, at)) {
+    unlock(t.heap.i32, at + LOCK);
+    return;
+  }
+  const w = waiterAlloc(t.heap, t.index, 0, 0);
+  t.heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
+  parkCurrent(t, w, reason, g);
+  link(t.heap.i32, at, w, lifo);
+  unlock(t.heap.i32, at + LOCK);
+  const st = (w >> 2) + W.STATE;
+  while (Atomics.load(t.heap.i32, st) === WState.PENDING) Atomics.wait(t.heap.i32, st, WState.PENDING);
+  t.heap.free(w);
+}
+
+/** Give a token back: to the first waiter if there is one, else to COUNT. */
+export function semrelease(t: Thread, at: number): void {
+  const a = t.heap.i32;
+  lock(a, at + LOCK);
+  const w = a[at + HEAD]!;
+  if (w === 0) {
+    Atomics.add(a, at + COUNT, 1);
+    unlock(a, at + LOCK);
+    return;
+  }
+  t.heap.see(w, 64);
+  const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+  t.heap.i32[at + HEAD] = next;
+  if (next === 0) t.heap.i32[at + TAIL] = 0;
+  unlock(t.heap.i32, at + LOCK);
+  wakeWaiter(t, w);
+}
+
+/** Wake every waiter without handing tokens (Cond.broadcast's list). Returns how many. */
+export function semwakeAll(t: Thread, at: number): number {
+  const a = t.heap.i32;
+  lock(a, at + LOCK);
+  let w = a[at + HEAD]!;
+  a[at + HEAD] = 0;
+  a[at + TAIL] = 0;
+  unlock(a, at + LOCK);
+  let n = 0;
+  while (w !== 0) {
+    t.heap.see(w, 64);
+    const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+    wakeWaiter(t, w);
+    w = next;
+    n++;
+  }
+  return n;
+}
+
+/** Wake the first waiter, if any (Cond.signal). */
+export function semwakeOne(t: Thread, at: number): boolean {
+  const a = t.heap.i32;
+  lock(a, at + LOCK);
+  const w = a[at + HEAD]!;
+  if (w === 0) {
+    unlock(a, at + LOCK);
+    return false;
+  }
+  t.heap.see(w, 64);
+  const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+  t.heap.i32[at + HEAD] = next;
+  if (next === 0) t.heap.i32[at + TAIL] = 0;
+  unlock(t.heap.i32, at + LOCK);
+  wakeWaiter(t, w);
+  return true;
+}
+
+/** Queue a waiter that only a wake (semwakeOne/All) releases: Cond.wait. */
+export function semenqueue(t: Thread, at: number, reason: number, g: number): Promise<void> {
+  const a = t.heap.i32;
+  lock(a, at + LOCK);
+  const [w, p] = t.waiter<void>(0);
+  parkCurrent(t, w, reason, g);
+  link(t.heap.i32, at, w, false);
+  unlock(t.heap.i32, at + LOCK);
+  return p;
+}

@@ -1,0 +1,112 @@
+/**
+ * A weighted semaphore (golang.org/x/sync/semaphore) in the shared heap.
+ *
+ * | word | name | note                                                      |
+ * |------|------|-----------------------------------------------------------|
+ * | 0    | LOCK | futex lock: guards everything below                        |
+ * | 1    | SIZE | capacity, set once                                         |
+ * | 2    | CUR  | weight held now                                            |
+ * | 3, 4 | HEAD, TAIL | FIFO of waiters; each one's weight in its W.CASE word |
+ *
+ * Invariants: 0 <= CUR <= SIZE; waiters are served strictly in order (a big request at the
+ * head blocks smaller ones behind it, as in x/sync, so big requests do not starve); release
+ * of more than is held is a SyncError and changes nothing.
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { SyncError } from '../errors.js';
+import { RuntimeObject } from '../runtime/object.js';
+import { wakeWaiter } from '../runtime/park.js';
+import { waitCode } from '../sched/g.js';
+import { W } from '../sched/waiter.js';
+import { registerHandleKind } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+
+const LOCK = 0;
+const SIZE = 1;
+const CUR = 2;
+const HEAD = 3;
+const TAIL = 4;
+const RESOLVED = Promise.resolve();
+const WAIT = waitCode('semacquire');
+
+function checkN(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`semaphore: ${what} needs a non-negative integer weight, got ${n}`);
+}
+
+export class Semaphore extends RuntimeObject {
+  protected readonly kind = Kind.SEMAPHORE;
+
+  /** A semaphore with total weight `size`. */
+  constructor(size: number, handle?: number, g?: number) {
+    if (handle === undefined) checkN(size, 'new Semaphore()');
+    super('new Semaphore()', 24, handle, g);
+    if (handle === undefined) this.t.heap.i32[(this.h >> 2) + SIZE] = size;
+  }
+
+  get size(): number {
+    return this.t.heap.i32[(this.h >> 2) + SIZE]!;
+  }
+
+  /** Acquire weight n, waiting (in FIFO order) until it is available. */
+  acquire(n = 1): Promise<void> {
+    checkN(n, 'acquire');
+    const a = this.t.heap.i32;
+    const i = this.h >> 2;
+    lock(a, i + LOCK);
+    if (a[i + SIZE]! - a[i + CUR]! >= n && a[i + HEAD] === 0) {
+      a[i + CUR] = a[i + CUR]! + n;
+      unlock(a, i + LOCK);
+      return RESOLVED;
+    }
+    const [w, p] = this.park<void>(WAIT);
+    const b = this.t.heap.i32;
+    b[(w >> 2) + W.CASE] = n;
+    b[(w >> 2) + W.NEXT] = 0;
+    const tail = b[i + TAIL]!;
+    if (tail === 0) b[i + HEAD] = w;
+    else b[(tail >> 2) + W.NEXT] = w;
+    b[i + TAIL] = w;
+    unlock(b, i + LOCK);
+    return p;
+  }
+
+  /** Acquire weight n only if that can happen now. */
+  tryAcquire(n = 1): boolean {
+    checkN(n, 'tryAcquire');
+    const a = this.t.heap.i32;
+    const i = this.h >> 2;
+    lock(a, i + LOCK);
+    const ok = a[i + SIZE]! - a[i + CUR]! >= n && a[i + HEAD] === 0;
+    if (ok) a[i + CUR] = a[i + CUR]! + n;
+    unlock(a, i + LOCK);
+    return ok;
+  }
+
+  release(n = 1): void {
+    checkN(n, 'release');
+    const t = this.t;
+    const a = t.heap.i32;
+    const i = this.h >> 2;
+    lock(a, i + LOCK);
+    if (a[i + CUR]! < n) {
+      unlock(a, i + LOCK);
+      throw new SyncError('semaphore: released more than held');
+    }
+    a[i + CUR] = a[i + CUR]! - n;
+    const woken: number[] = [];
+    for (let w = a[i + HEAD]!; w !== 0; w = a[i + HEAD]!) {
+      t.heap.see(w, 64);
+      const need = t.heap.i32[(w >> 2) + W.CASE]!;
+      if (t.heap.i32[i + SIZE]! - t.heap.i32[i + CUR]! < need) break; // FIFO: later ones wait too
+      t.heap.i32[i + CUR] = t.heap.i32[i + CUR]! + need;
+      const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+      t.heap.i32[i + HEAD] = next;
+      if (next === 0) t.heap.i32[i + TAIL] = 0;
+      woken.push(w);
+    }
+    unlock(t.heap.i32, i + LOCK);
+    for (const w of woken) wakeWaiter(t, w);
+  }
+}
+
+registerHandleKind(Kind.SEMAPHORE, (h, g) => new Semaphore(0, h, g));
