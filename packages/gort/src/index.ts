@@ -17,6 +17,21 @@ export { Chan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export {
+  Context,
+  background,
+  todo,
+  withCancel,
+  withDeadline,
+  withTimeout,
+  withValue,
+  Canceled,
+  DeadlineExceeded,
+  CanceledError,
+  DeadlineExceededError,
+  type CancelFunc,
+} from './context/index.js';
+export { Group, withContext } from './errgroup/index.js';
+export {
   HeapExhaustedError,
   FreeVariableError,
   GoroutinePanic,

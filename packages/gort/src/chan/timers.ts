@@ -23,7 +23,7 @@ function checkMs(ms: number, what: string): number {
 }
 
 /** A one-shot Node timer that can wait past MAX_STEP and is counted in TIMERS. */
-class NodeTimer {
+export class NodeTimer {
   private handle: ReturnType<typeof setTimeout> | null = null;
   private due = 0;
 

@@ -9,4 +9,6 @@ export const Kind = {
   SEMAPHORE: 7,
   ATOMIC32: 8,
   ATOMIC64: 9,
+  CONTEXT: 10,
+  GROUP: 11,
 } as const;

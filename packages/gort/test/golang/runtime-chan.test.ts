@@ -447,13 +447,17 @@ describe('go/src/runtime/chan_test.go', () => {
         const got = (await c.recv()) as typeof m;
         // and it crosses threads with its structure (Map, Date, bigint, nested arrays)
         const v = { map: new Map([[1, 'one']]), date: new Date(5), big: 2n ** 70n, nested: [[1], [2, [3]]] };
-        const echo = await spawn(async (c: Chan<unknown>) => {
-          const x = await c.recv();
-          await c.send(x);
-        }, c);
+        const reply = chan<unknown>();
+        const echo = spawn(
+          async (c: Chan<unknown>, reply: Chan<unknown>) => {
+            await reply.send(await c.recv());
+          },
+          c,
+          reply,
+        );
         await c.send(v);
-        void echo;
-        const back = await c.recv();
+        const back = await reply.recv();
+        await echo;
         return { first, second, got, same: got === m, back };
       },
       { procs: 2 },

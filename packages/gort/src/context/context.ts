@@ -1,0 +1,269 @@
+/**
+ * Go's context package over the shared heap: cancellation and deadlines that reach every
+ * goroutine on every thread holding the context.
+ *
+ * | word  | name      | written by          | note                                                  |
+ * |-------|-----------|---------------------|-------------------------------------------------------|
+ * | 0     | LOCK      | futex lock          | guards STATE, CHILD_HEAD and this record's links      |
+ * | 1     | STATE     | under LOCK (Atomics)| 0 active, 1 canceled, 2 deadline exceeded              |
+ * | 2     | PARENT    | creator             | parent context handle, 0 for background                |
+ * | 3     | DONE      | creator             | channel handle closed on cancellation                  |
+ * | 4     | CHILD_HEAD| under LOCK          | first child still attached                             |
+ * | 5, 6  | NEXT, PREV| under the parent's LOCK | sibling links in the parent's child list           |
+ * | 7     | HAS_VALUE | creator             | 1: a withValue context: KEY/VALUE hold its pair; it has no state of its own — err(), done() and children are its nearest cancelable ancestor's (Go's valueCtx) |
+ * | 8-9   | DEADLINE  | creator (f64)       | ms since the epoch; 0 = none (inherited from parent)   |
+ * | 10-13 | KEY       | creator             | value slot (value/codec.ts)                            |
+ * | 14-17 | VALUE     | creator             | value slot                                             |
+ * | 18    | OWNER     | creator             | the cancelable ancestor whose child list holds it      |
+ *
+ * Invariants: STATE goes 0 → 1|2 once, under LOCK, and DONE is closed right after, so a
+ * receiver on DONE sees err() != null. A child is linked into its parent's list under the
+ * parent's LOCK only while the parent is active; otherwise it is canceled at creation.
+ * Cancel detaches the context from its parent (O(1), doubly linked), so a loop of
+ * withCancel + cancel does not grow the parent. Lock order: parent before child is never
+ * needed — cancel takes one record's LOCK at a time.
+ * Records live until the runtime shuts down (docs/architecture.md, "Memory").
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { Chan } from '../chan/chan.js';
+import { NodeTimer } from '../chan/timers.js';
+import { need, type Thread } from '../runtime/thread.js';
+import { encodeInto, read, registerHandleKind, GORT_HANDLE, type HandleObject } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+
+const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18 } as const;
+const BYTES = 20 * 4;
+
+/** The record whose STATE, DONE and children apply to h: h, or for a value context its nearest cancelable ancestor. */
+function cancelable(a: Int32Array, h: number): number {
+  while (a[(h >> 2) + C.HAS_VALUE] === 1) h = a[(h >> 2) + C.PARENT]!;
+  return h;
+}
+
+/** Go's context.Canceled. */
+export class CanceledError extends Error {
+  override name = 'CanceledError';
+  constructor() {
+    super('context canceled');
+  }
+}
+/** Go's context.DeadlineExceeded. */
+export class DeadlineExceededError extends Error {
+  override name = 'DeadlineExceededError';
+  constructor() {
+    super('context deadline exceeded');
+  }
+}
+/** The values err() returns (one per thread, so `ctx.err() === Canceled` holds). */
+export const Canceled = new CanceledError();
+export const DeadlineExceeded = new DeadlineExceededError();
+
+export type CancelFunc = () => void;
+
+export class Context implements HandleObject {
+  /** @internal */
+  readonly h: number;
+  private readonly t: Thread;
+  private readonly g: number;
+  private doneChan: Chan<void> | null = null;
+  private ac: AbortController | null = null;
+
+  /** @internal contexts are made by background(), withCancel(), … */
+  constructor(h: number, g?: number) {
+    this.t = need('context');
+    this.t.heap.see(h, BYTES);
+    this.h = h;
+    this.g = g ?? this.t.curG;
+  }
+
+  [GORT_HANDLE](): readonly [number, number] {
+    return [Kind.CONTEXT, this.h];
+  }
+
+  /** A channel closed when the context is canceled or its deadline passes. */
+  done(): Chan<void> {
+    if (this.doneChan === null) this.doneChan = new Chan<void>(0, this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
+    return this.doneChan;
+  }
+
+  /** null while active; then Canceled or DeadlineExceeded. */
+  err(): Error | null {
+    const a = this.t.heap.i32;
+    const s = Atomics.load(a, (cancelable(a, this.h) >> 2) + C.STATE);
+    return s === 0 ? null : s === 1 ? Canceled : DeadlineExceeded;
+  }
+
+  /** [deadline in ms since the epoch, true], or [undefined, false] without one. */
+  deadline(): [number | undefined, boolean] {
+    const d = this.t.heap.f64[(this.h >> 3) + C.DEADLINE_F64 / 2]!;
+    return d > 0 ? [d, true] : [undefined, false];
+  }
+
+  /** The value for key, from this context or the nearest ancestor that has one. */
+  value(key: string | number | boolean): unknown {
+    const heap = this.t.heap;
+    for (let c = this.h; c !== 0; c = heap.i32[(c >> 2) + C.PARENT]!) {
+      heap.see(c, BYTES);
+      if (heap.i32[(c >> 2) + C.HAS_VALUE] === 1 && read(heap, c + C.KEY * 4, false) === key) {
+        return read(heap, c + C.VALUE * 4, false, this.g);
+      }
+    }
+    return undefined;
+  }
+
+  /** An AbortSignal on this thread that aborts (with err()) when the context is done. */
+  get signal(): AbortSignal {
+    if (this.ac === null) {
+      const ac = new AbortController();
+      this.ac = ac;
+      const e = this.err();
+      if (e !== null) ac.abort(e);
+      else void this.done().recv().then(() => ac.abort(this.err()));
+    }
+    return this.ac.signal;
+  }
+}
+
+function alloc(t: Thread, parent: number, deadline: number, done = 0): number {
+  const heap = t.heap;
+  const h = heap.alloc(BYTES);
+  heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
+  heap.i32[(h >> 2) + C.PARENT] = parent;
+  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : new Chan<void>(0).h;
+  heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
+  return h;
+}
+
+let backgroundH = 0;
+let backgroundHeap: unknown = null;
+
+/** The root context: never canceled, no deadline, no values. One per runtime. */
+export function background(): Context {
+  const t = need('background()');
+  if (backgroundHeap !== t.heap) {
+    backgroundHeap = t.heap;
+    // Each thread has its own; they are equivalent (never canceled, no parent).
+    backgroundH = alloc(t, 0, 0);
+  }
+  return new Context(backgroundH);
+}
+
+/** Go's context.TODO: the same as background(). */
+export const todo = background;
+
+/** Attach a new child of parent; returns its handle (canceled at once if parent is done). */
+function child(t: Thread, parent: Context, deadline: number): number {
+  const heap = t.heap;
+  const ph = cancelable(heap.i32, parent.h);
+  const pd = heap.f64[(ph >> 3) + C.DEADLINE_F64 / 2]!;
+  const d = pd > 0 && (deadline === 0 || pd < deadline) ? pd : deadline;
+  const h = alloc(t, parent.h, d);
+  heap.i32[(h >> 2) + C.OWNER] = ph;
+  const a = heap.i32;
+  lock(a, (ph >> 2) + C.LOCK);
+  const ps = a[(ph >> 2) + C.STATE]!;
+  if (ps === 0) {
+    const head = a[(ph >> 2) + C.CHILD_HEAD]!;
+    a[(h >> 2) + C.NEXT] = head;
+    a[(h >> 2) + C.PREV] = 0;
+    if (head !== 0) a[(head >> 2) + C.PREV] = h;
+    a[(ph >> 2) + C.CHILD_HEAD] = h;
+  }
+  unlock(a, (ph >> 2) + C.LOCK);
+  if (ps !== 0) cancel(t, h, ps, false);
+  return h;
+}
+
+/** Cancel context h with state (1 canceled, 2 deadline), then its children; detach it. */
+function cancel(t: Thread, h: number, state: number, detach: boolean): void {
+  const heap = t.heap;
+  heap.see(h, BYTES);
+  const i = h >> 2;
+  lock(heap.i32, i + C.LOCK);
+  if (heap.i32[i + C.STATE] !== 0) {
+    unlock(heap.i32, i + C.LOCK);
+    return;
+  }
+  Atomics.store(heap.i32, i + C.STATE, state);
+  let c = heap.i32[i + C.CHILD_HEAD]!;
+  heap.i32[i + C.CHILD_HEAD] = 0;
+  unlock(heap.i32, i + C.LOCK);
+  new Chan<void>(0, heap.i32[i + C.DONE]!, 0).close();
+  while (c !== 0) {
+    heap.see(c, BYTES);
+    const next = heap.i32[(c >> 2) + C.NEXT]!;
+    heap.i32[(c >> 2) + C.NEXT] = 0;
+    heap.i32[(c >> 2) + C.PREV] = 0;
+    cancel(t, c, state, false); // already detached: the list was taken whole
+    c = next;
+  }
+  if (detach) {
+    const p = heap.i32[i + C.OWNER]!;
+    if (p === 0) return;
+    heap.see(p, BYTES);
+    lock(heap.i32, (p >> 2) + C.LOCK);
+    // Still linked only if the parent's list was not taken by a cancel of the parent.
+    const prev = heap.i32[i + C.PREV]!;
+    const next = heap.i32[i + C.NEXT]!;
+    if (prev !== 0 || heap.i32[(p >> 2) + C.CHILD_HEAD] === h) {
+      if (prev === 0) heap.i32[(p >> 2) + C.CHILD_HEAD] = next;
+      else heap.i32[(prev >> 2) + C.NEXT] = next;
+      if (next !== 0) heap.i32[(next >> 2) + C.PREV] = prev;
+      heap.i32[i + C.NEXT] = 0;
+      heap.i32[i + C.PREV] = 0;
+    }
+    unlock(heap.i32, (p >> 2) + C.LOCK);
+  }
+}
+
+/** @internal cancel context h (errgroup). */
+export function cancelContext(t: Thread, h: number): void {
+  cancel(t, h, 1, true);
+}
+
+/** Go's context.WithCancel: a child canceled by cancel() or when parent is. */
+export function withCancel(parent: Context): [Context, CancelFunc] {
+  const t = need('withCancel()');
+  const h = child(t, parent, 0);
+  return [new Context(h), () => cancel(need('cancel()'), h, 1, true)];
+}
+
+/** Go's context.WithDeadline: also canceled (DeadlineExceeded) at `deadline` (ms since the epoch, or a Date). */
+export function withDeadline(parent: Context, deadline: number | Date): [Context, CancelFunc] {
+  const t = need('withDeadline()');
+  const d = typeof deadline === 'number' ? deadline : deadline.getTime();
+  const h = child(t, parent, d);
+  const eff = t.heap.f64[(h >> 3) + C.DEADLINE_F64 / 2]!;
+  const timer = new NodeTimer(t, () => cancel(t, h, 2, true));
+  if (Atomics.load(t.heap.i32, (h >> 2) + C.STATE) === 0) {
+    const left = eff - Date.now();
+    if (left <= 0) cancel(t, h, 2, true);
+    else timer.start(left);
+  }
+  return [
+    new Context(h),
+    () => {
+      timer.stop();
+      cancel(need('cancel()'), h, 1, true);
+    },
+  ];
+}
+
+/** Go's context.WithTimeout. */
+export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] {
+  return withDeadline(parent, Date.now() + ms);
+}
+
+/** Go's context.WithValue: key and value are cloned into the heap (any thread sees them). */
+export function withValue(parent: Context, key: string | number | boolean, value: unknown): Context {
+  const t = need('withValue()');
+  const heap = t.heap;
+  const owner = cancelable(heap.i32, parent.h);
+  const h = alloc(t, parent.h, heap.f64[(owner >> 3) + C.DEADLINE_F64 / 2]!, heap.i32[(owner >> 2) + C.DONE]!);
+  encodeInto(heap, h + C.KEY * 4, key, 'the context key');
+  encodeInto(heap, h + C.VALUE * 4, value, 'the context value');
+  heap.i32[(h >> 2) + C.HAS_VALUE] = 1;
+  return new Context(h);
+}
+
+registerHandleKind(Kind.CONTEXT, (h, g) => new Context(h, g));

@@ -1,0 +1,134 @@
+/**
+ * golang.org/x/sync/errgroup over the shared heap: a WaitGroup that collects the first error
+ * and (withContext) cancels a context on it. Any thread may go() into a group it holds.
+ *
+ * | word | name    | note                                                            |
+ * |------|---------|-----------------------------------------------------------------|
+ * | 0-3  | WG      | a WaitGroup (waitgroup.ts layout)                                |
+ * | 4    | ERRSET  | Atomics: 0 → 1 by the first goroutine that fails                 |
+ * | 5    | CTX     | context handle to cancel on the first error and after wait(), or 0 |
+ * | 6    | SEM     | Semaphore handle limiting active goroutines (setLimit), or 0      |
+ * | 8-11 | ERR     | value slot: the first error (written by the ERRSET winner)        |
+ *
+ * go() counts the goroutine in WG before it waits for a limit slot, so a wait() made after
+ * go() returned (even without awaiting it) waits for that goroutine too.
+ */
+import { RuntimeObject } from '../runtime/object.js';
+import { newproc } from '../runtime/proc.js';
+import { need } from '../runtime/thread.js';
+import { encodeInto, read, registerHandleKind } from '../value/codec.js';
+import { Kind } from '../value/kinds.js';
+import { WaitGroup } from '../sync/waitgroup.js';
+import { Semaphore } from '../sync/semaphore.js';
+import { Context, cancelContext, withCancel } from '../context/context.js';
+
+const ERRSET = 4;
+const CTX = 5;
+const SEM = 6;
+const ERR = 8;
+const BYTES = 48;
+
+export class Group extends RuntimeObject {
+  protected readonly kind = Kind.GROUP;
+  private readonly wg: WaitGroup;
+
+  constructor(handle?: number, g?: number) {
+    super('new Group()', BYTES, handle, g);
+    this.wg = new WaitGroup(this.h, this.g);
+  }
+
+  private get sem(): Semaphore | null {
+    const s = this.t.heap.i32[(this.h >> 2) + SEM]!;
+    return s === 0 ? null : new Semaphore(0, s, this.g);
+  }
+
+  /**
+   * Run fn(...args) as a goroutine in the group. With a limit, resolves once it has a slot
+   * (await it to keep at most `limit` queued, as Go's blocking Go does).
+   */
+  async go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Promise<void> {
+    this.wg.add(1);
+    const sem = this.sem;
+    if (sem !== null) await sem.acquire(1);
+    this.launch(fn, args, sem);
+  }
+
+  /** Run fn only if a slot is free now; false otherwise. */
+  tryGo<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): boolean {
+    const sem = this.sem;
+    if (sem !== null && !sem.tryAcquire(1)) return false;
+    this.wg.add(1);
+    this.launch(fn, args, sem);
+    return true;
+  }
+
+  private launch(fn: unknown, args: unknown[], sem: Semaphore | null): void {
+    const t = need('Group.go()');
+    let p: Promise<unknown>;
+    const [w, wp] = t.waiter<unknown>(0);
+    try {
+      newproc(t, fn, args, w);
+      p = wp;
+    } catch (e) {
+      t.cancelWaiter(w);
+      sem?.release(1);
+      this.wg.done();
+      throw e;
+    }
+    p.then(
+      () => this.finished(sem, null),
+      (e: unknown) => this.finished(sem, e ?? new Error('errgroup: goroutine failed with a null error')),
+    );
+  }
+
+  private finished(sem: Semaphore | null, e: unknown): void {
+    const heap = this.t.heap;
+    const i = this.h >> 2;
+    if (e !== null && Atomics.compareExchange(heap.i32, i + ERRSET, 0, 1) === 0) {
+      try {
+        encodeInto(heap, this.h + ERR * 4, e, 'the error');
+      } catch {
+        encodeInto(heap, this.h + ERR * 4, new Error(String(e)), 'the error');
+      }
+      const ctx = heap.i32[i + CTX]!;
+      if (ctx !== 0) cancelContext(this.t, ctx);
+    }
+    sem?.release(1);
+    this.wg.done();
+  }
+
+  /** Limit active goroutines to n (negative: no limit). Only while none is running, as in Go. */
+  setLimit(n: number): void {
+    const heap = this.t.heap;
+    const i = this.h >> 2;
+    if (n < 0) {
+      heap.i32[i + SEM] = 0;
+      return;
+    }
+    if (!Number.isInteger(n)) throw new RangeError(`errgroup: setLimit needs an integer, got ${n}`);
+    if (Atomics.load(heap.i32, i + 1) !== 0) {
+      throw new Error('errgroup: modify limit while goroutines in the group are still active');
+    }
+    heap.i32[i + SEM] = new Semaphore(n).h;
+  }
+
+  /** Wait for every goroutine; rejects with the first error (and cancels the group's context). */
+  async wait(): Promise<void> {
+    await this.wg.wait();
+    const heap = this.t.heap;
+    const i = this.h >> 2;
+    const ctx = heap.i32[i + CTX]!;
+    if (ctx !== 0) cancelContext(this.t, ctx);
+    if (Atomics.load(heap.i32, i + ERRSET) === 1) throw read(heap, this.h + ERR * 4, false, this.g);
+  }
+}
+
+/** A group whose first error (or wait() returning) cancels the returned context. */
+export function withContext(parent: Context): [Group, Context] {
+  const [ctx] = withCancel(parent);
+  const g = new Group();
+  g['t'].heap.i32[(g.h >> 2) + CTX] = ctx.h;
+  return [g, ctx];
+}
+
+registerHandleKind(Kind.GROUP, (h, g) => new Group(h, g));
