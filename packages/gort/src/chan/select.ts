@@ -10,7 +10,9 @@
  * 4. The counterpart that dequeues a case waiter claims the select (CAS PENDING → CLAIMED,
  *    hchan.ts) and completes the select waiter with the case index. On waking, the select
  *    re-locks its channels, unlinks its remaining case waiters, unlocks, drops the values of
- *    sends that did not happen and frees the case waiters (Go's select2 leak test).
+ *    sends that did not happen and frees the case waiters, then its own waiter — never
+ *    earlier: a linked case waiter names it, and a reused record would be claimed by a
+ *    counterpart by mistake (Go's select2 leak test covers the "nothing left" half).
  * A null channel's case never fires; select([]) with no default parks forever.
  */
 import { lock, unlock } from '../heap/lock.js';
@@ -116,8 +118,11 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
   heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;
   parkCurrent(t, sw, 'select', ownerOf(cases[live[0]!]!.ch!));
   const g = heap.i32[(sw >> 2) + W.G]!;
+  // Enqueue in the random poll order (Go's lock order comes out of a sort of the random poll
+  // order too): cases on one channel then reach a counterpart in random order.
   const waiters: number[] = [];
-  for (const k of live) {
+  const enq: number[] = [];
+  for (const k of order) {
     const cs = cases[k]!;
     const w = waiterAlloc(heap, t.index, g, 0);
     const wi = w >> 2;
@@ -126,6 +131,7 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     if (cs.dir === 'send') moveSlot(heap.i32, vals + k * SLOT_BYTES, w + W.VALUE * 4);
     enqueue(heap.i32, handleOf(cs.ch!), cs.dir === 'send' ? CH.SQ_HEAD : CH.RQ_HEAD, w);
     waiters.push(w);
+    enq.push(k);
   }
   unlockAll(t, chans);
   heap.free(vals);
@@ -135,16 +141,17 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     for (let j = 0; j < waiters.length; j++) {
       const w = waiters[j]!;
       if ((heap.i32[(w >> 2) + W.FLAGS]! & WFlag.INQ) !== 0) {
-        const cs = cases[live[j]!]!;
+        const cs = cases[enq[j]!]!;
         unlink(heap.i32, handleOf(cs.ch!), cs.dir === 'send' ? CH.SQ_HEAD : CH.RQ_HEAD, w);
       }
     }
     unlockAll(t, chans);
     for (let j = 0; j < waiters.length; j++) {
       const w = waiters[j]!;
-      if (cases[live[j]!]!.dir === 'send' && live[j] !== fired) drop(heap, w + W.VALUE * 4);
+      if (cases[enq[j]!]!.dir === 'send' && enq[j] !== fired) drop(heap, w + W.VALUE * 4);
       heap.free(w);
     }
+    heap.free(sw); // settle() leaves the select's own waiter to us (thread.ts)
   };
   return p.then(
     ([k, v]) => {

@@ -181,7 +181,9 @@ export abstract class ThreadBase {
       heap.i32[(g >> 2) + G.WAIT] = 0;
       heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkCurrent
     }
-    heap.free(w);
+    // A select's own waiter is freed by the select once its case waiters are unlinked: until
+    // then they still name it in W.SEL, and a reused record would be claimed by mistake.
+    if ((heap.i32[i + W.FLAGS]! & WFlag.SELECT) === 0) heap.free(w);
     this.promises.settle(token, good, v);
   }
 }
