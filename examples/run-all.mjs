@@ -9,6 +9,9 @@ const examples = [
   ['pipeline.mjs', {}],
   ['timeout.mjs', {}],
   ['workerpool.mjs', {}],
+  ['piscina.mjs', {}],
+  ['worker-threads.mjs', {}],
+  ['comlink.mjs', {}],
 ];
 let failed = 0;
 for (const [file, env] of examples) {

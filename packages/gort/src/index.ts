@@ -31,6 +31,7 @@ export {
   type CancelFunc,
 } from './context/index.js';
 export { Group, withContext } from './errgroup/index.js';
+export { exportRef, attach, isRuntimeRef, type RuntimeRef } from './runtime/attach.js';
 export {
   HeapExhaustedError,
   FreeVariableError,

@@ -19,6 +19,8 @@
  * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out (threads take 64 at a time) |
  * | 50   | SHUTDOWN      | main                        | every M        | 1 once the runtime is stopping        |
  * | 51   | TIMERS        | Atomics.add/sub, any        | deadlock check | runtime timers pending                |
+ * | 52   | ATTACHED      | Atomics.add, attach()       | attach()       | spare thread records claimed          |
+ * | 53   | EXPORTED      | Atomics.store, exportRef()  | deadlock check | 1 once a ref left for an outside thread |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
  * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
@@ -46,6 +48,8 @@ export const H = {
   GOID_GEN: 48,
   SHUTDOWN: 50,
   TIMERS: 51,
+  ATTACHED: 52,
+  EXPORTED: 53,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,
   GQ_TAIL: 66,

@@ -6,7 +6,8 @@
  * - the main goroutine is parked on a runtime primitive (its pump waits on its doorbell),
  *   and the main thread has no other pending activity (Node resources beyond the Ms' ports);
  * - every M is parked, the global queue, every local queue and every READY list are empty;
- * - no runtime timer is pending (TIMERS = 0);
+ * - no runtime timer is pending (TIMERS = 0), and no runtime object was exported to an
+ *   outside thread (exportRef / attach);
  * - every live goroutine is WAITING on a runtime primitive. A goroutine whose wait gort
  *   could not attribute stays RUNNING (park.ts), so the check errs towards "not deadlocked":
  *   it may miss a deadlock, it never invents one.
@@ -31,15 +32,36 @@ function progress(heap: Heap): number {
   return s;
 }
 
+/**
+ * Whether the main thread has activity of its own that may still make progress: a ref'd
+ * timer, an I/O request, a socket, a listened-to port beyond one per M. Its stdio streams
+ * (which become active handles once written to a pipe) do not count.
+ */
+function mainThreadBusy(procs: number): boolean {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  let stdio = 0;
+  for (const h of handles) if (h === process.stdout || h === process.stderr || h === process.stdin) stdio++;
+  let ports = 0;
+  let other = 0;
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'MessagePort') ports++;
+    else other++;
+  }
+  return other > stdio || ports > procs;
+}
+
 /** True if the runtime looks deadlocked right now (one observation). */
 export function looksDeadlocked(heap: Heap, mainParked: boolean): boolean {
   if (!mainParked) return false;
   const a = heap.i32;
   const procs = a[H.PROCS]!;
   if (Atomics.load(a, H.TIMERS) !== 0) return false;
+  // A thread outside the runtime (piscina, a plain worker) that got a runtime object may be
+  // computing what the goroutines wait for, and Node does not even list a Worker without
+  // listeners among main's resources: once any ref was exported, never declare a deadlock.
+  if (Atomics.load(a, H.ATTACHED) !== 0 || Atomics.load(a, H.EXPORTED) !== 0) return false;
   if (Atomics.load(a, H.NPIDLE) !== procs || Atomics.load(a, H.GQ_SIZE) !== 0) return false;
-  const other = process.getActiveResourcesInfo().filter((r) => r !== 'MessagePort').length;
-  if (other > 0) return false;
+  if (mainThreadBusy(procs)) return false;
   for (let p = 0; p < procs; p++) {
     const q = new RunqStealer(realAtomics, a, pWord(heap, p), RUNQ_CAP);
     if (q.size() > 0 || q.hasRunnext()) return false;

@@ -26,7 +26,8 @@ import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { initFnTable } from '../shipping/registry.js';
 import { wakep } from './proc.js';
-import { ThreadBase, current, setCurrent } from './thread.js';
+import { current, setCurrent } from './thread.js';
+import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
 
 export interface RuntimeOptions {
@@ -42,74 +43,7 @@ export interface RuntimeOptions {
   execArgv?: string[];
 }
 
-const INJECT_BATCH = 128;
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
-
-class MainThread extends ThreadBase {
-  private pending: number[] = [];
-  private flushQueued = false;
-  private pumping = false;
-  stopped = false;
-  /** The pump is parked: main waits on a runtime primitive (deadlock check). */
-  parked = false;
-  private readonly buf: number[] = [];
-
-  constructor(heap: Heap) {
-    super(heap, 0);
-  }
-
-  override ready(g: number): void {
-    this.pending.push(g);
-    if (this.pending.length >= INJECT_BATCH) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flush);
-    }
-  }
-
-  readonly flush = (): void => {
-    this.flushQueued = false;
-    if (this.pending.length === 0 || this.stopped) return;
-    globrunqPutBatch(this.heap, this.pending);
-    this.pending.length = 0;
-    wakep(this.heap);
-  };
-
-  override watch(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    void this.pump();
-  }
-
-  /** Settle main-thread waiters as their READY records arrive; park while none has. */
-  private async pump(): Promise<void> {
-    const a = this.heap.i32;
-    const tw = this.tw;
-    while (this.promises.size > 0 && !this.stopped) {
-      if (readyNonEmpty(this.heap, 0)) {
-        const n = readyTakeAll(this.heap, 0, this.buf);
-        for (const w of this.buf) this.settle(w);
-        Atomics.add(a, tw + T.PROGRESS, n);
-        await undefined;
-        continue;
-      }
-      // No polling here: on 2 cores a polling main thread takes a core from the Ms that
-      // would produce the completion (measured: main<->goroutine round trips got slower).
-      Atomics.store(a, tw + T.DOORBELL, 0);
-      Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
-      if (!readyNonEmpty(this.heap, 0)) {
-        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
-        if (r.async) {
-          this.parked = true;
-          await r.value;
-          this.parked = false;
-        }
-      }
-      Atomics.store(a, tw + T.PARKED, 0);
-    }
-    this.pumping = false;
-  }
-}
 
 export class Runtime {
   readonly procs: number;
@@ -125,7 +59,7 @@ export class Runtime {
   /** @internal use start() */
   constructor(
     readonly heap: Heap,
-    private readonly main: MainThread,
+    private readonly main: LoopThread,
   ) {
     this.procs = main.procs;
     this.failure = new Promise<never>((_, reject) => {
@@ -227,7 +161,7 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   heap.i32[H.GOID_GEN] = 1; // goroutine 1 is main
   initSchedRecords(heap, procs);
   initFnTable(heap);
-  const main = new MainThread(heap);
+  const main = new LoopThread(heap, 0, false);
   const rt = new Runtime(heap, main);
   setCurrent(main);
   active = rt;

@@ -43,6 +43,10 @@ const revivers: Array<Reviver | undefined> = [];
 export function registerHandleKind(kind: number, revive: Reviver): void {
   revivers[kind] = revive;
 }
+/** The live object for a handle on this thread (attach()). */
+export function reviveHandle(kind: number, h: number): unknown {
+  return revive(kind, h, 0);
+}
 function revive(kind: number, h: number, g: number): unknown {
   const r = revivers[kind];
   if (r === undefined) throw new TypeError(`gort: unknown runtime handle kind ${kind}`);

@@ -1,0 +1,94 @@
+/**
+ * A thread without a P that takes part in the runtime from its own event loop: the main
+ * thread (index 0), and any thread that joined with attach() (a spare thread record).
+ *
+ * It runs no goroutines. Goroutines it creates go to the global queue in batches flushed
+ * once per microtask turn (or every INJECT_BATCH), then one idle P is woken (wakep). Its
+ * waiters' completions come back through its READY list; a pump drains them and parks on
+ * the doorbell with Atomics.waitAsync only while some waiter is outstanding. An attached
+ * thread holds a ref'd handle while its pump waits (a pending waitAsync does not keep a
+ * thread alive — BASELINES.md note 1); the main thread needs none while Ms run.
+ */
+import type { Heap } from '../heap/heap.js';
+import { globrunqPutBatch } from '../sched/globrunq.js';
+import { T } from '../sched/threads.js';
+import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
+import { wakep } from './proc.js';
+import { ThreadBase } from './thread.js';
+
+const INJECT_BATCH = 128;
+
+export class LoopThread extends ThreadBase {
+  private pending: number[] = [];
+  private flushQueued = false;
+  private pumping = false;
+  stopped = false;
+  /** The pump is parked: this thread waits on a runtime primitive (deadlock check). */
+  parked = false;
+  private readonly buf: number[] = [];
+
+  constructor(
+    heap: Heap,
+    index: number,
+    private readonly keepAlive: boolean,
+  ) {
+    super(heap, index);
+  }
+
+  override ready(g: number): void {
+    this.pending.push(g);
+    if (this.pending.length >= INJECT_BATCH) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.pending.length === 0 || this.stopped) return;
+    globrunqPutBatch(this.heap, this.pending);
+    this.pending.length = 0;
+    wakep(this.heap);
+  };
+
+  override watch(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  /** Settle this thread's waiters as their READY records arrive; park while none has. */
+  private async pump(): Promise<void> {
+    const a = this.heap.i32;
+    const tw = this.tw;
+    const hold = this.keepAlive ? setInterval(() => {}, 1 << 30) : null;
+    try {
+      while (this.promises.size > 0 && !this.stopped) {
+        if (readyNonEmpty(this.heap, this.index)) {
+          const n = readyTakeAll(this.heap, this.index, this.buf);
+          for (const w of this.buf) this.settle(w);
+          Atomics.add(a, tw + T.PROGRESS, n);
+          await undefined;
+          continue;
+        }
+        // No polling here: on 2 cores a polling event-loop thread takes a core from the Ms
+        // that would produce the completion (measured: main<->goroutine round trips got slower).
+        Atomics.store(a, tw + T.DOORBELL, 0);
+        Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
+        if (!readyNonEmpty(this.heap, this.index)) {
+          const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+          if (r.async) {
+            this.parked = true;
+            await r.value;
+            this.parked = false;
+          }
+        }
+        Atomics.store(a, tw + T.PARKED, 0);
+      }
+    } finally {
+      if (hold !== null) clearInterval(hold);
+      this.pumping = false;
+    }
+  }
+}
