@@ -12,6 +12,8 @@ const examples = [
   ['piscina.mjs', {}],
   ['worker-threads.mjs', {}],
   ['comlink.mjs', {}],
+  ['fetchmany.mjs', {}],
+  ['shutdown.mjs', { CI: '1' }],
 ];
 let failed = 0;
 for (const [file, env] of examples) {
