@@ -263,7 +263,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       }
       return;
     }
-    const w = this.syncWaiter();
+    const w = this.syncWaiter(WAIT_SEND);
     moveSlot(heap.i32, src, w + W.VALUE * 4);
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
@@ -290,7 +290,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       flushWakes(t);
       return r === DONE ? [read(heap, dst, true, this.g) as T, true] : [undefined, false];
     }
-    const w = this.syncWaiter();
+    const w = this.syncWaiter(WAIT_RECV);
     enqueue(heap.i32, c, CH.RQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
     const state = this.block(w);
@@ -299,11 +299,11 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return out;
   }
 
-  private syncWaiter(): number {
+  private syncWaiter(reason: number): number {
     const t = this.t;
     const w = waiterAlloc(t.heap, t.index, 0, 0);
     t.heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
-    parkCurrent(t, w, WAIT_RECV, this.g);
+    parkCurrent(t, w, reason, this.g);
     return w;
   }
 
