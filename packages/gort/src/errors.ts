@@ -31,7 +31,7 @@ export class FreeVariableError extends TypeError {
       `gort: goroutine function ${functionName} uses ${list} from an outer scope; ` +
         `an inline goroutine runs on another thread and sees only its parameters, JS globals ` +
         `and gort's names. Pass ${variables.length > 1 ? 'them' : 'it'} as an argument, or ` +
-        `define the function in a module and register it with gortModule()`,
+        `define the function in a module and use it through fromModule()`,
     );
   }
 }

@@ -13,7 +13,7 @@
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
 import { RuntimeObject } from '../runtime/object.js';
-import { complete, parkCurrent } from '../runtime/park.js';
+import { complete, parkCurrent, unparkSync } from '../runtime/park.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
@@ -312,7 +312,10 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const i = (w >> 2) + W.STATE;
     for (;;) {
       const s = Atomics.load(a, i);
-      if (s !== WState.PENDING) return s;
+      if (s !== WState.PENDING) {
+        unparkSync(this.t, w);
+        return s;
+      }
       Atomics.wait(a, i, WState.PENDING); // pairs with complete()'s store + notify
     }
   }

@@ -4,7 +4,7 @@
  * | word | name    | written by               | read by             | note                          |
  * |------|---------|--------------------------|---------------------|-------------------------------|
  * | 0    | LOCK    | any (futex, heap/lock.ts)| any                 | guards every word below       |
- * | 1    | CLOSED  | under LOCK (Atomics)     | any (len/cap hint)  | 1 once closed                 |
+ * | 1    | CLOSED  | under LOCK (Atomics)     | under LOCK          | 1 once closed                 |
  * | 2    | CAP     | creator, once            | any                 | buffer slots (0: unbuffered)  |
  * | 3    | COUNT   | under LOCK (plain)       | any, racily (len)   | values in the buffer; len is a snapshot |
  * | 4    | SENDX   | under LOCK               |                     | next buffer slot to fill      |

@@ -13,6 +13,9 @@
  */
 import { H } from '../heap/layout.js';
 import { need, type Thread } from '../runtime/thread.js';
+import { G, Gstatus, waitCode } from '../sched/g.js';
+
+const WAIT_SLEEP = waitCode('sleep');
 import { Chan } from './chan.js';
 
 const MAX_STEP = 0x7fffffff;
@@ -142,5 +145,21 @@ export function after(ms: number): Chan<number> {
 /** Go's time.Sleep. Counted as a pending timer, so a sleeping program is not deadlocked. */
 export function sleep(ms: number): Promise<void> {
   const t = need('sleep()');
-  return new Promise((resolve) => new NodeTimer(t, resolve).start(checkMs(ms, 'sleep()')));
+  const d = checkMs(ms, 'sleep()');
+  const g = t.curG; // the goroutine calling, when gort can tell (its first synchronous stretch)
+  if (g !== 0) {
+    const heap = t.heap;
+    heap.i32[(g >> 2) + G.WAIT] = WAIT_SLEEP;
+    heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
+    heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
+  }
+  return new Promise((resolve) =>
+    new NodeTimer(t, () => {
+      if (g !== 0 && t.heap.i32[(g >> 2) + G.WAIT] === WAIT_SLEEP) {
+        t.heap.i32[(g >> 2) + G.WAIT] = 0;
+        t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
+      }
+      resolve();
+    }).start(d),
+  );
 }

@@ -70,7 +70,7 @@ export class Heap {
     i32[H.PROCS] = procs;
     i32[H.LIMIT_KB] = Math.floor(max / 1024);
     i32[H.BUMP] = (HEADER_BYTES + 63) & ~63;
-    Atomics.store(i32, H.MAGIC, MAGIC); // publishes the header; pairs with the check in the constructor
+    Atomics.store(i32, H.MAGIC, MAGIC); // written before the buffer is handed to any other thread (postMessage orders it)
     return new Heap(sab);
   }
 
@@ -137,10 +137,11 @@ export class Heap {
     try {
       let head = a[H.FREE_HEAD + c]!;
       while (head !== 0 && list.length < want) {
+        this.see(head, 8); // another thread may have grown the buffer and freed blocks there
         list.push(head);
         head = this.i32[head >> 2]!;
       }
-      a[H.FREE_HEAD + c] = head;
+      this.i32[H.FREE_HEAD + c] = head;
       if (list.length === 0) this.carve(c, want, list);
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);

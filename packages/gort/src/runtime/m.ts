@@ -21,7 +21,7 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord } from '../sched/threads.js';
+import { T, ThreadState, pWord, ring } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
@@ -52,6 +52,7 @@ export class M extends ThreadBase {
   private readonly victims: RunqStealer[] = [];
   private spinning = false;
   private seenActivity = 0;
+  private parkedNow = false;
   private now = 0;
   private schedtick = 0;
   private yielded: Array<() => void> = [];
@@ -90,6 +91,9 @@ export class M extends ThreadBase {
 
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
   gosched(): Promise<void> {
+    // Called from a goroutine resumed by the event loop (a timer, I/O) while this M is parked:
+    // ring our own doorbell, or nobody would run the loop that resolves it.
+    if (this.parkedNow) ring(this.heap, this.index);
     return new Promise((r) => this.yielded.push(r));
   }
 
@@ -335,7 +339,11 @@ export class M extends ThreadBase {
     if (!this.workVisible()) {
       Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
       const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
-      if (r.async) await r.value;
+      if (r.async) {
+        this.parkedNow = true;
+        await r.value;
+        this.parkedNow = false;
+      }
     }
     Atomics.store(a, tw + T.PARKED, 0);
     if ((Atomics.and(a, word, ~bit) & bit) !== 0) {

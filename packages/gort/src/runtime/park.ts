@@ -25,6 +25,14 @@ export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, o
   heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
 }
 
+/** A blocking (Atomics.wait) park ended: the goroutine it recorded runs again. */
+export function unparkSync(t: Thread, w: number): void {
+  const g = t.heap.i32[(w >> 2) + W.G]!;
+  if (g === 0) return;
+  t.heap.i32[(g >> 2) + G.WAIT] = 0;
+  t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
+}
+
 /** Complete waiter w with `undefined` and hand it to its owner. Any thread. */
 export function wakeWaiter(t: Thread, w: number): void {
   t.heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;

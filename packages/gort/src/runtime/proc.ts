@@ -12,7 +12,7 @@ import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
 import { ring } from '../sched/threads.js';
 import { W, WState, readyPush } from '../sched/waiter.js';
-import { encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
+import { dropArgs, encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
 import type { Thread } from './thread.js';
 
 /** Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0. */
@@ -20,7 +20,13 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, (fn as Function).name || 'anonymous');
-  const g = t.galloc.alloc();
+  let g: number;
+  try {
+    g = t.galloc.alloc();
+  } catch (e) {
+    dropArgs(heap, argsH);
+    throw e;
+  }
   const a = heap.i32;
   const i = g >> 2;
   const goid = t.newGoid();

@@ -4,7 +4,7 @@
  * | word | name      | written by                                  | note                             |
  * |------|-----------|---------------------------------------------|----------------------------------|
  * | 0    | GOID      | creator, before the G is published          | from H.GOID_GEN                  |
- * | 1    | STATUS    | Atomics: the M running it, or its creator   | Gstatus below                    |
+ * | 1    | STATUS    | creator (Atomics), then the M: plain stores | Gstatus below; read racily by dump and the deadlock check |
  * | 2    | WAIT      | the M running it                            | WaitReason, while STATUS=WAITING |
  * | 3    | FN        | creator                                     | function-table index             |
  * | 4    | ARGS      | creator; freed by the M that starts it      | value block handle or 0          |
@@ -17,7 +17,8 @@
  * | 12-13| (spare)   |                                             |                                  |
  *
  * A G record is published by the atomic store that puts its handle on a run queue; every
- * field above except STATUS, WAIT and SINCE is written before that and then read-only.
+ * field above except STATUS, WAIT, SINCE, M and ARGS (taken and zeroed by the M that starts
+ * it) is written before that and then read-only.
  */
 export const G = {
   GOID: 0,
@@ -73,7 +74,6 @@ export const waitReasons = [
   'sync.RWMutex.Lock',
   'sync.Cond.Wait',
   'semacquire',
-  'spawn join',
   'gosched',
   'chan receive (nil chan)',
   'chan send (nil chan)',

@@ -11,7 +11,7 @@
  * |----------|---------|----------------------------------|------------------|
  * | 0        | HEAD    | CAS: owner (get) and thieves     | owner, thieves   |
  * | 16       | TAIL    | store: owner only                | owner, thieves   |
- * | 32       | RUNNEXT | owner (exchange), thieves (CAS)  | owner, thieves   |
+ * | 32       | RUNNEXT | owner (exchange; CAS in get), thieves (CAS) | owner, thieves |
  * | 48..48+n | RING    | plain: owner at TAIL, thief into its own ring beyond its TAIL | |
  *
  * Invariants:
@@ -26,6 +26,7 @@
  *   slot a thief may still claim is never overwritten.
  */
 import type { AtomicsLike } from './atomics.js';
+import { fatal } from '../errors.js';
 
 export const RQ = { HEAD: 0, TAIL: 16, RUNNEXT: 32, RING: 48 } as const;
 export const RUNQ_CAP = 256;
@@ -156,7 +157,7 @@ export class RunqOwner extends RunqStealer {
     const g = q[base + RQ.RING + ((t + last) & this.mask)]!;
     if (last === 0) return g;
     const h = A.load(q, base + RQ.HEAD);
-    if (((t - h) | 0) + last >= this.cap) throw new Error('runtime: runqsteal: runq overflow');
+    if (((t - h) | 0) + last >= this.cap) fatal('runqsteal: runq overflow');
     A.store(q, base + RQ.TAIL, (t + last) | 0); // publish the stolen slots; pairs with load(TAIL) in grab
     return g;
   }

@@ -11,12 +11,12 @@
  * | 1    | PARKED   | Atomics: owner                 | wakers                   | 1 from "about to park" to awake |
  * | 2    | READY    | Atomics: CAS push by any, exchange by owner | owner       | waiters completed for this thread |
  * | 3    | CURG     | owner                          | main (crash report), dump | G being started, 0 when idle |
- * | 4    | PROGRESS | owner (Atomics.add)            | sysmon, stats            | Gs started + wakes handled    |
+ * | 4    | PROGRESS | owner (Atomics.add)            | deadlock check           | READY waiters handled         |
  * | 5    | TASKS    | owner                          | stats                    | Gs started on this thread     |
  * | 6    | STEALS   | owner                          | stats                    | successful steal operations   |
  * | 7    | STOLEN   | owner                          | stats                    | Gs taken by those steals      |
- * | 8    | SPINNING | Atomics: owner                 | stats                    | 1 while counted in NMSPINNING |
- * | 9    | STATE    | owner                          | stats                    | ThreadState                   |
+ * | 8    | SPINNING | Atomics: owner                 | debugging (a heap dump)  | 1 while counted in NMSPINNING |
+ * | 9    | STATE    | owner                          | debugging (a heap dump)  | ThreadState                   |
  * | 10   | CREATED  | owner (Atomics.store)          | numGoroutine, stats      | goroutines created here       |
  * | 11   | EXITED   | owner (Atomics.store)          | numGoroutine, stats      | goroutines finished here      |
  *

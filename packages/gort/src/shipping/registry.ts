@@ -22,7 +22,7 @@
  */
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
-import { FreeVariableError } from '../errors.js';
+import { FreeVariableError, fatal } from '../errors.js';
 import { analyzeFunctionSource } from './freevars.js';
 
 export const FN_CAP = 16384;
@@ -123,11 +123,13 @@ export class FnRegistry {
     }
     for (const m of report.importMembers) if (m !== '*' && !gortNames.has(m)) bad.push(m);
     if (bad.length > 0) throw new FreeVariableError(bad, name);
-    const perG = used.includes('goid');
+    const perG = used.includes('goid') || report.importMembers.includes('goid');
     let prologue = '"use strict";';
     const shared = used.filter((v) => v !== 'goid');
     if (shared.length > 0) prologue += `const {${shared.join(',')}} = __ns;`;
-    for (const v of new Set(src.match(IMPORT_VAR) ?? [])) prologue += `const ${v} = __ns;`;
+    // vitest rewrites `goid()` to `__vi_import_N__.goid()`: give such a goroutine its own view.
+    const nsExpr = perG ? '{ ...__ns, goid: () => __g.id }' : '__ns';
+    for (const v of new Set(src.match(IMPORT_VAR) ?? [])) prologue += `const ${v} = ${nsExpr};`;
     if (src.includes('__name')) prologue += 'const __name = (f) => f;';
     if (perG) prologue += 'const goid = () => __g.id;';
     const expr = report.isMethod ? `Object.values({${src}})[0]` : `(${src})`;
@@ -185,7 +187,7 @@ export class FnRegistry {
       this.compiled[id] = out;
       return out;
     }
-    if (kind !== KIND_MODULE) throw new Error(`runtime: function table entry ${id} is not published`);
+    if (kind !== KIND_MODULE) fatal(`function table entry ${id} is not published`);
     const p = this.importModule(src).then((mod) => {
       const f = mod[name];
       if (typeof f !== 'function') {

@@ -16,7 +16,7 @@
  * lost. `lifo` queues at the head (Go: a waiter that already waited goes first).
  */
 import { lock, unlock } from '../heap/lock.js';
-import { parkCurrent, wakeWaiter } from '../runtime/park.js';
+import { parkCurrent, unparkSync, wakeWaiter } from '../runtime/park.js';
 import type { Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 
@@ -84,6 +84,7 @@ export function semacquireSync(t: Thread, at: number, reason: number, g: number,
   unlock(t.heap.i32, at + LOCK);
   const st = (w >> 2) + W.STATE;
   while (Atomics.load(t.heap.i32, st) === WState.PENDING) Atomics.wait(t.heap.i32, st, WState.PENDING);
+  unparkSync(t, w);
   t.heap.free(w);
 }
 

@@ -23,6 +23,7 @@
  */
 import { serialize, deserialize } from 'node:v8';
 import type { Heap } from '../heap/heap.js';
+import { fatal } from '../errors.js';
 
 export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7 } as const;
 export const SLOT_BYTES = 16;
@@ -199,7 +200,9 @@ function reviveDeep(v: unknown, seen: Set<object>, g: number): unknown {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = reviveDeep(v[i], seen, g);
   } else if (v instanceof Map) {
-    for (const [k, x] of v) v.set(k, reviveDeep(x, seen, g));
+    const entries = [...v];
+    v.clear();
+    for (const [k, x] of entries) v.set(reviveDeep(k, seen, g), reviveDeep(x, seen, g));
   } else if (v instanceof Set) {
     const items = [...v];
     v.clear();
@@ -285,7 +288,7 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       return reviveDeep(v, new Set(), g);
     }
     default:
-      throw new Error(`runtime: value slot ${slot} has bad tag ${tag}`);
+      return fatal(`value slot ${slot} has bad tag ${tag}`);
   }
 }
 
