@@ -14,6 +14,8 @@ import {
   numGoroutine,
   fromModule,
   WaitGroup,
+  chan,
+  type Chan,
   FreeVariableError,
   GoroutinePanic,
   WorkerCrashError,
@@ -301,6 +303,51 @@ describe('failure', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], { timeout: 30_000, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ inline: 42, mod: 5, nested: 50 });
+  });
+});
+
+describe('regressions', () => {
+  it('gosched() from a goroutine resumed by a timer while its M is parked still resumes', async () => {
+    for (const procs of [1, 2]) {
+      const r = await run(
+        async () =>
+          spawn(async () => {
+            await new Promise((res) => setTimeout(res, 30));
+            await gosched();
+            return 'resumed';
+          }),
+        { procs },
+      );
+      expect(r).toBe('resumed');
+    }
+  });
+
+  it('a runtime object used as a Map key arrives live', async () => {
+    const r = await run(async () => {
+      const wg = new WaitGroup();
+      return spawn((m: Map<WaitGroup, number>) => {
+        const [k] = [...m.keys()];
+        return k instanceof WaitGroup && m.get(k) === 1;
+      }, new Map([[wg, 1]]));
+    });
+    expect(r).toBe(true);
+  });
+
+  it('a goroutine that blocked in sendSync and then awaits a plain timer is not reported as deadlocked', async () => {
+    const r = await run(
+      async () => {
+        const c = chan<number>(0);
+        const p = spawn(async (c: Chan<number>) => {
+          c.sendSync(1); // blocks its M until main receives
+          await new Promise((res) => setTimeout(res, 600)); // invisible to the runtime
+          return 'finished';
+        }, c);
+        expect(await c.recv()).toBe(1);
+        return p;
+      },
+      { procs: 2 },
+    );
+    expect(r).toBe('finished');
   });
 });
 

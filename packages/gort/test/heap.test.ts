@@ -1,0 +1,69 @@
+// The shared heap allocator (src/heap/heap.ts), single-threaded, with two Heap objects on one
+// buffer standing in for two threads.
+import { describe, it, expect } from 'vitest';
+import { Heap } from '../src/heap/heap.js';
+import { HeapExhaustedError, RuntimeFatalError } from '../src/errors.js';
+
+describe('heap', () => {
+  it('allocates distinct, aligned, reusable blocks of every size class', () => {
+    const heap = Heap.create(1, { initialBytes: 1 << 20, maxBytes: 64 << 20 });
+    const seen = new Set<number>();
+    const live: number[] = [];
+    for (const size of [1, 8, 9, 56, 100, 1000, 5000, 70_000, 1 << 20, 3 << 20]) {
+      for (let k = 0; k < 4; k++) {
+        const h = heap.alloc(size);
+        expect(h % 8).toBe(0);
+        expect(heap.sizeOf(h)).toBeGreaterThanOrEqual(size);
+        expect(seen.has(h)).toBe(false);
+        seen.add(h);
+        live.push(h);
+        heap.u8.fill(0xab, h, h + size); // writing the whole block must not corrupt others
+      }
+    }
+    for (const h of live) heap.free(h);
+    const again = heap.alloc(56);
+    expect(seen.has(again)).toBe(true); // freed blocks are reused
+  });
+
+  it('a double free is a fatal runtime error, not corruption', () => {
+    const heap = Heap.create(1, { initialBytes: 1 << 20 });
+    const h = heap.alloc(32);
+    heap.free(h);
+    expect(() => heap.free(h)).toThrow(RuntimeFatalError);
+  });
+
+  it('grows the buffer, and another thread sees blocks past its views through see()', () => {
+    const a = Heap.create(1, { initialBytes: 1 << 20, maxBytes: 256 << 20 });
+    const b = new Heap(a.sab); // a second thread's views
+    const endBefore = b.end;
+    // Thread a grows the heap, then frees blocks there: they land on a central list once
+    // a's cache overflows, and thread b must be able to take and use them.
+    const blocks: number[] = [];
+    for (let k = 0; k < 4000; k++) blocks.push(a.alloc(1000));
+    expect(a.sab.byteLength).toBeGreaterThan(endBefore);
+    for (const h of blocks) a.free(h);
+    const got: number[] = [];
+    for (let k = 0; k < 4000; k++) got.push(b.alloc(1000));
+    for (const h of got) {
+      expect(Number.isInteger(h)).toBe(true);
+      expect(h).toBeGreaterThan(0);
+      b.see(h, 1000);
+      b.i32[h >> 2] = 7;
+    }
+    expect(new Set(got).size).toBe(got.length);
+  });
+
+  it('exhausting the limit is a HeapExhaustedError naming the option', () => {
+    const heap = Heap.create(1, { initialBytes: 1 << 20, maxBytes: 2 << 20 });
+    expect(() => heap.alloc(4 << 20)).toThrow(HeapExhaustedError);
+    expect(() => heap.alloc(4 << 20)).toThrow(/heapLimit/);
+    // still usable afterwards
+    expect(heap.alloc(64)).toBeGreaterThan(0);
+  });
+
+  it('round-trips strings', () => {
+    const heap = Heap.create(1);
+    const s = 'héllo 🌍 ' + 'x'.repeat(10_000);
+    expect(heap.readString(heap.allocString(s))).toBe(s);
+  });
+});
