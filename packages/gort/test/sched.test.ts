@@ -73,7 +73,8 @@ describe('goroutines', () => {
     expect(r.after).toBe(1);
   });
 
-  it('spreads work over every M (stealing from a goroutine that spawns it all)', async () => {
+  it('spreads work over every M by stealing from a goroutine that spawns it all', async () => {
+    // 200 Gs fit in one local queue (256), so the only way to the other M is a steal.
     const s = await run(
       async () => {
         await spawn(async (n: number) => {
@@ -81,13 +82,13 @@ describe('goroutines', () => {
           wg.add(n);
           for (let i = 0; i < n; i++) {
             go((w: WaitGroup) => {
-              const end = performance.now() + 0.05;
+              const end = performance.now() + 0.5;
               while (performance.now() < end);
               w.done();
             }, wg);
           }
           await wg.wait();
-        }, 4000);
+        }, 200);
         return stats();
       },
       { procs: 2 },
@@ -95,6 +96,7 @@ describe('goroutines', () => {
     expect(s.tasksPerM.length).toBe(2);
     for (const n of s.tasksPerM) expect(n).toBeGreaterThan(0);
     expect(s.stealsPerM.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
+    expect(s.stolenPerM.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
   });
 
   it('inline forms: arrow, async, named function expression, method shorthand, goid per goroutine', async () => {
