@@ -148,6 +148,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     if (r === DONE) {
       unlock(heap.i32, (c >> 2) + CH.LOCK);
       flushWakes(t);
+      t.activity++; // the sender continues in a microtask: see M.loop
       return RESOLVED;
     }
     if (r === CLOSED_CH) {
@@ -187,6 +188,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     if (r === DONE) {
       unlock(heap.i32, (c >> 2) + CH.LOCK);
       flushWakes(t);
+      t.activity++;
       return read(heap, dst, true, this.g);
     }
     if (r === CLOSED_CH) {

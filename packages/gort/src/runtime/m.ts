@@ -139,14 +139,17 @@ export class M extends ThreadBase {
         }
         continue;
       }
-      // Nothing runnable. A hand-off from another M is likely within microseconds: spin for
-      // it first (bounded, and only while few Ms spin), then give the event loop a turn
-      // (timers, I/O), then park.
-      if (this.spin()) continue;
-      if (this.promises.size > 0 && this.poll()) continue;
+      // Nothing runnable, and no runtime activity on this thread since the last turn. A
+      // goroutine may still be waiting in the microtask queue (say, after `await ch.send(v)`
+      // completed at once), and we cannot see that queue: a macrotask turn runs all of it
+      // first (and timers, I/O). Only then is it safe to spin or poll synchronously.
       await macrotask();
       this.sliceStart = performance.now();
-      if (this.workVisible()) continue;
+      if (this.activity !== this.seenActivity || this.workVisible()) continue;
+      // A hand-off from another M is likely within microseconds: spin for work (bounded,
+      // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
+      if (this.spin()) continue;
+      if (this.promises.size > 0 && this.poll()) continue;
       await this.park();
       this.sliceStart = performance.now();
     }
