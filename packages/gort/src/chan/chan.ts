@@ -310,6 +310,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   }
 
   private block(w: number): number {
+    this.t.beforeBlock();
     const a = this.t.heap.i32;
     const i = (w >> 2) + W.STATE;
     for (;;) {

@@ -52,6 +52,10 @@ export class LoopThread extends ThreadBase {
     wakep(this.heap);
   };
 
+  override beforeBlock(): void {
+    this.flush();
+  }
+
   override watch(): void {
     if (this.pumping) return;
     this.pumping = true;

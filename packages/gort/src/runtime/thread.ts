@@ -117,6 +117,12 @@ export abstract class ThreadBase {
   /** A local waiter was registered: make sure something will drain the READY list. */
   abstract watch(): void;
 
+  /**
+   * About to block the thread (Atomics.wait): publish anything this thread holds back for a
+   * later microtask — goroutines a LoopThread injects in batches — or it would never run.
+   */
+  beforeBlock(): void {}
+
   /** A new goroutine id (Go's per-P goid cache: one shared add per GOID_BATCH ids). */
   newGoid(): number {
     if (this.goidNext === this.goidEnd) {

@@ -83,6 +83,7 @@ export function semacquireSync(t: Thread, at: number, reason: number, g: number,
   link(t.heap.i32, at, w, lifo);
   unlock(t.heap.i32, at + LOCK);
   const st = (w >> 2) + W.STATE;
+  t.beforeBlock();
   while (Atomics.load(t.heap.i32, st) === WState.PENDING) Atomics.wait(t.heap.i32, st, WState.PENDING);
   unparkSync(t, w);
   t.heap.free(w);

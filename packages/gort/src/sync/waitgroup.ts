@@ -72,6 +72,7 @@ export class WaitGroup extends RuntimeObject {
 
   /** Block this thread until the counter is zero (for synchronous code; freezes its event loop). */
   waitSync(): void {
+    this.t.beforeBlock();
     const a = this.t.heap.i32;
     const i = this.h >> 2;
     for (;;) {

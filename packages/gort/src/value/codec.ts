@@ -283,7 +283,9 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       heap.see(b, 4);
       const n = heap.i32[b >> 2]!;
       heap.see(b, 4 + n);
-      const v = deserialize(heap.u8.subarray(b + 4, b + 4 + n)) as unknown;
+      // slice(), not subarray(): deserialize() makes typed arrays that alias its input, and
+      // the block is freed (and reused) right after; they must own a private copy.
+      const v = deserialize(heap.u8.slice(b + 4, b + 4 + n)) as unknown;
       if (consume) heap.free(b);
       return reviveDeep(v, new Set(), g);
     }
