@@ -316,13 +316,17 @@ export class M extends ThreadBase {
     return false;
   }
 
-  /** Go's resetspinning: stop counting as spinning; if we were the last spinner, wake another. */
+  /**
+   * Go's resetspinning: stop counting as spinning; if we were the last spinner, wake another
+   * M — but only when more work is visible. Go wakes one unconditionally to go looking; here
+   * waking a parked M costs 100+ µs of CPU on this kind of VM (docs/design/scheduler.md).
+   */
   private stopSpinning(): void {
     this.spinning = false;
     const a = this.heap.i32;
     Atomics.store(a, this.tw + T.SPINNING, 0);
     Atomics.store(a, this.tw + T.STATE, ThreadState.RUNNING);
-    if (Atomics.sub(a, H.NMSPINNING, 1) === 1) wakep(this.heap);
+    if (Atomics.sub(a, H.NMSPINNING, 1) === 1 && (this.runq.size() > 0 || globrunqSize(this.heap) > 0)) wakep(this.heap);
   }
 
   private async park(): Promise<void> {
