@@ -16,21 +16,8 @@ export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBi
 export { Chan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
-export {
-  Context,
-  background,
-  todo,
-  withCancel,
-  withDeadline,
-  withTimeout,
-  withValue,
-  Canceled,
-  DeadlineExceeded,
-  CanceledError,
-  DeadlineExceededError,
-  type CancelFunc,
-} from './context/index.js';
-export { Group, withContext } from './errgroup/index.js';
+export * from './context/index.js';
+export * from './errgroup/index.js';
 export { exportRef, attach, isRuntimeRef, type RuntimeRef } from './runtime/attach.js';
 export {
   HeapExhaustedError,

@@ -135,27 +135,37 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return this.t.heap.i32[(this.h >> 2) + CH.COUNT]!;
   }
 
-  /** Send v; resolves when a receiver took it or it is buffered. */
-  send(v: T): Promise<void> {
+  /**
+   * Encode v into the scratch slot and try to send it now. DONE: sent, lock released.
+   * CLOSED_CH: throws ClosedChannelError (lock released, value dropped). BLOCK: the lock is
+   * still held and the value is in the scratch slot, for the caller to park with.
+   */
+  private sendNow(v: T): number {
     const t = this.t;
     const heap = t.heap;
     const src = t.scratch;
     encodeInto(heap, src, v, 'the value sent');
-    const a = heap.i32;
     const c = this.h;
-    lock(a, (c >> 2) + CH.LOCK);
+    lock(heap.i32, (c >> 2) + CH.LOCK);
     const r = sendLocked(t, c, src);
-    if (r === DONE) {
-      unlock(heap.i32, (c >> 2) + CH.LOCK);
-      flushWakes(t);
-      t.activity++; // the sender continues in a microtask: see M.loop
-      return RESOLVED;
-    }
+    if (r === BLOCK) return r;
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    flushWakes(t);
     if (r === CLOSED_CH) {
-      unlock(heap.i32, (c >> 2) + CH.LOCK);
       drop(heap, src);
       throw new ClosedChannelError('send on closed channel');
     }
+    t.activity++; // the sender continues in a microtask: see M.loop
+    return r;
+  }
+
+  /** Send v; resolves when a receiver took it or it is buffered. */
+  send(v: T): Promise<void> {
+    if (this.sendNow(v) === DONE) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
+    const t = this.t;
+    const heap = t.heap;
+    const src = t.scratch;
+    const c = this.h;
     const [w, p] = this.park<void>(WAIT_SEND);
     moveSlot(heap.i32, src, w + W.VALUE * 4);
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
@@ -167,14 +177,16 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   recv(): Promise<T | undefined> {
     const r = this.recvRaw(WFlag.RECV_VALUE);
     if (r instanceof Promise) return r as Promise<T | undefined>;
-    return Promise.resolve(r === CLOSED ? undefined : (r as T));
+    const v = r === CLOSED ? undefined : (r as T);
+    return this.t.yieldDue() ? this.t.yieldTurn(v) : Promise.resolve(v);
   }
 
   /** Receive a value and whether it came from a send ([undefined, false] once closed and drained). */
   recvOk(): Promise<[T | undefined, boolean]> {
     const r = this.recvRaw(WFlag.RECV_PAIR);
     if (r instanceof Promise) return r as Promise<[T | undefined, boolean]>;
-    return Promise.resolve(r === CLOSED ? [undefined, false] : [r as T, true]);
+    const v: [T | undefined, boolean] = r === CLOSED ? [undefined, false] : [r as T, true];
+    return this.t.yieldDue() ? this.t.yieldTurn(v) : Promise.resolve(v);
   }
 
   /** The value now, CLOSED now, or a promise settled as `mode` (WFlag.RECV_*) says; 0: raw. */
@@ -204,18 +216,9 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v if that can happen now (a receiver waits, or the buffer has room); Go's select with default. */
   trySend(v: T): boolean {
-    const t = this.t;
-    const heap = t.heap;
-    const src = t.scratch;
-    encodeInto(heap, src, v, 'the value sent');
-    const c = this.h;
-    lock(heap.i32, (c >> 2) + CH.LOCK);
-    const r = sendLocked(t, c, src);
-    unlock(heap.i32, (c >> 2) + CH.LOCK);
-    flushWakes(t);
-    if (r === DONE) return true;
-    drop(heap, src);
-    if (r === CLOSED_CH) throw new ClosedChannelError('send on closed channel');
+    if (this.sendNow(v) === DONE) return true;
+    unlock(this.t.heap.i32, (this.h >> 2) + CH.LOCK);
+    drop(this.t.heap, this.t.scratch);
     return false;
   }
 
@@ -249,22 +252,10 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send, blocking this thread until done (Atomics.wait). */
   sendSync(v: T): void {
-    const t = this.t;
-    const heap = t.heap;
-    const src = t.scratch;
-    encodeInto(heap, src, v, 'the value sent');
+    if (this.sendNow(v) === DONE) return;
+    const heap = this.t.heap;
+    const src = this.t.scratch;
     const c = this.h;
-    lock(heap.i32, (c >> 2) + CH.LOCK);
-    const r = sendLocked(t, c, src);
-    if (r !== BLOCK) {
-      unlock(heap.i32, (c >> 2) + CH.LOCK);
-      flushWakes(t);
-      if (r === CLOSED_CH) {
-        drop(heap, src);
-        throw new ClosedChannelError('send on closed channel');
-      }
-      return;
-    }
     const w = this.syncWaiter(WAIT_SEND);
     moveSlot(heap.i32, src, w + W.VALUE * 4);
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
@@ -325,7 +316,9 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     for (;;) {
-      const v = await this.recvRaw(0);
+      let v = this.recvRaw(0);
+      if (!(v instanceof Promise) && this.t.yieldDue()) v = this.t.yieldTurn(v);
+      v = await v;
       if (v === CLOSED) return;
       yield v as T;
     }

@@ -98,7 +98,7 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
       flushWakes(t);
       dropUnsent(t, cases, live, vals, r === DONE ? k : -1);
       if (r === CLOSED_CH) throw new ClosedChannelError('send on closed channel');
-      return Promise.resolve(cs.fn(undefined, true)) as Promise<Awaited<R>>;
+      return t.settled(cs.fn(undefined, true)) as Promise<Awaited<R>>;
     }
     const r = recvLocked(t, c, t.scratch);
     if (r === BLOCK) continue;
@@ -106,13 +106,13 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     flushWakes(t);
     dropUnsent(t, cases, live, vals, -1);
     const v = r === DONE ? read(heap, t.scratch, true, ownerOf(cs.ch!)) : undefined;
-    return Promise.resolve(cs.fn(v, r === DONE)) as Promise<Awaited<R>>;
+    return t.settled(cs.fn(v, r === DONE)) as Promise<Awaited<R>>;
   }
   // 3. nothing ready
   if (options.default) {
     unlockAll(t, chans);
     dropUnsent(t, cases, live, vals, -1);
-    return Promise.resolve(options.default()) as Promise<Awaited<R>>;
+    return t.settled(options.default()) as Promise<Awaited<R>>;
   }
   const [sw, p] = t.waiter<[number, unknown]>(0);
   heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;

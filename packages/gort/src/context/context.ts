@@ -21,7 +21,8 @@
  * parent's LOCK only while the parent is active; otherwise it is canceled at creation.
  * Cancel detaches the context from its parent (O(1), doubly linked), so a loop of
  * withCancel + cancel does not grow the parent. Lock order: parent before child is never
- * needed — cancel takes one record's LOCK at a time.
+ * needed — cancel takes one record's LOCK at a time. A child unlinks itself from its parent's
+ * list only while the parent is active: a canceled parent's list belongs to its cancel.
  * Records live until the runtime shuts down (docs/architecture.md, "Memory").
  */
 import { lock, unlock } from '../heap/lock.js';
@@ -202,10 +203,11 @@ function cancel(t: Thread, h: number, state: number, detach: boolean): void {
     if (p === 0) return;
     heap.see(p, BYTES);
     lock(heap.i32, (p >> 2) + C.LOCK);
-    // Still linked only if the parent's list was not taken by a cancel of the parent.
+    // Once the parent is canceled, its cancel took the whole list and walks it without a
+    // lock: a child must not unlink itself from it then (it would cut the walk short).
     const prev = heap.i32[i + C.PREV]!;
     const next = heap.i32[i + C.NEXT]!;
-    if (prev !== 0 || heap.i32[(p >> 2) + C.CHILD_HEAD] === h) {
+    if (heap.i32[(p >> 2) + C.STATE] === 0 && (prev !== 0 || heap.i32[(p >> 2) + C.CHILD_HEAD] === h)) {
       if (prev === 0) heap.i32[(p >> 2) + C.CHILD_HEAD] = next;
       else heap.i32[(prev >> 2) + C.NEXT] = next;
       if (next !== 0) heap.i32[(next >> 2) + C.PREV] = prev;
@@ -256,6 +258,10 @@ export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] 
 
 /** Go's context.WithValue: key and value are cloned into the heap (any thread sees them). */
 export function withValue(parent: Context, key: string | number | boolean, value: unknown): Context {
+  if (key === null || key === undefined) throw new TypeError('context: nil key');
+  if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'boolean') {
+    throw new TypeError(`context: a key must be a string, number or boolean (compared by value across threads), got ${typeof key}`);
+  }
   const t = need('withValue()');
   const heap = t.heap;
   const owner = cancelable(heap.i32, parent.h);

@@ -26,7 +26,7 @@ import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
-import { ThreadBase, setCurrent } from './thread.js';
+import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -38,7 +38,6 @@ const SPIN_MS = 0.05;
  */
 const POLL_MS = 0.1;
 /** Longest stretch of running goroutines before the event loop gets a turn. */
-const SLICE_MS = 4;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
 
@@ -56,7 +55,6 @@ export class M extends ThreadBase {
   private now = 0;
   private schedtick = 0;
   private yielded: Array<() => void> = [];
-  private sliceStart = 0;
   private readonly buf: number[] = [];
   private readonly overflow = (batch: number[]): void => globrunqPutBatch(this.heap, batch);
 
@@ -99,7 +97,7 @@ export class M extends ThreadBase {
 
   /** True when the running goroutine should yield (checkpoint()): others wait and its slice is long. */
   shouldYield(): boolean {
-    return performance.now() - this.sliceStart > SLICE_MS && this.workVisible();
+    return performance.now() - this.turnStart > SLICE_MS && this.workVisible();
   }
 
   // ---- the schedule loop ----
@@ -107,7 +105,7 @@ export class M extends ThreadBase {
   async loop(): Promise<void> {
     const a = this.heap.i32;
     const tw = this.tw;
-    this.sliceStart = performance.now();
+    this.turnStart = performance.now();
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
@@ -131,9 +129,9 @@ export class M extends ThreadBase {
       if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
         this.seenActivity = this.activity;
         const now = performance.now();
-        if (now - this.sliceStart > SLICE_MS) {
+        if (now - this.turnStart > SLICE_MS) {
           await macrotask();
-          this.sliceStart = performance.now();
+          this.turnStart = performance.now();
         } else {
           await undefined;
         }
@@ -144,14 +142,14 @@ export class M extends ThreadBase {
       // completed at once), and we cannot see that queue: a macrotask turn runs all of it
       // first (and timers, I/O). Only then is it safe to spin or poll synchronously.
       await macrotask();
-      this.sliceStart = performance.now();
+      this.turnStart = performance.now();
       if (this.activity !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
       if (this.spin()) continue;
       if (this.promises.size > 0 && this.poll()) continue;
       await this.park();
-      this.sliceStart = performance.now();
+      this.turnStart = performance.now();
     }
     Atomics.store(this.heap.i32, tw + T.STATE, ThreadState.EXITED);
   }

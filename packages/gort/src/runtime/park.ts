@@ -54,6 +54,7 @@ export function complete(t: Thread, w: number, state: number): void {
   }
   Atomics.store(heap.i32, i + W.STATE, state); // publishes VALUE; pairs with the load in settle
   const owner = heap.i32[i + W.OWNER]!;
-  if (owner === t.index) t.settle(w);
-  else readyPush(heap, owner, w);
+  if (owner !== t.index) readyPush(heap, owner, w);
+  else if (t.yieldDue()) void t.yieldTurn(w).then((x) => t.settle(x)); // a preemption point
+  else t.settle(w);
 }

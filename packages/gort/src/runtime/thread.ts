@@ -60,6 +60,8 @@ export class LocalPromises {
 }
 
 const GOID_BATCH = 64;
+/** Longest a thread runs microtasks (goroutines) without giving its event loop a turn, ms. */
+export const SLICE_MS = 4;
 
 /** State every thread shares; MainThread and M extend it. */
 export abstract class ThreadBase {
@@ -74,6 +76,13 @@ export abstract class ThreadBase {
    * values in microtasks, so the scheduler must not spin or park (it would block them).
    */
   activity = 0;
+  /**
+   * When this thread's event loop last had a turn (performance.now()). Goroutines exchanging
+   * values on one thread run entirely in microtasks, which would starve timers and I/O
+   * forever: runtime operations check it (yieldDue) and then resolve through setImmediate.
+   */
+  turnStart = performance.now();
+  private opCount = 0;
   /** goid of the goroutine whose synchronous code is running now (0: none). */
   curGoid = 0;
   /** Handle of that goroutine's G record (0: none or unknown). */
@@ -122,6 +131,27 @@ export abstract class ThreadBase {
    * later microtask — goroutines a LoopThread injects in batches — or it would never run.
    */
   beforeBlock(): void {}
+
+  /** True (checked every 64 calls) once this thread has gone SLICE_MS without an event-loop turn. */
+  yieldDue(): boolean {
+    if ((++this.opCount & 63) !== 0) return false;
+    return performance.now() - this.turnStart > SLICE_MS;
+  }
+
+  /** A promise of v that resolves after an event-loop turn (a preemption point). */
+  yieldTurn<V>(v: V): Promise<V> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.turnStart = performance.now();
+        resolve(v);
+      }),
+    );
+  }
+
+  /** An already-settled result, as a promise: at most once per slice, through an event-loop turn. */
+  settled<V>(v: V): Promise<V> {
+    return this.yieldDue() ? this.yieldTurn(v) : Promise.resolve(v);
+  }
 
   /** A new goroutine id (Go's per-P goid cache: one shared add per GOID_BATCH ids). */
   newGoid(): number {

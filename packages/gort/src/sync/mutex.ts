@@ -56,7 +56,7 @@ export class Mutex extends RuntimeObject implements Locker {
 
   lock(): Promise<void> {
     const a = this.t.heap.i32;
-    if (Atomics.compareExchange(a, this.at + STATE, 0, LOCKED) === 0) return RESOLVED;
+    if (Atomics.compareExchange(a, this.at + STATE, 0, LOCKED) === 0) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
     return this.runAsync(this.lockSlow());
   }
 

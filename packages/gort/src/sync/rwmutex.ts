@@ -50,7 +50,7 @@ export class RWMutex extends RuntimeObject {
       // a writer is pending: wait for it
       return semacquire(this.t, this.at + READER_SEMA, WAIT_R, this.g) ?? RESOLVED;
     }
-    return RESOLVED;
+    return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
   }
 
   rlockSync(): void {

@@ -89,22 +89,24 @@ export function semacquireSync(t: Thread, at: number, reason: number, g: number,
   t.heap.free(w);
 }
 
-/** Give a token back: to the first waiter if there is one, else to COUNT. */
-export function semrelease(t: Thread, at: number): void {
-  const a = t.heap.i32;
-  lock(a, at + LOCK);
-  const w = a[at + HEAD]!;
-  if (w === 0) {
-    Atomics.add(a, at + COUNT, 1);
-    unlock(a, at + LOCK);
-    return;
-  }
+/** Under LOCK: unlink and return the first waiter, or 0. */
+function shift(t: Thread, at: number): number {
+  const w = t.heap.i32[at + HEAD]!;
+  if (w === 0) return 0;
   t.heap.see(w, 64);
   const next = t.heap.i32[(w >> 2) + W.NEXT]!;
   t.heap.i32[at + HEAD] = next;
   if (next === 0) t.heap.i32[at + TAIL] = 0;
+  return w;
+}
+
+/** Give a token back: to the first waiter if there is one, else to COUNT. */
+export function semrelease(t: Thread, at: number): void {
+  lock(t.heap.i32, at + LOCK);
+  const w = shift(t, at);
+  if (w === 0) Atomics.add(t.heap.i32, at + COUNT, 1);
   unlock(t.heap.i32, at + LOCK);
-  wakeWaiter(t, w);
+  if (w !== 0) wakeWaiter(t, w);
 }
 
 /** Wake every waiter without handing tokens (Cond.broadcast's list). Returns how many. */
@@ -128,20 +130,11 @@ export function semwakeAll(t: Thread, at: number): number {
 
 /** Wake the first waiter, if any (Cond.signal). */
 export function semwakeOne(t: Thread, at: number): boolean {
-  const a = t.heap.i32;
-  lock(a, at + LOCK);
-  const w = a[at + HEAD]!;
-  if (w === 0) {
-    unlock(a, at + LOCK);
-    return false;
-  }
-  t.heap.see(w, 64);
-  const next = t.heap.i32[(w >> 2) + W.NEXT]!;
-  t.heap.i32[at + HEAD] = next;
-  if (next === 0) t.heap.i32[at + TAIL] = 0;
+  lock(t.heap.i32, at + LOCK);
+  const w = shift(t, at);
   unlock(t.heap.i32, at + LOCK);
-  wakeWaiter(t, w);
-  return true;
+  if (w !== 0) wakeWaiter(t, w);
+  return w !== 0;
 }
 
 /** Queue a waiter that only a wake (semwakeOne/All) releases: Cond.wait. */

@@ -26,7 +26,6 @@ const SIZE = 1;
 const CUR = 2;
 const HEAD = 3;
 const TAIL = 4;
-const RESOLVED = Promise.resolve();
 const WAIT = waitCode('semacquire');
 
 function checkN(n: number, what: string): void {
@@ -47,16 +46,27 @@ export class Semaphore extends RuntimeObject {
     return this.t.heap.i32[(this.h >> 2) + SIZE]!;
   }
 
-  /** Acquire weight n, waiting (in FIFO order) until it is available. */
-  acquire(n = 1): Promise<void> {
+  /**
+   * Acquire weight n, waiting (in FIFO order) until it is available. With a context, gives up
+   * (rejects with ctx.err()) when it is done. A request larger than the size can never be
+   * served: it waits for the context (or forever) without queueing, so it blocks nobody.
+   */
+  acquire(n = 1, ctx?: { done(): { recv(): Promise<unknown> }; err(): Error | null }): Promise<void> {
     checkN(n, 'acquire');
     const a = this.t.heap.i32;
     const i = this.h >> 2;
+    if (n > a[i + SIZE]!) {
+      if (ctx === undefined) return this.park<void>(WAIT)[1];
+      return ctx.done().recv().then(() => {
+        throw ctx.err();
+      });
+    }
+    if (ctx !== undefined && ctx.err() !== null) return Promise.reject(ctx.err());
     lock(a, i + LOCK);
     if (a[i + SIZE]! - a[i + CUR]! >= n && a[i + HEAD] === 0) {
       a[i + CUR] = a[i + CUR]! + n;
       unlock(a, i + LOCK);
-      return RESOLVED;
+      return this.t.settled(undefined);
     }
     const [w, p] = this.park<void>(WAIT);
     const b = this.t.heap.i32;

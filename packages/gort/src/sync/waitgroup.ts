@@ -54,7 +54,7 @@ export class WaitGroup extends RuntimeObject {
     const t = this.t;
     const a = t.heap.i32;
     const i = this.h >> 2;
-    if (Atomics.load(a, i + WG.COUNT) === 0) return Promise.resolve();
+    if (Atomics.load(a, i + WG.COUNT) === 0) return t.settled(undefined);
     lock(a, i + WG.LOCK);
     if (Atomics.load(a, i + WG.COUNT) === 0) {
       unlock(a, i + WG.LOCK);
