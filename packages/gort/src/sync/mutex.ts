@@ -60,7 +60,12 @@ export class Mutex extends RuntimeObject implements Locker {
     return this.runAsync(this.lockSlow());
   }
 
-  /** Lock, blocking the thread (for synchronous code; freezes its event loop while it waits). */
+  /**
+   * Lock, blocking the thread (for synchronous code; freezes its event loop while it waits).
+   * On an M, do not mix it with lock() on the same mutex: a goroutine parked in lock() on the
+   * blocked M can be handed the lock and cannot run to release it — a deadlock. Use it where
+   * every user blocks (synchronous workers, attached threads) or on the main thread.
+   */
   lockSync(): void {
     const a = this.t.heap.i32;
     if (Atomics.compareExchange(a, this.at + STATE, 0, LOCKED) === 0) return;

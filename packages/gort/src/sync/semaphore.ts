@@ -28,6 +28,13 @@ const HEAD = 3;
 const TAIL = 4;
 const WAIT = waitCode('semacquire');
 
+/** What acquire() needs of a context (gort's Context). */
+export interface Cancelable {
+  done(): { recv(): Promise<unknown> };
+  err(): Error | null;
+  readonly signal: AbortSignal;
+}
+
 function checkN(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`semaphore: ${what} needs a non-negative integer weight, got ${n}`);
 }
@@ -51,7 +58,7 @@ export class Semaphore extends RuntimeObject {
    * (rejects with ctx.err()) when it is done. A request larger than the size can never be
    * served: it waits for the context (or forever) without queueing, so it blocks nobody.
    */
-  acquire(n = 1, ctx?: { done(): { recv(): Promise<unknown> }; err(): Error | null }): Promise<void> {
+  acquire(n = 1, ctx?: Cancelable): Promise<void> {
     checkN(n, 'acquire');
     const a = this.t.heap.i32;
     const i = this.h >> 2;
@@ -77,7 +84,61 @@ export class Semaphore extends RuntimeObject {
     else b[(tail >> 2) + W.NEXT] = w;
     b[i + TAIL] = w;
     unlock(b, i + LOCK);
-    return p;
+    return ctx === undefined ? p : this.withCancel(w, p, n, ctx);
+  }
+
+  /**
+   * x/sync's cancellation: when ctx is done first, leave the queue (waking those behind if
+   * we were at its head) and reject with ctx.err(); if the grant won the race, give the
+   * weight back and reject all the same.
+   */
+  private withCancel(w: number, p: Promise<void>, n: number, ctx: Cancelable): Promise<void> {
+    const signal = ctx.signal;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const onAbort = (): void => {
+        if (done) return;
+        done = true;
+        if (this.unqueue(w)) this.t.cancelWaiter(w); // never granted: its promise is dropped
+        else void p.then(() => this.release(n)); // granted meanwhile: give it back
+        reject(ctx.err());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void p.then(() => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** Remove waiter w from the queue if it is still there; wake the new head if w was first. */
+  private unqueue(w: number): boolean {
+    const t = this.t;
+    const i = this.h >> 2;
+    lock(t.heap.i32, i + LOCK);
+    const a = t.heap.i32;
+    let prev = 0;
+    let cur = a[i + HEAD]!;
+    while (cur !== 0 && cur !== w) {
+      prev = cur;
+      t.heap.see(cur, 64);
+      cur = t.heap.i32[(cur >> 2) + W.NEXT]!;
+    }
+    if (cur === 0) {
+      unlock(t.heap.i32, i + LOCK);
+      return false;
+    }
+    const b = t.heap.i32;
+    const next = b[(w >> 2) + W.NEXT]!;
+    if (prev === 0) b[i + HEAD] = next;
+    else b[(prev >> 2) + W.NEXT] = next;
+    if (b[i + TAIL] === w) b[i + TAIL] = prev;
+    const woken = prev === 0 ? this.grantLocked() : [];
+    unlock(b, i + LOCK);
+    for (const x of woken) wakeWaiter(t, x);
+    return true;
   }
 
   /** Acquire weight n only if that can happen now. */
@@ -103,8 +164,17 @@ export class Semaphore extends RuntimeObject {
       throw new SyncError('semaphore: released more than held');
     }
     a[i + CUR] = a[i + CUR]! - n;
+    const woken = this.grantLocked();
+    unlock(t.heap.i32, i + LOCK);
+    for (const w of woken) wakeWaiter(t, w);
+  }
+
+  /** Under LOCK: grant queued requests in order while they fit; returns the waiters to wake. */
+  private grantLocked(): number[] {
+    const t = this.t;
+    const i = this.h >> 2;
     const woken: number[] = [];
-    for (let w = a[i + HEAD]!; w !== 0; w = a[i + HEAD]!) {
+    for (let w = t.heap.i32[i + HEAD]!; w !== 0; w = t.heap.i32[i + HEAD]!) {
       t.heap.see(w, 64);
       const need = t.heap.i32[(w >> 2) + W.CASE]!;
       if (t.heap.i32[i + SIZE]! - t.heap.i32[i + CUR]! < need) break; // FIFO: later ones wait too
@@ -114,8 +184,7 @@ export class Semaphore extends RuntimeObject {
       if (next === 0) t.heap.i32[i + TAIL] = 0;
       woken.push(w);
     }
-    unlock(t.heap.i32, i + LOCK);
-    for (const w of woken) wakeWaiter(t, w);
+    return woken;
   }
 }
 
