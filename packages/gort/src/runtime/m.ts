@@ -341,7 +341,8 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
     Atomics.add(a, H.NPIDLE, 1);
     Atomics.or(a, word, bit); // publish idle P; pairs with wakep's Atomics.and
-    if (!this.workVisible()) {
+    const found = this.workVisible();
+    if (!found) {
       Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
       const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
       if (r.async) {
@@ -353,6 +354,14 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.PARKED, 0);
     if ((Atomics.and(a, word, ~bit) & bit) !== 0) {
       Atomics.sub(a, H.NPIDLE, 1); // we left the idle set ourselves
+      if (found) {
+        // Go's findRunnable: an M whose last re-check finds work becomes spinning again, so
+        // that starting it (stopSpinning) wakes another M if more is queued. A producer that
+        // saw us spinning left that wake-up to us (wakep returns while NMSPINNING > 0).
+        this.spinning = true;
+        Atomics.add(a, H.NMSPINNING, 1);
+        Atomics.store(a, tw + T.SPINNING, 1);
+      }
     } else {
       this.spinning = true; // wakep claimed our P: it counted us in NMSPINNING
       Atomics.store(a, tw + T.SPINNING, 1);

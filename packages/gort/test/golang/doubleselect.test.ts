@@ -4,11 +4,11 @@
 // (http://codereview.appspot.com/180068). The sender sends a counter to one of four
 // unbuffered channels per select; four muxes forward onto one channel; the receiver checks
 // that no value arrives twice (and here also that every value arrives once).
-// Go runs 100,000 iterations; GORT_DOUBLESELECT_N overrides the default here.
+// 100,000 iterations as in Go (GORT_DOUBLESELECT_N overrides it).
 import { describe, it, expect } from 'vitest';
 import { run, go, chan, select, send, type Chan } from 'gort';
 
-const iterations = Number(process.env['GORT_DOUBLESELECT_N'] ?? 30000);
+const iterations = Number(process.env['GORT_DOUBLESELECT_N'] ?? 100000);
 
 // sender sends a counter to one of four different channels. If two cases both end up
 // running in the same iteration, the same value will be sent to two different channels.

@@ -3,7 +3,7 @@
 // Go's t.Fatalf/t.Errorf on the test goroutine become expect() on the main goroutine (the
 // run() callback, on the main thread); inside goroutines a failed check throws, which is a
 // panic that rejects run(), or is returned to main through a channel or spawn().
-// Sizes follow Go's testing.Short() values unless noted; GORT_CHANTEST_SCALE multiplies them.
+// Sizes are noted where they differ from Go's; GORT_CHANTEST_SCALE multiplies them.
 //
 // Not ported (N/A in gort):
 // - TestShrinkStackDuringBlockedSend, TestNoShrinkStackWhileParking: goroutine stacks are V8
@@ -18,7 +18,7 @@ const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE));
 
 describe('go/src/runtime/chan_test.go', () => {
   it('TestChan', async () => {
-    const N = scaled(20); // Go: 200, 20 with -short
+    const N = scaled(50); // Go: 200, 20 with -short
     await run(
       async () => {
         for (let chanCap = 0; chanCap < N; chanCap++) {
@@ -197,7 +197,7 @@ describe('go/src/runtime/chan_test.go', () => {
   // created, at least one of c1 and c2 is always ready for receiving, so its non-blocking
   // select must always receive from one or the other, never take the default case.
   it('TestNonblockSelectRace', async () => {
-    const n = scaled(3000); // Go: 100,000, 1,000 with -short
+    const n = scaled(10000); // Go: 100,000, 1,000 with -short
     const failures = await run(
       async () => {
         let failures = 0;
@@ -228,7 +228,7 @@ describe('go/src/runtime/chan_test.go', () => {
 
   // Same as TestNonblockSelectRace, but close(c2) replaces c2 <- 1.
   it('TestNonblockSelectRace2', async () => {
-    const n = scaled(3000);
+    const n = scaled(10000);
     const failures = await run(
       async () => {
         let failures = 0;
@@ -298,7 +298,7 @@ describe('go/src/runtime/chan_test.go', () => {
   });
 
   it('TestSelectStress', async () => {
-    const N = scaled(10000); // Go: 100,000, 10,000 with -short
+    const N = scaled(50000); // Go: 100,000, 10,000 with -short
     const r = await run(
       async () => {
         const c: Chan<number>[] = [chan<number>(), chan<number>(), chan<number>(2), chan<number>(3)];
@@ -512,7 +512,7 @@ describe('go/src/runtime/chan_test.go', () => {
 
   it('TestMultiConsumer', async () => {
     const nwork = 23;
-    const niter = scaled(27183); // Go: 271,828
+    const niter = scaled(271828); // as in Go
     const pn = [2, 3, 7, 11, 13, 17, 19, 23, 27, 31];
     const r = await run(
       async () => {

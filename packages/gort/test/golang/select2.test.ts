@@ -9,14 +9,14 @@
 // small `heapLimit`: a leaked case waiter (64 B) per parked select would exhaust it within
 // ~50,000 selects and fail the run with HeapExhaustedError. RSS (which includes the worker
 // threads' JS heaps) is compared with a generous bound only. After a warm-up round of
-// 20,000 selects, the second round runs up to 1,000,000 selects in chunks of 50,000, or as
-// many chunks as fit in ~5 s (GORT_SELECT2_N and GORT_SELECT2_MS override both).
+// 20,000 selects, the second round runs up to 1,000,000 selects in chunks of 20,000, or as
+// many chunks as fit in ~4 s (GORT_SELECT2_N and GORT_SELECT2_MS override both).
 import { describe, it, expect } from 'vitest';
 import { run, go, spawn, chan, select, recv, type Chan } from 'gort';
 
 const MAX = Number(process.env['GORT_SELECT2_N'] ?? 1_000_000);
-const BUDGET_MS = Number(process.env['GORT_SELECT2_MS'] ?? 5000);
-const CHUNK = 50000;
+const BUDGET_MS = Number(process.env['GORT_SELECT2_MS'] ?? 4000);
+const CHUNK = 20000;
 const WARM = 20000;
 
 async function sender(c: Chan<number>, n: number): Promise<void> {
