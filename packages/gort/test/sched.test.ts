@@ -324,6 +324,18 @@ describe('regressions', () => {
     }
   });
 
+  it('a spawn result too big for the heap rejects the joiner with HeapExhaustedError (the worker lives)', async () => {
+    const r = await run(
+      async () => {
+        const err = await spawn(() => new Uint8Array(3 << 20)).catch((e: unknown) => e);
+        return { err, after: await spawn((x: number) => x + 1, 1) };
+      },
+      { heapLimit: 2 << 20, heapInitial: 1 << 20 },
+    );
+    expect(r.err).toBeInstanceOf(HeapExhaustedError);
+    expect(r.after).toBe(2);
+  });
+
   it('a runtime object used as a Map key arrives live', async () => {
     const r = await run(async () => {
       const wg = new WaitGroup();

@@ -12,7 +12,8 @@ import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
 import { ring } from '../sched/threads.js';
 import { W, WState, readyPush } from '../sched/waiter.js';
-import { dropArgs, encodeArgs, encodeInto, prepare, write } from '../value/codec.js';
+import { dropArgs, encodeArgs, encodeInto, prepare, Tag, write } from '../value/codec.js';
+import { HeapExhaustedError } from '../errors.js';
 import type { Thread } from './thread.js';
 
 /** Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0. */
@@ -83,8 +84,15 @@ export function completeWaiter(t: Thread, w: number, value: unknown, isErr: bool
     encodeInto(heap, slot, value, isErr ? 'the error thrown by the goroutine' : 'the goroutine result');
   } catch (e) {
     state = WState.ERROR;
-    // The result (or the thrown value) cannot be cloned: the joiner gets that TypeError instead.
-    write(heap, slot, prepare(new TypeError(e instanceof Error ? e.message : String(e)), 'error'));
+    try {
+      if (e instanceof HeapExhaustedError) throw e;
+      // The result (or the thrown value) cannot be cloned: the joiner gets that TypeError instead.
+      write(heap, slot, prepare(new TypeError(e instanceof Error ? e.message : String(e)), 'error'));
+    } catch {
+      // No room even for the error: a state that needs no allocation (settle makes the error).
+      heap.i32[slot >> 2] = Tag.UNDEF;
+      state = WState.HEAP_EXHAUSTED;
+    }
   }
   Atomics.store(heap.i32, (w >> 2) + W.STATE, state);
   const owner = heap.i32[(w >> 2) + W.OWNER]!;

@@ -17,7 +17,7 @@ import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
-import { ClosedChannelError } from '../errors.js';
+import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
 
@@ -198,6 +198,9 @@ export abstract class ThreadBase {
       if (state === WState.SEND_CLOSED) {
         good = false;
         v = new ClosedChannelError('send on closed channel');
+      } else if (state === WState.HEAP_EXHAUSTED) {
+        good = false;
+        v = new HeapExhaustedError(heap.limitBytes, 0);
       } else if (state === WState.CLOSED) {
         v = CLOSED;
       } else {

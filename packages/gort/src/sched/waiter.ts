@@ -53,6 +53,8 @@ export const WState = {
   SEND_CLOSED: 4,
   /** a select waiter claimed by a counterpart, being completed */
   CLAIMED: 5,
+  /** the result could not be stored: the heap is full (settles as HeapExhaustedError) */
+  HEAP_EXHAUSTED: 6,
 } as const;
 
 export function waiterAlloc(heap: Heap, owner: number, g: number, token: number): number {
