@@ -7,6 +7,7 @@
 import { need } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
+import { T, threadWord } from '../sched/threads.js';
 import { readStats, type SchedStats } from './stats.js';
 
 export type { SchedStats } from './stats.js';
@@ -50,7 +51,13 @@ export function goroutines(): GoroutineInfo[] {
 }
 
 export function dump(): string {
-  const lines = ['goroutine 1 [main]: main goroutine on the main thread'];
+  const t = need('dump()');
+  const a = t.heap.i32;
+  const tw = threadWord(t.heap, 0);
+  // Main's reason is its latest park's, shown while its thread waits on the runtime.
+  const mainWaiting = Atomics.load(a, tw + T.PARKED) === 1 && a[tw + T.WAIT]! !== 0;
+  const mainState = mainWaiting ? (waitReasons[a[tw + T.WAIT]!] ?? 'waiting') : 'running';
+  const lines = [`goroutine 1 [${mainState}]: main goroutine on the main thread`];
   for (const g of goroutines()) {
     const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;
     const where = g.m < 0 ? 'not started' : `on M${g.m}`;

@@ -10,12 +10,17 @@
  */
 import { G, Gstatus, waitCode, type WaitReason } from '../sched/g.js';
 import { W, WFlag, WState, readyPush } from '../sched/waiter.js';
+import { T } from '../sched/threads.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
 
 export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, owner = 0): void {
   const g = owner !== 0 ? owner : t.curG;
-  if (g === 0) return;
+  if (g === 0) {
+    // The main goroutine has no G record: its thread record keeps the reason for dump().
+    if (t.index === 0) t.heap.i32[t.tw + T.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
+    return;
+  }
   const heap = t.heap;
   heap.i32[(w >> 2) + W.G] = g;
   // Plain writes: these words are for dump() and the deadlock check, which read them racily

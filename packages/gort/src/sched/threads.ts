@@ -19,6 +19,7 @@
  * | 9    | STATE    | owner                          | debugging (a heap dump)  | ThreadState                   |
  * | 10   | CREATED  | owner (Atomics.store)          | numGoroutine, stats      | goroutines created here       |
  * | 11   | EXITED   | owner (Atomics.store)          | numGoroutine, stats      | goroutines finished here      |
+ * | 12   | WAIT     | owner (plain)                  | dump                     | main thread: the wait reason of its latest park |
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
  * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
@@ -43,6 +44,7 @@ export const T = {
   STATE: 9,
   CREATED: 10,
   EXITED: 11,
+  WAIT: 12,
 } as const;
 export const T_WORDS = 16;
 
