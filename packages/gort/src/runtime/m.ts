@@ -37,6 +37,8 @@ const SPIN_MS = 0.05;
  * parked M costs ~7 µs and an event-loop turn to wake (BASELINES.md note 3).
  */
 const POLL_MS = 0.1;
+/** The short watch before the macrotask turn (see the loop). */
+const QUICK_POLL_MS = 0.01;
 /** Longest stretch of running goroutines before the event loop gets a turn. */
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
@@ -138,16 +140,18 @@ export class M extends ThreadBase {
         continue;
       }
       // Nothing runnable, and no runtime activity on this thread since the last turn. A
-      // goroutine may still be waiting in the microtask queue (say, after `await ch.send(v)`
-      // completed at once), and we cannot see that queue: a macrotask turn runs all of it
-      // first (and timers, I/O). Only then is it safe to spin or poll synchronously.
+      // reply to one of our parked goroutines often comes within microseconds (a ping-pong
+      // across Ms): watch for it briefly first — pending microtasks here wait at most
+      // QUICK_POLL_MS. Then a macrotask turn runs any goroutine still in the microtask queue
+      // (we cannot see that queue), and timers and I/O; only then spin or poll for longer.
+      if (this.promises.size > 0 && this.poll(QUICK_POLL_MS)) continue;
       await macrotask();
       this.turnStart = performance.now();
       if (this.activity !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
       if (this.spin()) continue;
-      if (this.promises.size > 0 && this.poll()) continue;
+      if (this.promises.size > 0 && this.poll(POLL_MS)) continue;
       await this.park();
       this.turnStart = performance.now();
     }
@@ -306,8 +310,8 @@ export class M extends ThreadBase {
   }
 
   /** Watch for a hand-off to one of our parked goroutines (or any work). True if it came. */
-  private poll(): boolean {
-    const deadline = performance.now() + POLL_MS;
+  private poll(ms: number): boolean {
+    const deadline = performance.now() + ms;
     do {
       for (let k = 0; k < 32; k++) if (this.workVisible()) return true;
     } while (performance.now() < deadline);

@@ -1,0 +1,80 @@
+/**
+ * sieve: Go's concurrent prime sieve, first 2,000 primes (17,389), run inside a goroutine with
+ * procs 2 (and procs 1), side by side with the same program on single-thread promise channels
+ * (BASELINES D: a 25-line unbuffered channel, no workers). Each run in a fresh runtime: the
+ * abandoned filter chain keeps draining after the 2,000th prime (BASELINES note 10).
+ */
+import { run, spawn, fromModule } from 'gort';
+import { Rows } from '../lib/common.mjs';
+
+const w = fromModule(new URL('../lib/chanwork.mjs', import.meta.url));
+
+/** An unbuffered promise channel (single thread): send resolves once a receiver took the value. */
+class PChan {
+  constructor() {
+    this.receivers = [];
+    this.senders = [];
+  }
+  send(v) {
+    const r = this.receivers.shift();
+    if (r) {
+      r(v);
+      return Promise.resolve();
+    }
+    return new Promise((res) => this.senders.push([v, res]));
+  }
+  recv() {
+    const s = this.senders.shift();
+    if (s) {
+      s[1]();
+      return Promise.resolve(s[0]);
+    }
+    return new Promise((res) => this.receivers.push(res));
+  }
+}
+
+async function promiseSieve(n) {
+  const t0 = performance.now();
+  const first = new PChan();
+  (async () => {
+    for (let i = 2; ; i++) await first.send(i);
+  })();
+  let ch = first;
+  let prime = 0;
+  for (let i = 0; i < n; i++) {
+    prime = await ch.recv();
+    const src = ch;
+    const dst = new PChan();
+    const p = prime;
+    (async () => {
+      for (;;) {
+        const v = await src.recv();
+        if (v % p !== 0) await dst.send(v);
+      }
+    })();
+    ch = dst;
+  }
+  return [performance.now() - t0, prime];
+}
+
+export default async function ({ reps, quick }) {
+  const N = quick ? 500 : 2000;
+  const rows = new Rows();
+  rows.def(`gort sieve, first ${N} primes, procs 2`, 'ms', { better: 'lower', baseline: 'C4: Go 224 ms (GOMAXPROCS=2), 334 ms (1)' });
+  rows.def(`gort sieve, first ${N} primes, procs 1`, 'ms', { better: 'lower' });
+  rows.def(`promise-channel sieve, single thread`, 'ms', { better: 'lower', baseline: 'D: 668 ms warm' });
+  rows.def('gort procs 2 / promise version (time ratio)', 'x', { better: 'lower', target: { op: '<=', value: 1.5 } });
+  for (let r = -1; r < reps; r++) {
+    const [g2] = await run(() => spawn(w.sieve, N), { procs: 2 });
+    const [g1] = await run(() => spawn(w.sieve, N), { procs: 1 });
+    await new Promise((res) => setImmediate(res));
+    const [p] = await promiseSieve(N);
+    await new Promise((res) => setTimeout(res, 50)); // let the abandoned promise chain drain
+    if (r < 0) continue;
+    rows.add(rows.rows[0].figure, g2);
+    rows.add(rows.rows[1].figure, g1);
+    rows.add(rows.rows[2].figure, p);
+    rows.add(rows.rows[3].figure, g2 / p);
+  }
+  return rows.toJSON();
+}
