@@ -100,7 +100,7 @@ export class Semaphore extends RuntimeObject {
         if (done) return;
         done = true;
         if (this.unqueue(w)) this.t.cancelWaiter(w); // never granted: its promise is dropped
-        else void p.then(() => this.release(n)); // granted meanwhile: give it back
+        else this.release(n); // granted under the lock already (its settle is still on the way): give it back now
         reject(ctx.err());
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -108,7 +108,13 @@ export class Semaphore extends RuntimeObject {
         if (done) return;
         done = true;
         signal.removeEventListener('abort', onAbort);
-        resolve();
+        // As x/sync: a grant that arrives once ctx is done (its abort event may still be on
+        // its way through this thread's queue) is given back.
+        const err = ctx.err();
+        if (err !== null) {
+          this.release(n);
+          reject(err);
+        } else resolve();
       });
     });
   }
