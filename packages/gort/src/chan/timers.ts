@@ -12,7 +12,7 @@
  * (2^31-1 ms, which Node would turn into 1 ms) are waited out in chained steps.
  */
 import { H } from '../heap/layout.js';
-import { need, type Thread } from '../runtime/thread.js';
+import { current, need, type Thread } from '../runtime/thread.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
 
 const WAIT_SLEEP = waitCode('sleep');
@@ -40,17 +40,23 @@ export class NodeTimer {
   }
 
   start(ms: number): void {
-    if (this.handle === null) Atomics.add(this.t.heap.i32, H.TIMERS, 1);
-    else clearTimeout(this.handle);
+    if (this.handle === null) {
+      Atomics.add(this.t.heap.i32, H.TIMERS, 1);
+      this.t.timers.add(this);
+    } else clearTimeout(this.handle);
     this.due = performance.now() + ms;
     this.arm(ms);
   }
 
   private arm(ms: number): void {
     this.handle = setTimeout(() => {
+      // A timer of a runtime that has shut down (shutdown clears them; this guards the race)
+      // must not act: the thread may already belong to the next runtime.
+      if (current !== this.t) return;
       const left = this.due - performance.now();
       if (left > 1) return this.arm(left);
       this.handle = null;
+      this.t.timers.delete(this);
       Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
       this.fire();
     }, Math.min(Math.max(ms, 0), MAX_STEP));
@@ -62,6 +68,7 @@ export class NodeTimer {
     if (this.handle === null) return false;
     clearTimeout(this.handle);
     this.handle = null;
+    this.t.timers.delete(this);
     Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
     return true;
   }

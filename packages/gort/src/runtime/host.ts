@@ -138,6 +138,7 @@ export class Runtime {
     this.stopTrace?.();
     this.stopDeadlock?.();
     this.main.stopped = true;
+    for (const tm of [...this.main.timers]) tm.stop(); // main-thread timers must not fire into the next runtime
     Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
     for (let i = 1; i <= this.procs; i++) ring(this.heap, i);
     ring(this.heap, 0);

@@ -83,6 +83,8 @@ export abstract class ThreadBase {
    */
   turnStart = performance.now();
   private opCount = 0;
+  /** Pending runtime timers made on this thread (cleared when the runtime shuts down). */
+  readonly timers = new Set<{ stop(): boolean }>();
   /** goid of the goroutine whose synchronous code is running now (0: none). */
   curGoid = 0;
   /** Handle of that goroutine's G record (0: none or unknown). */
