@@ -32,9 +32,11 @@ export class Group extends RuntimeObject {
   protected readonly kind = Kind.GROUP;
   private readonly wg: WaitGroup;
 
-  constructor(handle?: number, g?: number) {
+  /** A new group. (The arguments are the runtime's: revival, and withContext's context.) */
+  constructor(handle?: number, g?: number, ctx?: Context) {
     super('new Group()', BYTES, handle, g);
     this.wg = new WaitGroup(this.h, this.g);
+    if (ctx !== undefined) this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;
   }
 
   private get sem(): Semaphore | null {
@@ -126,9 +128,7 @@ export class Group extends RuntimeObject {
 /** A group whose first error (or wait() returning) cancels the returned context. */
 export function withContext(parent: Context): [Group, Context] {
   const [ctx] = withCancel(parent);
-  const g = new Group();
-  g['t'].heap.i32[(g.h >> 2) + CTX] = ctx.h;
-  return [g, ctx];
+  return [new Group(undefined, undefined, ctx), ctx];
 }
 
 registerHandleKind(Kind.GROUP, (h, g) => new Group(h, g));

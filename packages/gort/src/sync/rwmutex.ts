@@ -18,7 +18,7 @@ import { waitCode } from '../sched/g.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { Mutex } from './mutex.js';
-import { SEMA_WORDS, semacquire, semacquireSync, semrelease } from './sema.js';
+import { semacquire, semacquireSync, semrelease } from './sema.js';
 
 const MAX_READERS = 1 << 30;
 const WRITER_SEMA = 5;
@@ -37,7 +37,6 @@ export class RWMutex extends RuntimeObject {
   constructor(handle?: number, g?: number) {
     super('new RWMutex()', BYTES, handle, g);
     this.w = new Mutex(this.h, this.g); // the embedded writer mutex shares the record
-    void SEMA_WORDS;
   }
 
   private get at(): number {
