@@ -181,6 +181,32 @@ describe('values', () => {
     expect(r).toEqual({ relayed: [1, 2, 3], status: 'relayed' });
   });
 
+  it('numbers keep their exact value through arguments, channels and results (int32 edges, -0, doubles)', async () => {
+    const values = [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 1.5, -1e-300, NaN, Infinity, -Infinity];
+    const r = await run(
+      async () => {
+        const c = chan<number>(values.length);
+        for (const v of values) await c.send(v);
+        const got = await spawn(
+          async (c: Chan<number>, n: number) => {
+            const out: number[] = [];
+            for (let k = 0; k < n; k++) out.push((await c.recv())!);
+            return out;
+          },
+          c,
+          values.length,
+        );
+        const echoed = await Promise.all(values.map((v) => spawn((x: number) => x, v)));
+        return { got, echoed };
+      },
+      { procs: 2 },
+    );
+    for (const out of [r.got, r.echoed]) {
+      expect(out).toHaveLength(values.length);
+      out.forEach((v, k) => expect(Object.is(v, values[k]), `value ${k}: ${String(values[k])} came back as ${String(v)}`).toBe(true));
+    }
+  });
+
   it('channels of channels and channels carrying WaitGroups work across threads', async () => {
     const r = await run(
       async () => {

@@ -5,7 +5,7 @@
  * | byte | slot field | meaning                                                        |
  * |------|------------|----------------------------------------------------------------|
  * | 0    | TAG        | Tag below                                                      |
- * | 4    | AUX        | STRING: string block; HANDLE: the handle; CLONED: bytes block  |
+ * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block |
  * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: its kind                            |
  *
  * Numbers, booleans, null, undefined and runtime handles are inline (no allocation); strings
@@ -25,7 +25,18 @@ import { serialize, deserialize } from 'node:v8';
 import type { Heap } from '../heap/heap.js';
 import { fatal } from '../errors.js';
 
-export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7 } as const;
+export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8 } as const;
+
+/**
+ * Whether n travels as Tag.INT: an int32 that is not -0. Such a number must come out of the
+ * slot as a small integer, not as a double read from the f64 view: V8 records the double in
+ * the receiving code's type feedback and compiles that code for float arithmetic — a module
+ * fib() fed its argument from a slot ran 2x slower on the Ms than on main, and `%` on doubles
+ * calls fmod (docs/design/memory-model.md, "Numbers").
+ */
+function isInt(n: number): boolean {
+  return (n | 0) === n && (n !== 0 || 1 / n > 0);
+}
 export const SLOT_BYTES = 16;
 
 /** Runtime objects (channels, wait groups, …) implement this to travel as their handle. */
@@ -239,6 +250,11 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
       break;
   }
   heap.see(slot, SLOT_BYTES);
+  if (p.tag === 4 && isInt(num)) {
+    heap.i32[slot >> 2] = Tag.INT;
+    heap.i32[(slot >> 2) + 1] = num;
+    return;
+  }
   heap.i32[slot >> 2] = p.tag;
   heap.i32[(slot >> 2) + 1] = aux;
   heap.f64[(slot + 8) >> 3] = num;
@@ -247,8 +263,13 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
 /** Encode v into the slot (prepare + write). */
 export function encodeInto(heap: Heap, slot: number, v: unknown, path: string): void {
   if (typeof v === 'number') {
-    heap.i32[slot >> 2] = Tag.NUMBER;
-    heap.f64[(slot + 8) >> 3] = v;
+    if (isInt(v)) {
+      heap.i32[slot >> 2] = Tag.INT;
+      heap.i32[(slot >> 2) + 1] = v;
+    } else {
+      heap.i32[slot >> 2] = Tag.NUMBER;
+      heap.f64[(slot + 8) >> 3] = v;
+    }
     return;
   }
   write(heap, slot, prepare(v, path));
@@ -260,6 +281,8 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
   const i = slot >> 2;
   const tag = heap.i32[i]!;
   switch (tag) {
+    case Tag.INT:
+      return heap.i32[i + 1];
     case Tag.NUMBER:
       return heap.f64[(slot + 8) >> 3];
     case Tag.UNDEF:
@@ -277,7 +300,7 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       return s;
     }
     case Tag.HANDLE:
-      return revive(heap.f64[(slot + 8) >> 3]!, heap.i32[i + 1]!, g);
+      return revive(heap.f64[(slot + 8) >> 3]! | 0, heap.i32[i + 1]!, g);
     case Tag.CLONED: {
       const b = heap.i32[i + 1]!;
       heap.see(b, 4);
