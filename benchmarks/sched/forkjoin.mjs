@@ -3,7 +3,7 @@
  * that spawns itself through fromModule(import.meta.url): above the cutoff it spawns both
  * halves and awaits them, at or below it computes sequentially. Compared with sequential
  * fib(30) on the main thread. A repetition times K back-to-back computations of each (K = 10)
- * and reports the mean per fib(30), after an untimed warm-up of K of each.
+ * and reports the mean per fib(30), after an untimed warm-up of both, alternating, for 2 s.
  *
  * This file is also imported by every M (for pfib), so its top level only defines functions.
  */
@@ -47,10 +47,16 @@ export default async function forkjoinBench({ reps, quick, log, quiet }) {
       const parK = async () => {
         for (let i = 0; i < K; i++) if ((await spawn(self.pfib, N, CUTOFF)) !== expect) throw new Error('pfib: wrong result');
       };
+      // Warm-up until both sides reach steady state: each M compiles pfib and gort's spawn and
+      // join paths on its own, and measured after only K runs the parallel side was still
+      // getting faster rep by rep (12 ms, 10, 8, 7.5, 5.5 per fib(30)) while main's fib was warm.
       log('warm-up');
       await quiet();
-      await seqK();
-      await parK();
+      const warmUntil = performance.now() + (quick ? 300 : 2000);
+      while (performance.now() < warmUntil) {
+        await seqK();
+        await parK();
+      }
       for (let r = 0; r < reps; r++) {
         await quiet();
         const [s] = await timed(seqK);

@@ -8,6 +8,7 @@ import {
   go,
   spawn,
   gosched,
+  sleep,
   checkpoint,
   goid,
   gomaxprocs,
@@ -322,6 +323,33 @@ describe('regressions', () => {
       );
       expect(r).toBe('resumed');
     }
+  });
+
+  it('an idle M that blocks in Atomics.wait still serves what its goroutines await on its event loop', async () => {
+    // An M with nothing runnable parks with a blocking wait when its event loop looks idle.
+    // Each goroutine below awaits something only that loop delivers: the M must see it as
+    // busy (ref'd timer, file read, runtime sleep) or give the loop a turn within its bound
+    // (an unref'd timer is invisible to process.getActiveResourcesInfo()).
+    const r = await run(
+      async () =>
+        Promise.all([
+          spawn(async () => {
+            await new Promise((res) => setTimeout(res, 30));
+            return 'timer';
+          }),
+          spawn(tasks.ownLengthAfter, 20).then((n) => (n > 0 ? 'file' : 'empty')),
+          spawn(async () => {
+            await new Promise((res) => setTimeout(res, 30).unref());
+            return 'unref timer';
+          }),
+          spawn(async () => {
+            await sleep(30);
+            return 'sleep';
+          }),
+        ]),
+      { procs: 2 },
+    );
+    expect(r).toEqual(['timer', 'file', 'unref timer', 'sleep']);
   });
 
   it('a spawn result too big for the heap rejects the joiner with HeapExhaustedError (the worker lives)', async () => {

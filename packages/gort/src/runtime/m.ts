@@ -39,9 +39,27 @@ const SPIN_MS = 0.05;
 const POLL_MS = 0.1;
 /** The short watch before the macrotask turn (see the loop). */
 const QUICK_POLL_MS = 0.01;
-/** Longest stretch of running goroutines before the event loop gets a turn. */
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
+/**
+ * Longest blocking park before the M gives its event loop a turn anyway: the bound on how
+ * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
+ * itself) is served. Each such turn costs ~0.1 ms of CPU, so 20 per second per idle M.
+ */
+const SYNC_PARK_MS = 50;
+
+/**
+ * Whether this thread's event loop has nothing to do but keep it alive: no runtime timer
+ * (they are unref'd, so Node does not list them) and no active resource but the keep-alive
+ * interval of worker-entry.ts. A goroutine's own setTimeout, file or socket request, or
+ * message port shows up in the list, and then the M parks with waitAsync so that the event
+ * loop can deliver it.
+ */
+function loopIdle(t: ThreadBase): boolean {
+  if (t.timers.size !== 0) return false;
+  const r = process.getActiveResourcesInfo();
+  return r.length === 0 || (r.length === 1 && r[0] === 'Timeout');
+}
 
 export type PanicReport = (goid: number, fn: string, error: unknown) => void;
 
@@ -156,6 +174,10 @@ export class M extends ThreadBase {
       this.turnStart = performance.now();
     }
     Atomics.store(this.heap.i32, tw + T.STATE, ThreadState.EXITED);
+  }
+
+  protected override pollReady(): void {
+    this.drainReady();
   }
 
   /** Settle the waiters other threads completed for us; returns how many. */
@@ -348,11 +370,18 @@ export class M extends ThreadBase {
     const found = this.workVisible();
     if (!found) {
       Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
-      const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
-      if (r.async) {
-        this.parkedNow = true;
-        await r.value;
-        this.parkedNow = false;
+      if (loopIdle(this)) {
+        // Nothing but the doorbell can give this thread work: block on it. A blocked thread
+        // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200
+        // µs: docs/design/scheduler.md, "Parking"). terminate() interrupts the wait.
+        Atomics.wait(a, tw + T.DOORBELL, 0, SYNC_PARK_MS);
+      } else {
+        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+        if (r.async) {
+          this.parkedNow = true;
+          await r.value;
+          this.parkedNow = false;
+        }
       }
     }
     Atomics.store(a, tw + T.PARKED, 0);

@@ -128,6 +128,9 @@ export abstract class ThreadBase {
   /** A local waiter was registered: make sure something will drain the READY list. */
   abstract watch(): void;
 
+  /** Settle now the waiters other threads completed for this one, if its loop allows it. */
+  protected pollReady(): void {}
+
   /**
    * About to block the thread (Atomics.wait): publish anything this thread holds back for a
    * later microtask — goroutines a LoopThread injects in batches — or it would never run.
@@ -142,10 +145,19 @@ export abstract class ThreadBase {
    * chains keep the queue busy), every operation defers until it has happened. Deferring
    * everything at once from the start costs ~15% when thousands of goroutines are active
    * (each deferral is a promise to release), hence the two steps.
+   *
+   * Every 16 calls it also settles what other threads completed for this one (pollReady):
+   * otherwise a goroutine woken from another M waits for the schedule loop's next turn,
+   * which comes only after every microtask already queued here — up to a millisecond when a
+   * thousand goroutines exchange values on this M (the sieve), and the chain of hand-offs
+   * across Ms stalls on it.
    */
   yieldDue(): boolean {
     if (this.yielding) return true;
-    if ((++this.opCount & 63) !== 0) return false;
+    const n = ++this.opCount;
+    if ((n & 15) !== 0) return false;
+    this.pollReady();
+    if ((n & 63) !== 0) return false;
     const now = performance.now();
     if (now - this.turnStart <= SLICE_MS) return false;
     if (this.turnAsked === 0) {
