@@ -3,7 +3,9 @@
 // exactly once, and nothing hangs (a hang fails the test by its timeout).
 // GORT_STRESS_SCALE multiplies the sizes (default 1: about 15-25 s on 2 cores).
 import { describe, it, expect } from 'vitest';
-import { run, go, spawn, chan, select, recv, send, sleep, ClosedChannelError, type Chan } from 'gort';
+import { run, go, spawn, chan, select, recv, send, sleep, fromModule, ClosedChannelError, type Chan } from 'gort';
+
+const tasks = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('./fixtures/tasks.mjs', import.meta.url));
 
 const SCALE = Number(process.env['GORT_STRESS_SCALE'] ?? 1);
 const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE));
@@ -142,6 +144,26 @@ describe('producers and consumers on one channel', () => {
       expect(m.dups).toBe(0);
       expect(m.overlap).toBe(0);
       expect(m.missing).toBe(0);
+    });
+  }
+});
+
+describe('one producer and one consumer alone on two Ms (blocked operations spin before parking)', () => {
+  for (const cap of [0, 1, 100]) {
+    const n = scaled(200_000);
+    it(`chan(${cap}), ${n} values: every value arrives once and in order, close ends the range`, async () => {
+      const r = await run(
+        async () => {
+          const c = chan<number>(cap);
+          // Each goroutine first keeps its M busy for 30 ms, so the two start on different Ms.
+          const [[got, bad, consTid], prodTid] = await Promise.all([spawn(tasks.rangeInOrder, c, 30), spawn(tasks.sendRange, c, n, 30)]);
+          return { got, bad, consTid, prodTid };
+        },
+        { procs: 2 },
+      );
+      expect(r.bad).toBe(0);
+      expect(r.got).toBe(n);
+      expect(r.consTid).not.toBe(r.prodTid);
     });
   }
 });

@@ -21,7 +21,7 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord, ring } from '../sched/threads.js';
+import { T, ThreadState, pWord, ring, threadWord } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
@@ -74,6 +74,8 @@ export class M extends ThreadBase {
   private parkedNow = false;
   private now = 0;
   private schedtick = 0;
+  /** Goroutines started on this M that have not finished. */
+  private live = 0;
   private yielded: Array<() => void> = [];
   private readonly buf: number[] = [];
   private readonly overflow = (batch: number[]): void => globrunqPutBatch(this.heap, batch);
@@ -176,6 +178,25 @@ export class M extends ThreadBase {
     Atomics.store(this.heap.i32, tw + T.STATE, ThreadState.EXITED);
   }
 
+  /**
+   * Spinning in an operation blocks every goroutine of this M, so only when none could run:
+   * no queued G, nothing on READY, and every goroutine started here but the caller parked on
+   * a runtime waiter (`live - promises.size`, an estimate: a goroutine awaiting two joins at
+   * once counts twice). And only while another M is awake (running, or spinning: an M that
+   * just woke for a READY waiter runs it in that state), which could unblock it.
+   */
+  override spinWorth(): boolean {
+    if (this.procs < 2 || this.live - this.promises.size > 1) return false;
+    if (this.runq.size() > 0 || this.runq.hasRunnext() || readyNonEmpty(this.heap, this.index)) return false;
+    const a = this.heap.i32;
+    for (let i = 1; i <= this.procs; i++) {
+      if (i === this.index) continue;
+      const st = Atomics.load(a, threadWord(this.heap, i) + T.STATE);
+      if (st === ThreadState.RUNNING || st === ThreadState.SPINNING) return true;
+    }
+    return false;
+  }
+
   protected override pollReady(): void {
     this.drainReady();
   }
@@ -251,6 +272,7 @@ export class M extends ThreadBase {
           heap.i32[this.tw + T.CURG] = 0;
         },
         (e: unknown) => {
+          this.live++; // finish() counts it out: it never started
           this.finish(g, goid, e, true);
           heap.i32[this.tw + T.CURG] = 0;
         },
@@ -265,6 +287,7 @@ export class M extends ThreadBase {
     const heap = this.heap;
     const argsH = heap.i32[(g >> 2) + G.ARGS]!;
     let r: unknown;
+    this.live++;
     this.curGoid = goid;
     this.curG = g;
     try {
@@ -296,6 +319,7 @@ export class M extends ThreadBase {
     const i = g >> 2;
     const join = heap.i32[i + G.JOIN]!;
     const fnId = heap.i32[i + G.FN]!;
+    this.live--;
     this.goroutineExited();
     this.galloc.free(g);
     if (join !== 0) completeWaiter(this, join, v, isErr);

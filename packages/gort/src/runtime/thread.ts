@@ -132,6 +132,15 @@ export abstract class ThreadBase {
   protected pollReady(): void {}
 
   /**
+   * Whether a blocked runtime operation may spin briefly before parking: only another thread
+   * can unblock it, and this thread has nothing else to run meanwhile. Never on a thread that
+   * is not an M (its event loop is the program's).
+   */
+  spinWorth(): boolean {
+    return false;
+  }
+
+  /**
    * About to block the thread (Atomics.wait): publish anything this thread holds back for a
    * later microtask — goroutines a LoopThread injects in batches — or it would never run.
    */
@@ -248,6 +257,7 @@ export abstract class ThreadBase {
         if ((flags & WFlag.SELECT) !== 0) v = [heap.i32[i + W.CASE]!, v];
         else if ((flags & WFlag.RECV_VALUE) !== 0) v = v === CLOSED ? undefined : v;
         else if ((flags & WFlag.RECV_PAIR) !== 0) v = v === CLOSED ? [undefined, false] : [v, true];
+        else if ((flags & WFlag.RECV_ITER) !== 0) v = v === CLOSED ? { value: undefined, done: true } : { value: v, done: false };
       }
     } catch (e) {
       v = e;

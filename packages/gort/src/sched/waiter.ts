@@ -39,6 +39,8 @@ export const WFlag = {
   RECV_VALUE: 8,
   /** a receive: settles with [value, ok] (Chan.recvOk) */
   RECV_PAIR: 16,
+  /** a receive: settles with an iterator result (Chan's async iterator) */
+  RECV_ITER: 32,
 } as const;
 export const W_BYTES = 56;
 export const WState = {
