@@ -1,7 +1,10 @@
 /**
  * chan/uncontended: buffered chan(1), one goroutine on an M, `await c.send(i); await c.recv()`
- * with numbers, 1,000,000 pairs: ns per pair (Go's C2 shape). Next to it, two awaits of
- * already-resolved promises in the same goroutine: the floor an awaited API pays in V8.
+ * with numbers, 1,000,000 pairs: ns per pair (Go's C2 shape). Next to it, in the same
+ * goroutine, two floors: two awaits of already-settled promises (what any awaited send+recv
+ * pays in V8), and those plus two lock/unlock pairs of Atomics on a SharedArrayBuffer word
+ * (what a channel that other threads may touch pays at least; Atomics are builtin calls of
+ * ~8 ns each in Node 20, not inlined).
  */
 import { run, spawn, fromModule } from 'gort';
 import { Rows } from '../lib/common.mjs';
@@ -12,9 +15,22 @@ export default async function ({ reps, quick }) {
   const N = quick ? 100_000 : 1_000_000;
   const rows = new Rows();
   rows.def('buffered send+recv of a number, one goroutine', 'ns', { better: 'lower', target: { op: '<=', value: 150 }, baseline: 'C2: Go 28.8 ns' });
+  rows.def('floor: two awaits of settled promises', 'ns', { better: 'lower' });
+  rows.def('floor: two awaits + two lock/unlock pairs (Atomics)', 'ns', { better: 'lower' });
+  rows.def('gort send+recv minus the Atomics floor', 'ns', { better: 'lower', note: 'channel logic, value encoding, preemption checks' });
   await run(async () => {
     await spawn(w.uncontended, N / 10);
-    for (let r = 0; r < reps; r++) rows.add(rows.rows[0].figure, await spawn(w.uncontended, N));
+    await spawn(w.awaitFloor, N / 10);
+    await spawn(w.lockFloor, N / 10);
+    for (let r = 0; r < reps; r++) {
+      const g = await spawn(w.uncontended, N);
+      const f1 = await spawn(w.awaitFloor, N);
+      const f2 = await spawn(w.lockFloor, N);
+      rows.add(rows.rows[0].figure, g);
+      rows.add(rows.rows[1].figure, f1);
+      rows.add(rows.rows[2].figure, f2);
+      rows.add(rows.rows[3].figure, g - f2);
+    }
   }, { procs: 1 });
   return rows.toJSON();
 }

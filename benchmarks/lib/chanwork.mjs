@@ -23,6 +23,38 @@ export async function uncontended(n) {
   return ((performance.now() - t0) * 1e6) / n;
 }
 
+const RESOLVED = Promise.resolve();
+
+/** ns per pair of awaits of already-settled promises: the floor of any awaited send+recv in V8. */
+export async function awaitFloor(n) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await RESOLVED;
+    await Promise.resolve(i);
+  }
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+/**
+ * The same two awaits plus what a lock-based channel shared between threads cannot avoid:
+ * two lock/unlock pairs (compareExchange + exchange) on a word of a SharedArrayBuffer.
+ */
+export async function lockFloor(n) {
+  const a = new Int32Array(new SharedArrayBuffer(64));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    Atomics.compareExchange(a, 0, 0, 1);
+    a[1] = i;
+    Atomics.exchange(a, 0, 0);
+    await RESOLVED;
+    Atomics.compareExchange(a, 0, 0, 1);
+    const v = a[1];
+    Atomics.exchange(a, 0, 0);
+    await Promise.resolve(v);
+  }
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
 /** Hold this M busy for ms, then report which thread we are on (to place two goroutines apart). */
 export function hold(ms) {
   const end = performance.now() + ms;
