@@ -52,14 +52,22 @@ export function wakeWaiter(t: Thread, w: number): void {
 export function complete(t: Thread, w: number, state: number): void {
   const heap = t.heap;
   const i = w >> 2;
-  if ((heap.i32[i + W.FLAGS]! & WFlag.SYNC) !== 0) {
+  const flags = heap.i32[i + W.FLAGS]!;
+  if ((flags & WFlag.SYNC) !== 0) {
     Atomics.store(heap.i32, i + W.STATE, state);
     Atomics.notify(heap.i32, i + W.STATE); // pairs with the sync waiter's Atomics.wait on STATE
     return;
   }
-  Atomics.store(heap.i32, i + W.STATE, state); // publishes VALUE; pairs with the load in settle
   const owner = heap.i32[i + W.OWNER]!;
+  // Our own waiter, settled now: nobody else reads its STATE (a plain waiter is freed by the
+  // settle), so it is not stored. A select's waiter keeps the store: its record outlives the
+  // settle until the select has unlinked its cases.
+  if (owner === t.index && (flags & WFlag.SELECT) === 0 && !t.yieldDue()) {
+    t.settleAs(w, state);
+    return;
+  }
+  Atomics.store(heap.i32, i + W.STATE, state); // publishes VALUE; pairs with the load in settle
   if (owner !== t.index) readyPush(heap, owner, w);
-  else if (t.yieldDue()) void t.yieldTurn(w).then((x) => t.settle(x)); // a preemption point
+  else if ((flags & WFlag.SELECT) === 0 || t.yieldDue()) void t.yieldTurn(w).then((x) => t.settle(x)); // a preemption point
   else t.settle(w);
 }

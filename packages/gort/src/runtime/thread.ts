@@ -232,10 +232,14 @@ export abstract class ThreadBase {
 
   /** Settle the local promise of waiter w (owned here) from its record, and free the record. */
   settle(w: number): void {
+    this.settleAs(w, Atomics.load(this.heap.i32, (w >> 2) + W.STATE));
+  }
+
+  /** settle() with the outcome given, for a waiter completed on this thread just now. */
+  settleAs(w: number, state: number): void {
     this.activity++;
     const heap = this.heap;
     const i = w >> 2;
-    const state = Atomics.load(heap.i32, i + W.STATE);
     const token = heap.i32[i + W.TOKEN]!;
     const g = heap.i32[i + W.G]!;
     let v: unknown;
