@@ -9,6 +9,7 @@
  */
 import { run, spawn, fromModule } from 'gort';
 import { Rows, timed } from '../lib/common.mjs';
+import { fibWorkers } from '../lib/fib-workers.mjs';
 
 const self = fromModule(import.meta.url);
 
@@ -38,6 +39,8 @@ export default async function forkjoinBench({ reps, quick, log, quiet }) {
   rows.def(`sequential fib(${N}) on the main thread`, 'ms', { better: 'lower' });
   rows.def(`parallel fib(${N}), cutoff ${CUTOFF}, spawned from main (${goroutines(N, CUTOFF) + 1} goroutines)`, 'ms', { better: 'lower' });
   rows.def('speedup', 'x', { target: { op: '>=', value: 1.7 } });
+  rows.def(`machine reference: 2 plain workers vs 1 on fib(${N}) (same moment)`, 'x', { note: 'the ceiling two busy threads of this code get here (lib/fib-workers.mjs)' });
+  const ref = await fibWorkers();
 
   await run(
     async () => {
@@ -64,10 +67,12 @@ export default async function forkjoinBench({ reps, quick, log, quiet }) {
         rows.add(rows.rows[0].figure, s / K);
         rows.add(rows.rows[1].figure, p / K);
         rows.add('speedup', s / p);
+        rows.add(rows.rows[3].figure, await ref.speedup(N, K / 2));
         log(`rep ${r + 1}/${reps}: sequential ${(s / K).toFixed(1)} ms, parallel ${(p / K).toFixed(1)} ms per fib(${N})`);
       }
     },
     { procs: PROCS },
   );
+  await ref.close();
   return rows.toJSON();
 }

@@ -48,8 +48,9 @@ export const T = {
 } as const;
 export const T_WORDS = 16;
 
-export const ThreadState = { STARTING: 0, RUNNING: 1, SPINNING: 2, PARKED: 3, EXITED: 4 } as const;
-export const threadStateNames = ['starting', 'running', 'spinning', 'parked', 'exited'];
+/** POLLING: idle, watching for a hand-off to one of its parked goroutines (M.poll). */
+export const ThreadState = { STARTING: 0, RUNNING: 1, SPINNING: 2, PARKED: 3, EXITED: 4, POLLING: 5 } as const;
+export const threadStateNames = ['starting', 'running', 'spinning', 'parked', 'exited', 'polling'];
 
 export const P_WORDS = (runqWords(RUNQ_CAP) + 15) & ~15;
 export const SPARE_THREADS = 16;
