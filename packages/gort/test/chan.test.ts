@@ -207,6 +207,33 @@ describe('values', () => {
     }
   });
 
+  it('for await over a channel: break leaves the rest in the channel, a later loop drains it to close', async () => {
+    const r = await run(
+      async () => {
+        const c = chan<number>(10);
+        for (let i = 0; i < 6; i++) await c.send(i);
+        c.close();
+        const first: number[] = [];
+        for await (const v of c) {
+          first.push(v);
+          if (v === 2) break;
+        }
+        const rest = await spawn(async (c: Chan<number>) => {
+          const out: number[] = [];
+          for await (const v of c) out.push(v);
+          return out;
+        }, c);
+        const it = c[Symbol.asyncIterator]();
+        return { first, rest, after: await it.next(), len: c.len };
+      },
+      { procs: 2 },
+    );
+    expect(r.first).toEqual([0, 1, 2]);
+    expect(r.rest).toEqual([3, 4, 5]);
+    expect(r.after).toEqual({ value: undefined, done: true });
+    expect(r.len).toBe(0);
+  });
+
   it('channels of channels and channels carrying WaitGroups work across threads', async () => {
     const r = await run(
       async () => {
