@@ -5,7 +5,10 @@
  * Every operation encodes first (a value that cannot be cloned throws a TypeError before
  * anything is enqueued), then does Go's work under the channel lock, unlocks, and only then
  * completes the waiters it matched (complete(): STATE store + hand-off to their owners).
- * A value is encoded once into this thread's scratch slot and moved slot to slot.
+ * A value is encoded once into this thread's scratch slot and moved slot to slot. A blocked
+ * operation on a buffered channel may first spin without the lock (spinLocked), retrying the
+ * operation under the lock each time it may proceed; it parks only after that, never holding
+ * the lock while it waits.
  *
  * sendSync/recvSync block the whole thread with Atomics.wait: goroutines parked on the same
  * M cannot resume until it returns, and its event loop stops (docs/architecture.md).

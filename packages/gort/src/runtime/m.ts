@@ -5,8 +5,10 @@
  * the local ring, the global queue (first every 61st tick, for fairness), or by stealing half
  * of a random victim's queue; start it; every few Gs let the microtask queue run (resumed
  * goroutines continue there) and every few ms let the event loop run (timers, I/O). With
- * nothing to do: spin briefly if fewer than half the busy Ps have a spinning M, then park on
- * the doorbell with Atomics.waitAsync, so the event loop keeps serving this thread's timers.
+ * nothing to do: spin briefly if fewer than half the busy Ps have a spinning M, watch longer
+ * for hand-offs while its goroutines wait and another M runs, then park on the doorbell: with
+ * a blocking Atomics.wait when its event loop has nothing to serve (it wakes fastest), else
+ * with Atomics.waitAsync, so the event loop keeps serving this thread's timers and I/O.
  *
  * Invariants:
  * - A G is started by exactly one M (it was taken from exactly one queue, runq.ts) and, once
