@@ -153,6 +153,26 @@ describe('goroutines', () => {
     );
     expect(r).toEqual(['other']);
   });
+
+  it('a goroutine spawned in a goroutine starts when its spawner first awaits (Go runs runnext when the spawner blocks)', async () => {
+    // procs 1: no thief. The spawner awaits one settled promise; before it resumes, the new
+    // goroutine's first synchronous segment must have run (the sieve's tail depends on it).
+    const seen = await run(
+      () =>
+        spawn(async () => {
+          const out: number[] = [];
+          for (let k = 0; k < 50; k++) {
+            const c = chan<number>(1);
+            go((c: Chan<number>, k: number) => void c.trySend(k), c, k);
+            await null;
+            out.push(c.len);
+          }
+          return out;
+        }),
+      { procs: 1 },
+    );
+    expect(seen).toEqual(new Array(50).fill(1));
+  });
 });
 
 describe('values', () => {

@@ -127,6 +127,14 @@ export class RunqOwner extends RunqStealer {
     return true;
   }
 
+  /** Take runnext only (0 if empty or a thief took it first). */
+  takeRunnext(): number {
+    const { A, q, base } = this;
+    const next = A.load(q, base + RQ.RUNNEXT);
+    if (next !== 0 && A.compareExchange(q, base + RQ.RUNNEXT, next, 0) === next) return next;
+    return 0;
+  }
+
   /** Take the next G: runnext first, then the ring's head. 0 if empty. */
   get(): number {
     const { A, q, base } = this;
