@@ -233,7 +233,8 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const heap = t.heap;
     const src = t.scratch;
     const c = this.h;
-    const [w, p] = this.park<void>(WAIT_SEND);
+    const p = this.park<void>(WAIT_SEND);
+    const w = t.lastWaiter;
     moveSlot(heap.i32, src, w + W.VALUE * 4);
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
@@ -275,7 +276,8 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       unlock(heap.i32, (c >> 2) + CH.LOCK);
       return CLOSED;
     }
-    const [w, p] = this.park<unknown>(WAIT_RECV);
+    const p = this.park<unknown>(WAIT_RECV);
+    const w = t.lastWaiter;
     heap.i32[(w >> 2) + W.FLAGS] = mode;
     enqueue(heap.i32, c, CH.RQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);

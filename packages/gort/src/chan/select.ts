@@ -58,8 +58,8 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
   for (let k = 0; k < cases.length; k++) if (cases[k]!.ch !== null) live.push(k);
   if (live.length === 0) {
     if (options.default) return Promise.resolve(options.default()) as Promise<Awaited<R>>;
-    const [w, p] = t.waiter<never>(0);
-    parkCurrent(t, w, 'select (no cases)');
+    const p = t.waiter<never>(0);
+    parkCurrent(t, t.lastWaiter, 'select (no cases)');
     return p;
   }
   const heap = t.heap;
@@ -114,7 +114,8 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     dropUnsent(t, cases, live, vals, -1);
     return t.settled(options.default()) as Promise<Awaited<R>>;
   }
-  const [sw, p] = t.waiter<[number, unknown]>(0);
+  const p = t.waiter<[number, unknown]>(0);
+  const sw = t.lastWaiter;
   heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;
   parkCurrent(t, sw, 'select', ownerOf(cases[live[0]!]!.ch!));
   const g = heap.i32[(sw >> 2) + W.G]!;

@@ -67,7 +67,8 @@ export class Group extends RuntimeObject {
   private launch(fn: unknown, args: unknown[], sem: Semaphore | null): void {
     const t = need('Group.go()');
     let p: Promise<unknown>;
-    const [w, wp] = t.waiter<unknown>(0);
+    const wp = t.waiter<unknown>(0);
+    const w = t.lastWaiter;
     try {
       newproc(t, fn, args, w);
       p = wp;

@@ -40,10 +40,10 @@ export abstract class RuntimeObject implements HandleObject {
     return [this.kind, this.h];
   }
 
-  /** A waiter owned by this thread for this object's goroutine, recorded as parked. */
-  protected park<R>(reason: WaitReason | number): [number, Promise<R>] {
-    const [w, p] = this.t.waiter<R>(0);
-    parkCurrent(this.t, w, reason, this.g);
-    return [w, p];
+  /** A waiter owned by this thread for this object's goroutine, recorded as parked (in t.lastWaiter). */
+  protected park<R>(reason: WaitReason | number): Promise<R> {
+    const p = this.t.waiter<R>(0);
+    parkCurrent(this.t, this.t.lastWaiter, reason, this.g);
+    return p;
   }
 }

@@ -215,13 +215,16 @@ export abstract class ThreadBase {
     Atomics.store(this.heap.i32, this.tw + T.EXITED, this.exited);
   }
 
-  /** A waiter owned by this thread, with the local promise it will settle. */
-  waiter<R>(g: number): [number, Promise<R>] {
+  /** The waiter record made by the last waiter() call (a field, not a tuple: no allocation). */
+  lastWaiter = 0;
+
+  /** A waiter owned by this thread (left in lastWaiter); returns the local promise it settles. */
+  waiter<R>(g: number): Promise<R> {
     this.activity++;
     const p = new Promise<R>(this.executor as never);
-    const w = waiterAlloc(this.heap, this.index, g, this.lastToken);
+    this.lastWaiter = waiterAlloc(this.heap, this.index, g, this.lastToken);
     this.watch();
-    return [w, p];
+    return p;
   }
 
   /** Drop a waiter that was never published. */

@@ -61,7 +61,8 @@ export function semacquire(t: Thread, at: number, reason: number, g: number, lif
     unlock(t.heap.i32, at + LOCK);
     return undefined;
   }
-  const [w, p] = t.waiter<void>(0);
+  const p = t.waiter<void>(0);
+  const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, lifo);
   unlock(t.heap.i32, at + LOCK);
@@ -141,7 +142,8 @@ export function semwakeOne(t: Thread, at: number): boolean {
 export function semenqueue(t: Thread, at: number, reason: number, g: number): Promise<void> {
   const a = t.heap.i32;
   lock(a, at + LOCK);
-  const [w, p] = t.waiter<void>(0);
+  const p = t.waiter<void>(0);
+  const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, false);
   unlock(t.heap.i32, at + LOCK);

@@ -63,7 +63,7 @@ export class Semaphore extends RuntimeObject {
     const a = this.t.heap.i32;
     const i = this.h >> 2;
     if (n > a[i + SIZE]!) {
-      if (ctx === undefined) return this.park<void>(WAIT)[1];
+      if (ctx === undefined) return this.park<void>(WAIT);
       return ctx.done().recv().then(() => {
         throw ctx.err();
       });
@@ -75,7 +75,8 @@ export class Semaphore extends RuntimeObject {
       unlock(a, i + LOCK);
       return this.t.settled(undefined);
     }
-    const [w, p] = this.park<void>(WAIT);
+    const p = this.park<void>(WAIT);
+    const w = this.t.lastWaiter;
     const b = this.t.heap.i32;
     b[(w >> 2) + W.CASE] = n;
     b[(w >> 2) + W.NEXT] = 0;

@@ -60,7 +60,8 @@ export class WaitGroup extends RuntimeObject {
       unlock(a, i + WG.LOCK);
       return Promise.resolve();
     }
-    const [w, p] = this.park<void>('sync.WaitGroup.Wait');
+    const p = this.park<void>('sync.WaitGroup.Wait');
+    const w = this.t.lastWaiter;
     t.heap.i32[(w >> 2) + W.NEXT] = 0;
     const tail = t.heap.i32[i + WG.TAIL]!;
     if (tail === 0) t.heap.i32[i + WG.HEAD] = w;
