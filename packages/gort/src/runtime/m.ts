@@ -1,6 +1,9 @@
 /**
  * The M: a worker thread bound to one P, running Go's schedule loop. Worker threads only.
  *
+ * A goroutine spawned here goes to runnext and starts when its spawner reaches its next await
+ * (M.kick), as Go runs runnext when the spawner blocks.
+ *
  * Loop (docs/design/scheduler.md): settle waiters on our READY list; take a G from runnext,
  * the local ring, the global queue (first every 61st tick, for fairness), or by stealing half
  * of a random victim's queue; start it; every few Gs let the microtask queue run (resumed
@@ -119,6 +122,8 @@ export class M extends ThreadBase {
    * schedule loop gets its turn. The sieve depends on it: its main goroutine spawns a filter
    * and at once waits on it, and every round the new filter waits, the chain upstream keeps
    * filtering numbers past the answer (the generator ran 2x as far, all of it wasted work).
+   * Not queued once the slice is over (yieldDue): a goroutine that spawns itself in a loop
+   * would otherwise never let the event loop run.
    */
   private readonly kick = (): void => {
     this.kickQueued = false;
