@@ -173,6 +173,34 @@ describe('goroutines', () => {
     );
     expect(seen).toEqual(new Array(50).fill(1));
   });
+
+  it('a chain of goroutines each spawning the next still lets its M run timers', async () => {
+    // Each link starts from the previous one's spawn, in a microtask, without awaiting
+    // anything: only the time slice stops the chain long enough for the timer to fire.
+    const left = await run(
+      () =>
+        spawn(async () => {
+          const stop = chan<number>(1);
+          const done = chan<number>(1);
+          setTimeout(() => stop.trySend(1), 1);
+          go(
+            function link(stop: Chan<number>, done: Chan<number>, n: number): void {
+              if (stop.len > 0 || n === 0) {
+                done.trySend(n);
+                return;
+              }
+              go(link, stop, done, n - 1);
+            },
+            stop,
+            done,
+            1e8,
+          );
+          return done.recv();
+        }),
+      { procs: 1 },
+    );
+    expect(left).toBeGreaterThan(0);
+  });
 });
 
 describe('values', () => {
