@@ -23,6 +23,19 @@ import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { CH, CH_BYTES, bufSlot, dequeue, enqueue, moveSlot, target } from './hchan.js';
+import {
+  chanOwner,
+  DONE_LOCAL,
+  ensureShared,
+  formatRecv,
+  localClose,
+  localRecv,
+  localSend,
+  localTrySend,
+  makeLocal,
+  requestShared,
+  type LocalChan,
+} from './local.js';
 
 const RESOLVED = Promise.resolve();
 const WAIT_SEND = waitCode('chan send');
@@ -189,7 +202,20 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
       heap.i32[(this.h >> 2) + CH.CAP] = capacity;
       heap.i32[(this.h >> 2) + CH.BUF] = buf;
+      if (this.t.makesLocalChans) makeLocal(this.t, this.h, capacity);
     }
+  }
+
+  private lst: LocalChan | undefined;
+  /** This thread's state of the channel while this thread owns it locally (chan/local.ts). */
+  private local(): LocalChan {
+    return (this.lst ??= this.t.locals.get(this.h)!);
+  }
+
+  /** Throw the TypeError that sending v would throw (a send that must first wait to share the channel). */
+  private checkValue(v: T): void {
+    encodeInto(this.t.heap, this.t.scratch, v, 'the value sent');
+    drop(this.t.heap, this.t.scratch);
   }
 
   get cap(): number {
@@ -198,6 +224,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Values buffered now (a racy snapshot, as Go's len(ch)). */
   get len(): number {
+    if (chanOwner(this.t, this.h) === this.t.index + 1) return this.local().count;
     return this.t.heap.i32[(this.h >> 2) + CH.COUNT]!;
   }
 
@@ -228,6 +255,8 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v; resolves when a receiver took it or it is buffered. */
   send(v: T): Promise<void> {
+    const o = chanOwner(this.t, this.h);
+    if (o !== 0) return this.sendLocal(v, o);
     if (this.sendNow(v, true) === DONE) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
     const t = this.t;
     const heap = t.heap;
@@ -239,6 +268,18 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     enqueue(heap.i32, c, CH.SQ_HEAD, w);
     unlock(heap.i32, (c >> 2) + CH.LOCK);
     return p;
+  }
+
+  /** send() on a channel still local to thread o - 1: ours, or to be shared first. */
+  private sendLocal(v: T, o: number): Promise<void> {
+    const t = this.t;
+    if (o === t.index + 1) {
+      const r = localSend(t, this.h, this.local(), v, this.g, WAIT_SEND);
+      if (r !== DONE_LOCAL) return r as Promise<void>;
+      return t.yieldDue() ? t.yieldTurn(undefined) : RESOLVED;
+    }
+    this.checkValue(v);
+    return requestShared(t, this.h, o - 1).then(() => this.send(v));
   }
 
   /** Receive a value; undefined once the channel is closed and drained. */
@@ -263,6 +304,14 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const heap = t.heap;
     const dst = t.scratch;
     const c = this.h;
+    const o = chanOwner(t, c);
+    if (o !== 0) {
+      if (o === t.index + 1) return localRecv(t, c, this.local(), mode, this.g, WAIT_RECV);
+      return requestShared(t, c, o - 1).then(() => {
+        const r = this.recvRaw(mode);
+        return r instanceof Promise ? r : formatRecv(mode, r === CLOSED ? undefined : r, r !== CLOSED);
+      });
+    }
     lock(heap.i32, (c >> 2) + CH.LOCK);
     let r = recvLocked(t, c, dst);
     if (r === BLOCK && mayBlockSpin(t, c)) r = spinLocked(t, c, dst, false);
@@ -286,6 +335,9 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v if that can happen now (a receiver waits, or the buffer has room); Go's select with default. */
   trySend(v: T): boolean {
+    const o = chanOwner(this.t, this.h);
+    if (o === this.t.index + 1) return localTrySend(this.t, this.h, this.local(), v);
+    if (o !== 0) ensureShared(this.t, this.h);
     if (this.sendNow(v, false) === DONE) return true;
     unlock(this.t.heap.i32, (this.h >> 2) + CH.LOCK);
     drop(this.t.heap, this.t.scratch);
@@ -298,6 +350,9 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const heap = t.heap;
     const c = this.h;
     const ci = c >> 2;
+    const o = chanOwner(t, c);
+    if (o === t.index + 1) return localClose(t, c, this.local());
+    if (o !== 0) ensureShared(t, c);
     lock(heap.i32, ci + CH.LOCK);
     if (heap.i32[ci + CH.CLOSED] !== 0) {
       unlock(heap.i32, ci + CH.LOCK);
@@ -322,6 +377,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send, blocking this thread until done (Atomics.wait). */
   sendSync(v: T): void {
+    ensureShared(this.t, this.h);
     if (this.sendNow(v, true) === DONE) return;
     const heap = this.t.heap;
     const src = this.t.scratch;
@@ -343,6 +399,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   recvOkSync(): [T | undefined, boolean] {
     const t = this.t;
+    ensureShared(t, this.h);
     const heap = t.heap;
     const dst = t.scratch;
     const c = this.h;

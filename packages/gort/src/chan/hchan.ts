@@ -12,6 +12,7 @@
  * | 6    | BUF     | creator, once            |                     | CAP value slots (16 B each)   |
  * | 7, 8 | RQ_HEAD, RQ_TAIL | under LOCK      |                     | parked receivers (waiters)    |
  * | 9, 10| SQ_HEAD, SQ_TAIL | under LOCK      |                     | parked senders, VALUE = value |
+ * | 11   | OWNER   | creator; owner once (→ 0)| any                 | thread index + 1 while local, 0 once shared (chan/local.ts) |
  *
  * Invariants (Go's): at most one of RQ and SQ is non-empty; RQ non-empty implies COUNT = 0;
  * SQ non-empty implies COUNT = CAP; a value moves by copying its 16-byte slot, which hands
@@ -38,6 +39,7 @@ export const CH = {
   RQ_TAIL: 8,
   SQ_HEAD: 9,
   SQ_TAIL: 10,
+  OWNER: 11,
 } as const;
 export const CH_BYTES = 48;
 

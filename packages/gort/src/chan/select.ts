@@ -23,6 +23,7 @@ import { W, WFlag, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES } from '../value/codec.js';
 import { CH, enqueue, moveSlot, unlink } from './hchan.js';
 import { BLOCK, CLOSED_CH, DONE, flushWakes, recvLocked, sendLocked, type Chan } from './chan.js';
+import { ensureShared } from './local.js';
 
 export interface SelectCase<R> {
   /** @internal */ readonly dir: 'send' | 'recv';
@@ -78,8 +79,9 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     heap.free(vals);
     throw e;
   }
-  // 2. lock in handle order, poll in random order
+  // 2. lock in handle order, poll in random order (a thread-local channel is shared first)
   const chans = [...new Set(live.map((k) => handleOf(cases[k]!.ch!)))].sort((x, y) => x - y);
+  for (const c of chans) ensureShared(t, c);
   for (const c of chans) lock(heap.i32, (c >> 2) + CH.LOCK);
   const order = live.slice();
   for (let k = order.length - 1; k > 0; k--) {

@@ -31,6 +31,7 @@ import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
+import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
@@ -140,6 +141,16 @@ export class M extends ThreadBase {
     return this.now;
   }
 
+  override get makesLocalChans(): boolean {
+    return true;
+  }
+
+  /** About to block the thread: share every local channel and serve requests (chan/local.ts). */
+  override beforeBlock(): void {
+    shareAll(this);
+    serveRequests(this);
+  }
+
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
   gosched(): Promise<void> {
     // Called from a goroutine resumed by the event loop (a timer, I/O) while this M is parked:
@@ -239,6 +250,7 @@ export class M extends ThreadBase {
 
   /** Settle the waiters other threads completed for us; returns how many. */
   private drainReady(): number {
+    serveRequests(this);
     if (!readyNonEmpty(this.heap, this.index)) return 0;
     const n = readyTakeAll(this.heap, this.index, this.buf);
     for (const w of this.buf) this.settle(w);
@@ -367,6 +379,7 @@ export class M extends ThreadBase {
   private workVisible(): boolean {
     const heap = this.heap;
     if (readyNonEmpty(heap, this.index) || globrunqSize(heap) > 0 || this.runq.size() > 0) return true;
+    if (requestsPending(this)) return true;
     if (this.runq.hasRunnext() || this.yielded.length > 0) return true;
     for (const v of this.victims) if (v.size() > 0 || v.hasRunnext()) return true;
     return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;

@@ -21,13 +21,24 @@ export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, o
     if (t.index === 0) t.heap.i32[t.tw + T.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
     return;
   }
+  t.heap.i32[(w >> 2) + W.G] = g;
+  parkG(t, g, reason);
+}
+
+/** Record goroutine g (not 0) as waiting for `reason` since now. */
+export function parkG(t: Thread, g: number, reason: WaitReason | number): void {
   const heap = t.heap;
-  heap.i32[(w >> 2) + W.G] = g;
   // Plain writes: these words are for dump() and the deadlock check, which read them racily
   // and (deadlock) only trust two observations in a row.
   heap.i32[(g >> 2) + G.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
   heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
+}
+
+/** Goroutine g (not 0) runs again. */
+export function unparkG(t: Thread, g: number): void {
+  t.heap.i32[(g >> 2) + G.WAIT] = 0;
+  t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkG
 }
 
 /** A blocking (Atomics.wait) park ended: the goroutine it recorded runs again. */

@@ -20,6 +20,7 @@ import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
+import type { LocalChan } from '../chan/local.js';
 
 type Settle = (v: unknown) => void;
 
@@ -101,7 +102,8 @@ export abstract class ThreadBase {
   clock(): number {
     return performance.timeOrigin + performance.now();
   }
-  private lastToken = 0;
+  /** Token of the local promise made last (waiter(), localPromise()). */
+  lastToken = 0;
   /** One executor for every local promise (no closure per park): registers it, keeps its token. */
   private readonly executor = (resolve: Settle, reject: Settle): void => {
     this.lastToken = this.promises.add(resolve, reject);
@@ -225,6 +227,22 @@ export abstract class ThreadBase {
     this.lastWaiter = waiterAlloc(this.heap, this.index, g, this.lastToken);
     this.watch();
     return p;
+  }
+
+  /** A local promise with no waiter record (a thread-local channel's waiter); token in lastToken. */
+  localPromise<R>(): Promise<R> {
+    this.activity++;
+    const p = new Promise<R>(this.executor as never);
+    this.watch();
+    return p;
+  }
+
+  /** State of the channels this thread owns while they are thread-local (chan/local.ts). */
+  readonly locals = new Map<number, LocalChan>();
+
+  /** Whether channels made here start thread-local (Ms: their goroutines never block the thread). */
+  get makesLocalChans(): boolean {
+    return false;
   }
 
   /** Drop a waiter that was never published. */

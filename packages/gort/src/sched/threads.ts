@@ -45,6 +45,8 @@ export const T = {
   CREATED: 10,
   EXITED: 11,
   WAIT: 12,
+  /** Treiber stack of requests to share this thread's local channels (chan/local.ts) */
+  CONVREQ: 13,
 } as const;
 export const T_WORDS = 16;
 

@@ -57,6 +57,8 @@ export const WState = {
   CLAIMED: 5,
   /** the result could not be stored: the heap is full (settles as HeapExhaustedError) */
   HEAP_EXHAUSTED: 6,
+  /** a request to share a local channel that its requester gave up waiting for (chan/local.ts): the owner frees it */
+  ABANDONED: 7,
 } as const;
 
 export function waiterAlloc(heap: Heap, owner: number, g: number, token: number): number {

@@ -1,0 +1,385 @@
+/**
+ * Thread-local channels: a channel made on an M lives in that M's JS memory until another
+ * thread touches it, then moves to its heap record (hchan.ts) for good. Biased locking, for
+ * channels: most channels in pipelines and worker pools are made, used and dropped by
+ * goroutines of one M, and a hand-off between two of them then costs what a bare promise
+ * channel costs (no lock, no heap waiter, no encoding of primitives), where the heap path
+ * costs ~2-2.5x that (docs/architecture.md, "Limits").
+ *
+ * Invariants:
+ * - CH.OWNER is the owning thread's index + 1 while the channel is local, 0 once shared. Only
+ *   the owner writes it: at creation (before the handle can reach another thread) and once
+ *   in toShared (last, after every heap word of the channel is written). It never goes back.
+ * - While local, only the owner touches the channel's state (LocalChan, on its thread); the
+ *   heap words COUNT and CLOSED are mirrors for racy readers (len) and nothing else.
+ * - Another thread that finds the channel local asks the owner to share it (a request record
+ *   on the owner's CONVREQ stack, ringing it if parked) and waits; the owner serves requests
+ *   with its READY list (M.drainReady, every 16 runtime operations and every loop turn).
+ * - An M about to block its thread (Atomics.wait) first shares every channel it owns and
+ *   serves its requests (M.beforeBlock); a requester that finds the channel shared after
+ *   pushing its request gives up waiting (CAS PENDING → ABANDONED; the owner frees the
+ *   record). So no two threads can wait on each other through requests.
+ * - Local waiters keep Go's order: FIFO for receivers and senders; toShared moves them to the
+ *   heap queues in that order, with their promise tokens, so they settle like heap waiters.
+ * - A value is kept as itself when it is a primitive (immutable: a copy would be identical)
+ *   and otherwise encoded into a heap slot at once, so a value that cannot be cloned still
+ *   throws a TypeError in the sender, and a receiver gets a copy as with heap channels.
+ */
+import { lock, unlock } from '../heap/lock.js';
+import { ClosedChannelError } from '../errors.js';
+import { complete, parkG, unparkG } from '../runtime/park.js';
+import { CLOSED, type Thread } from '../runtime/thread.js';
+import { ring, T, threadWord } from '../sched/threads.js';
+import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
+import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
+import { bufSlot, CH, enqueue, moveSlot } from './hchan.js';
+
+/** A value that is not a primitive, encoded into its own heap slot. */
+class Encoded {
+  constructor(readonly slot: number) {}
+}
+
+/** A goroutine parked on a local channel. */
+interface LocalWaiter {
+  /** its promise in the owner's table */
+  readonly token: number;
+  /** its G record (0: not known) */
+  readonly g: number;
+  /** WFlag.RECV_* for a receiver, 0 for a sender */
+  readonly mode: number;
+  /** a sender's value (primitive or Encoded) */
+  readonly x: unknown;
+}
+
+/** A FIFO of local waiters: an array and a head index, reset whenever it empties. */
+class Queue {
+  private a: LocalWaiter[] = [];
+  private h = 0;
+  get size(): number {
+    return this.a.length - this.h;
+  }
+  push(w: LocalWaiter): void {
+    this.a.push(w);
+  }
+  shift(): LocalWaiter | undefined {
+    if (this.h === this.a.length) return undefined;
+    const w = this.a[this.h]!;
+    this.a[this.h++] = undefined as never;
+    if (this.h === this.a.length) {
+      this.a = [];
+      this.h = 0;
+    }
+    return w;
+  }
+  /** Take every waiter, oldest first. */
+  drain(): LocalWaiter[] {
+    const out = this.a.slice(this.h);
+    this.a = [];
+    this.h = 0;
+    return out;
+  }
+}
+
+/** The state of a thread-local channel, on its owner's thread. */
+export class LocalChan {
+  readonly buf: unknown[];
+  head = 0;
+  count = 0;
+  closed = false;
+  readonly recvq = new Queue();
+  readonly sendq = new Queue();
+  constructor(readonly cap: number) {
+    this.buf = cap > 0 ? new Array<unknown>(Math.min(cap, 1024)) : [];
+  }
+  put(x: unknown): void {
+    const i = this.head + this.count;
+    this.buf[i >= this.cap ? i - this.cap : i] = x;
+    this.count++;
+  }
+  take(): unknown {
+    const x = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = this.head + 1 === this.cap ? 0 : this.head + 1;
+    this.count--;
+    return x;
+  }
+}
+
+export const DONE_LOCAL = 1;
+const RESOLVED = Promise.resolve();
+
+function primitive(v: unknown): boolean {
+  const ty = typeof v;
+  return ty === 'number' || ty === 'string' || ty === 'boolean' || ty === 'undefined' || ty === 'bigint' || v === null;
+}
+
+/** v as kept in a local channel: itself, or encoded (throws TypeError if it cannot be cloned). */
+function box(t: Thread, v: unknown, path: string): unknown {
+  if (primitive(v)) return v;
+  const slot = t.heap.alloc(SLOT_BYTES);
+  try {
+    encodeInto(t.heap, slot, v, path);
+  } catch (e) {
+    t.heap.free(slot);
+    throw e;
+  }
+  return new Encoded(slot);
+}
+
+/** The value a receiver (of goroutine g) gets from x. */
+function unbox(t: Thread, x: unknown, g: number): unknown {
+  if (!(x instanceof Encoded)) return x;
+  const v = read(t.heap, x.slot, true, g);
+  t.heap.free(x.slot);
+  return v;
+}
+
+function dropBox(t: Thread, x: unknown): void {
+  if (x instanceof Encoded) {
+    drop(t.heap, x.slot);
+    t.heap.free(x.slot);
+  }
+}
+
+/** Move x into a heap value slot (toShared). */
+function boxToSlot(t: Thread, x: unknown, slot: number): void {
+  if (x instanceof Encoded) {
+    moveSlot(t.heap.i32, x.slot, slot);
+    t.heap.free(x.slot);
+  } else {
+    encodeInto(t.heap, slot, x, 'a buffered value');
+  }
+}
+
+/** What a receive settles with, for its mode (WFlag.RECV_*), as Thread.settleAs formats it. */
+export function formatRecv(mode: number, v: unknown, ok: boolean): unknown {
+  if (mode === WFlag.RECV_PAIR) return ok ? [v, true] : [undefined, false];
+  if (mode === WFlag.RECV_ITER) return ok ? { value: v, done: false } : { value: undefined, done: true };
+  return ok ? v : undefined;
+}
+
+/** Settle a local waiter now, or after the pending event-loop turn when one is due. */
+function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
+  t.activity++;
+  if (w.g !== 0) unparkG(t, w.g);
+  if (!t.yieldDue()) t.promises.settle(w.token, ok, v);
+  else void t.yieldTurn(undefined).then(() => t.promises.settle(w.token, ok, v));
+}
+
+function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, q: Queue): Promise<R> {
+  const p = t.localPromise<R>();
+  const pg = g !== 0 ? g : t.curG;
+  if (pg !== 0) parkG(t, pg, reason);
+  q.push({ token: t.lastToken, g: pg, mode, x });
+  return p;
+}
+
+/** The heap record's owner word: thread index + 1 while local, 0 once shared. */
+export function chanOwner(t: Thread, h: number): number {
+  return t.heap.i32[(h >> 2) + CH.OWNER]!;
+}
+
+/** Make channel h local to thread t (its creator, an M). */
+export function makeLocal(t: Thread, h: number, cap: number): void {
+  t.heap.i32[(h >> 2) + CH.OWNER] = t.index + 1;
+  t.locals.set(h, new LocalChan(cap));
+}
+
+/** Send on local channel h: DONE_LOCAL, or a promise of the parked send. Throws as Chan.send. */
+export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: number, reason: number): number | Promise<void> {
+  const x = box(t, v, 'the value sent');
+  if (st.closed) {
+    dropBox(t, x);
+    throw new ClosedChannelError('send on closed channel');
+  }
+  const r = st.recvq.shift();
+  if (r !== undefined) {
+    wake(t, r, true, formatRecv(r.mode, unbox(t, x, r.g), true));
+    t.activity++;
+    return DONE_LOCAL;
+  }
+  if (st.count < st.cap) {
+    st.put(x);
+    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
+    return DONE_LOCAL;
+  }
+  return parkLocal<void>(t, g, reason, 0, x, st.sendq);
+}
+
+/** Send now if that cannot block (Chan.trySend). */
+export function localTrySend(t: Thread, h: number, st: LocalChan, v: unknown): boolean {
+  const x = box(t, v, 'the value sent');
+  if (st.closed) {
+    dropBox(t, x);
+    throw new ClosedChannelError('send on closed channel');
+  }
+  const r = st.recvq.shift();
+  if (r !== undefined) {
+    wake(t, r, true, formatRecv(r.mode, unbox(t, x, r.g), true));
+    return true;
+  }
+  if (st.count < st.cap) {
+    st.put(x);
+    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
+    return true;
+  }
+  dropBox(t, x);
+  return false;
+}
+
+/** Receive from local channel h: the value, CLOSED, or a promise settled as `mode` says. */
+export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: number, reason: number): unknown {
+  if (st.count > 0) {
+    const x = st.take();
+    const s = st.sendq.shift();
+    if (s !== undefined) {
+      st.put(s.x);
+      wake(t, s, true, undefined);
+    }
+    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
+    t.activity++;
+    return unbox(t, x, g);
+  }
+  const s = st.sendq.shift();
+  if (s !== undefined) {
+    wake(t, s, true, undefined);
+    t.activity++;
+    return unbox(t, s.x, g);
+  }
+  if (st.closed) return CLOSED;
+  return parkLocal<unknown>(t, g, reason, mode, undefined, st.recvq);
+}
+
+/** Close local channel h (Chan.close). */
+export function localClose(t: Thread, h: number, st: LocalChan): void {
+  if (st.closed) throw new ClosedChannelError('close of closed channel');
+  st.closed = true;
+  Atomics.store(t.heap.i32, (h >> 2) + CH.CLOSED, 1);
+  for (const r of st.recvq.drain()) wake(t, r, true, formatRecv(r.mode, undefined, false));
+  for (const s of st.sendq.drain()) {
+    dropBox(t, s.x);
+    wake(t, s, false, new ClosedChannelError('send on closed channel'));
+  }
+}
+
+/**
+ * Move local channel h (owned by t) to its heap record: buffer, parked receivers and senders
+ * (as heap waiters with their promise tokens, in order), closed flag; then publish OWNER = 0.
+ */
+export function toShared(t: Thread, h: number): void {
+  const st = t.locals.get(h);
+  if (st === undefined) return;
+  t.locals.delete(h);
+  const heap = t.heap;
+  const ci = h >> 2;
+  lock(heap.i32, ci + CH.LOCK);
+  for (let k = 0; k < st.count; k++) {
+    const i = st.head + k;
+    boxToSlot(t, st.buf[i >= st.cap ? i - st.cap : i], bufSlot(heap.i32, h, k));
+  }
+  heap.i32[ci + CH.COUNT] = st.count;
+  heap.i32[ci + CH.RECVX] = 0;
+  heap.i32[ci + CH.SENDX] = st.count === st.cap ? 0 : st.count;
+  for (const r of st.recvq.drain()) {
+    const w = waiterAlloc(heap, t.index, r.g, r.token);
+    heap.i32[(w >> 2) + W.FLAGS] = r.mode;
+    enqueue(heap.i32, h, CH.RQ_HEAD, w);
+  }
+  for (const s of st.sendq.drain()) {
+    const w = waiterAlloc(heap, t.index, s.g, s.token);
+    boxToSlot(t, s.x, w + W.VALUE * 4);
+    enqueue(heap.i32, h, CH.SQ_HEAD, w);
+  }
+  if (st.closed) Atomics.store(heap.i32, ci + CH.CLOSED, 1);
+  Atomics.store(heap.i32, ci + CH.OWNER, 0); // last: publishes every word above
+  unlock(heap.i32, ci + CH.LOCK);
+}
+
+/** Share every channel t owns (before t blocks its thread). */
+export function shareAll(t: Thread): void {
+  for (const h of [...t.locals.keys()]) toShared(t, h);
+}
+
+/** Push request w on thread `owner`'s CONVREQ stack and ring it if parked. */
+function pushRequest(t: Thread, owner: number, w: number): void {
+  const a = t.heap.i32;
+  const tw = threadWord(t.heap, owner);
+  for (;;) {
+    const head = Atomics.load(a, tw + T.CONVREQ);
+    a[(w >> 2) + W.LINK] = head;
+    if (Atomics.compareExchange(a, tw + T.CONVREQ, head, w) === head) break; // publishes w's fields
+  }
+  if (Atomics.load(a, tw + T.PARKED) === 1) ring(t.heap, owner); // Dekker pair with the parker's PARKED store
+}
+
+/**
+ * After pushing request w for channel h: if h is shared already, nobody may serve w (its
+ * owner served its requests before sharing everything to block): give it up, unless the
+ * owner claimed it first. True if given up (the owner frees w).
+ */
+function abandonIfShared(t: Thread, h: number, w: number): boolean {
+  const a = t.heap.i32;
+  if (Atomics.load(a, (h >> 2) + CH.OWNER) !== 0) return false;
+  return Atomics.compareExchange(a, (w >> 2) + W.STATE, WState.PENDING, WState.ABANDONED) === WState.PENDING;
+}
+
+/** Ask channel h's owner to share it; resolves once it is shared. Any thread but the owner. */
+export function requestShared(t: Thread, h: number, owner: number): Promise<void> {
+  const p = t.waiter<void>(0);
+  const w = t.lastWaiter;
+  t.heap.i32[(w >> 2) + W.CASE] = h;
+  pushRequest(t, owner, w);
+  if (abandonIfShared(t, h, w)) {
+    t.promises.cancel(t.heap.i32[(w >> 2) + W.TOKEN]!);
+    return RESOLVED;
+  }
+  return p;
+}
+
+/** Make channel h shared before returning, blocking this thread if another owns it. */
+export function ensureShared(t: Thread, h: number): void {
+  const o = chanOwner(t, h);
+  if (o === 0) return;
+  if (o === t.index + 1) return toShared(t, h);
+  const heap = t.heap;
+  const w = waiterAlloc(heap, t.index, 0, 0);
+  heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
+  heap.i32[(w >> 2) + W.CASE] = h;
+  pushRequest(t, o - 1, w);
+  if (abandonIfShared(t, h, w)) return;
+  t.beforeBlock(); // an M shares its own channels and serves its requests: no waiting cycle
+  const a = heap.i32;
+  const i = (w >> 2) + W.STATE;
+  for (;;) {
+    const s = Atomics.load(a, i);
+    if (s !== WState.PENDING && s !== WState.CLAIMED) break;
+    Atomics.wait(a, i, s); // pairs with complete()'s store + notify
+  }
+  heap.free(w);
+}
+
+/** Serve the requests other threads made to share t's channels. Owner only. */
+export function serveRequests(t: Thread): void {
+  const heap = t.heap;
+  const ri = t.tw + T.CONVREQ;
+  if (Atomics.load(heap.i32, ri) === 0) return;
+  let w = Atomics.exchange(heap.i32, ri, 0);
+  while (w !== 0) {
+    heap.see(w, W_BYTES);
+    const a = heap.i32;
+    const next = a[(w >> 2) + W.LINK]!;
+    const h = a[(w >> 2) + W.CASE]!;
+    if (chanOwner(t, h) === t.index + 1) toShared(t, h);
+    if (Atomics.compareExchange(heap.i32, (w >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
+      heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;
+      complete(t, w, WState.OK);
+    } else {
+      heap.free(w); // abandoned by its requester
+    }
+    w = next;
+  }
+}
+
+export function requestsPending(t: Thread): boolean {
+  return Atomics.load(t.heap.i32, t.tw + T.CONVREQ) !== 0;
+}
