@@ -1,0 +1,182 @@
+// Thread-local channels (src/chan/local.ts): a channel made on an M lives in that M's memory
+// until another thread touches it. These tests touch such channels from another M and from
+// the main thread in every state a local channel can be in — values buffered, receivers or
+// senders parked, closed — with every kind of operation (async, sync, try, close, select),
+// and check that Go's semantics survive the move: FIFO, each value exactly once, close
+// waking everyone, typed errors, and no hang (a hang fails by the test's timeout).
+import { describe, it, expect } from 'vitest';
+import { run, spawn, go, chan, select, recv, send, WaitGroup, fromModule, ClosedChannelError, type Chan } from 'gort';
+
+const local = fromModule<typeof import('./fixtures/local.mjs')>(new URL('./fixtures/local.mjs', import.meta.url));
+
+describe('thread-local channels', () => {
+  it('on its own M: buffered FIFO, len, trySend, close and drain, errors, for-await', async () => {
+    const r = await run(
+      () =>
+        spawn(async () => {
+          const c = chan<number>(3);
+          const log: unknown[] = [];
+          await c.send(1);
+          await c.send(2);
+          log.push(c.len, c.cap, c.trySend(3), c.trySend(4), c.len);
+          log.push(await c.recv());
+          c.close();
+          try {
+            await c.send(5);
+          } catch (e) {
+            log.push((e as Error).message);
+          }
+          try {
+            c.close();
+          } catch (e) {
+            log.push((e as Error).message);
+          }
+          const rest: number[] = [];
+          for await (const v of c) rest.push(v);
+          log.push(rest, await c.recvOk());
+          let bad = '';
+          try {
+            await c.send((() => 0) as unknown as number);
+          } catch (e) {
+            bad = (e as Error).name;
+          }
+          log.push(bad);
+          return log;
+        }),
+      { procs: 1 },
+    );
+    expect(r).toEqual([2, 3, true, false, 3, 1, 'send on closed channel', 'close of closed channel', [2, 3], [undefined, false], 'TypeError']);
+  });
+
+  it('an unbuffered rendezvous between goroutines of one M hands over objects as copies', async () => {
+    const r = await run(
+      () =>
+        spawn(async () => {
+          const c = chan<{ n: number; tags: Set<string> }>();
+          const back = chan<number>();
+          const sent = { n: 1, tags: new Set(['a']) };
+          go(async (c: Chan<{ n: number; tags: Set<string> }>, back: Chan<number>) => {
+            const v = (await c.recv())!;
+            v.n = 99;
+            await back.send(v.tags.has('a') ? v.n : -1);
+          }, c, back);
+          await c.send(sent);
+          return [await back.recv(), sent.n];
+        }),
+      { procs: 1 },
+    );
+    expect(r).toEqual([99, 1]);
+  });
+
+  it('receivers parked on their M are served by a sender on another M, each value once', async () => {
+    const [got, apart] = await run(() => spawn(local.parkedReceiversServedRemotely, 16), { procs: 2 });
+    expect(apart).toBe(true);
+    expect(got).toEqual(Array.from({ length: 16 }, (_, i) => i));
+  });
+
+  it('a full buffer and parked senders move to the heap in order: another M drains them FIFO', async () => {
+    const [values, apart, len, here] = await run(() => spawn(local.bufferAndSendersInOrder, 4, 5), { procs: 2 });
+    expect(apart).toBe(true);
+    // The buffer first, in order; then the parked senders. A sender the idle M stole before it
+    // started sent from there, unordered with the others (no happens-before): only the senders
+    // that parked on the channel's own M must keep their order.
+    expect(values.slice(0, 4)).toEqual([0, 1, 2, 3]);
+    expect([...values].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(values.filter((v) => here.includes(v))).toEqual(here);
+    expect(here.length).toBeGreaterThan(1);
+    expect(len).toBe(0);
+  });
+
+  it('close from another M wakes local receivers with ok=false and makes local senders throw', async () => {
+    const [results, thrown, apart, again] = await run(() => spawn(local.closeFromElsewhere, 4), { procs: 2 });
+    expect(apart).toBe(true);
+    expect(thrown).toEqual([null, null]);
+    expect(results).toEqual([...new Array(4).fill('ClosedChannelError'), ...new Array(4).fill('[null,false]')]);
+    expect(again).toBe('ClosedChannelError');
+  });
+
+  it('select on another M over a channel local to this one', async () => {
+    const [r, apart] = await run(() => spawn(local.selectFromElsewhere), { procs: 2 });
+    expect(apart).toBe(true);
+    expect(r).toBe(42);
+  });
+
+  it('the main thread uses a channel made on an M: len, recv, trySend, recvSync, sendSync, select, close', async () => {
+    const r = await run(
+      async () => {
+        const c = await spawn(async () => {
+          const c = chan<number>(4);
+          await c.send(1);
+          await c.send(2);
+          return c;
+        });
+        const log: unknown[] = [c.len];
+        log.push(await c.recv()); // shares it: the M serves the request from its park
+        log.push(c.trySend(3), c.recvSync(), c.recvSync());
+        c.sendSync(4);
+        log.push(await select([recv(c, (v) => v)]));
+        const d = await spawn(async () => chan<number>(1)); // still local: a sync op shares it first
+        d.sendSync(5);
+        log.push(d.recvOkSync());
+        const e = await spawn(async () => chan<number>(1));
+        log.push(await select([send(e, 6, () => 'sent')]), e.len);
+        const f = await spawn(async () => chan<number>());
+        f.close();
+        log.push(await f.recvOk());
+        try {
+          f.close();
+        } catch (x) {
+          log.push(x instanceof ClosedChannelError);
+        }
+        return log;
+      },
+      { procs: 2 },
+    );
+    expect(r).toEqual([2, 1, true, 2, 3, 4, [5, true], 'sent', 1, [undefined, false], true]);
+  });
+
+  it('two Ms closing, at the same moment, channels local to each other do not wait on each other', async () => {
+    const rounds = 40;
+    const r = await run(
+      async () => {
+        let closed = 0;
+        for (let k = 0; k < rounds; k++) {
+          // Two goroutines, each makes a channel on its M; each closes the other's after a barrier.
+          const toA = chan<Chan<number>>(1);
+          const toB = chan<Chan<number>>(1);
+          const wg = new WaitGroup();
+          wg.add(2);
+          const side = async (out: Chan<Chan<number>>, inp: Chan<Chan<number>>, wg: WaitGroup): Promise<number> => {
+            const mine = chan<number>();
+            await out.send(mine);
+            const other = (await inp.recv())!;
+            wg.done();
+            await wg.wait();
+            other.close();
+            const [, ok] = await mine.recvOk();
+            return ok ? 0 : 1;
+          };
+          const [a, b] = await Promise.all([spawn(side, toB, toA, wg), spawn(side, toA, toB, wg)]);
+          closed += a + b;
+        }
+        return closed;
+      },
+      { procs: 2 },
+    );
+    expect(r).toBe(2 * rounds);
+  });
+
+  it('stress: 4 producers and 4 consumers over both Ms on a channel made on one of them, every value once', async () => {
+    const n = 200_000;
+    for (const cap of [0, 64]) {
+      const [maps, ptids, maker] = await run(() => spawn(local.spreadConservation, n, cap), { procs: 2 });
+      const total = new Uint8Array(n);
+      for (const [seen] of maps) for (let i = 0; i < n; i++) total[i]! += seen[i]!;
+      let wrong = 0;
+      for (let i = 0; i < n; i++) if (total[i] !== 1) wrong++;
+      expect(wrong, `cap ${cap}: values not received exactly once`).toBe(0);
+      const users = [...maps.map(([, t]) => t), ...ptids];
+      expect(users.some((t) => t !== maker), `cap ${cap}: a goroutine on another M than the channel's maker`).toBe(true);
+    }
+  }, 60_000);
+});
