@@ -2,6 +2,10 @@
  * Chan: the program's handle on a channel (hchan.ts), with Go's operations as async methods,
  * plus blocking variants for synchronous code. Any thread with a runtime.
  *
+ * Every operation first reads the record's OWNER word: a channel still local to this thread
+ * takes the local path (local.ts); one local to another thread is shared first (a request to
+ * its owner); a shared one (OWNER 0) takes the heap path below.
+ *
  * Every operation encodes first (a value that cannot be cloned throws a TypeError before
  * anything is enqueued), then does Go's work under the channel lock, unlocks, and only then
  * completes the waiters it matched (complete(): STATE store + hand-off to their owners).
