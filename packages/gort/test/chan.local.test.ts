@@ -166,6 +166,26 @@ describe('thread-local channels', () => {
     expect(r).toBe(2 * rounds);
   });
 
+  it('a close from another M does not wait for a busy owner, and the owner then sees the channel closed', async () => {
+    const [sawFlag, after, apart] = await run(
+      async () => {
+        const flag = chan<number>(1); // made on main: shared from the start
+        return spawn(local.closeWhileOwnerBusy, flag);
+      },
+      { procs: 2 },
+    );
+    expect(apart).toBe(true);
+    expect(sawFlag).toBe(true);
+    expect(after).toBe('ClosedChannelError');
+  }, 30_000);
+
+  it('a close here racing a close on the other M: exactly one wins, the other throws', async () => {
+    const rounds = 200;
+    const [exactlyOne, remote] = await run(() => spawn(local.closeRace, rounds), { procs: 2 });
+    expect(exactlyOne).toBe(rounds);
+    expect(remote).toBeGreaterThan(0);
+  }, 30_000);
+
   it('stress: 4 producers and 4 consumers over both Ms on a channel made on one of them, every value once', async () => {
     const n = 200_000;
     for (const cap of [0, 64]) {

@@ -15,6 +15,10 @@
  *              if the CAS lost, free the record) and ends either running (it serves again
  *              forever: the M loop) or blocked (M.beforeBlock: share, serve, then nothing).
  *
+ * Close requests (requestClose) are explored too: the requester claims CLOSED, pushes, and
+ * does not wait; if it then finds the channel shared it tries to abandon the record and, if
+ * that wins, wakes the waiters itself. Checked: exactly one of the two wakes them.
+ *
  * Checked at the end of every interleaving: no requester waits forever; every record is
  * freed exactly once (an abandoned one left on a blocked owner's stack counts: the owner's
  * next serve frees it), and never written after it was freed; a requester that saw STATE OK
@@ -30,6 +34,8 @@ interface Scenario {
   name: string;
   /** false: requesters never give up (a broken protocol the checker must catch) */
   abandon?: boolean;
+  /** the requests are closes (requestClose): the requester does not wait for them */
+  close?: boolean;
   requesters: number;
   ownerScript: OwnerOp[];
   ownerEnd: 'running' | 'blocked';
@@ -44,6 +50,8 @@ interface Rec {
   state: number;
   frees: number;
   writesAfterFree: number;
+  /** close requests: how many times its waiters were woken as closed (owner or requester) */
+  closes: number;
 }
 
 interface World {
@@ -63,8 +71,25 @@ interface Thread {
   waitingOn: (() => boolean) | null;
 }
 
-function requester(w: World, id: number, t: Thread, abandon: boolean): Generator<void, void, void> {
+function requester(w: World, id: number, t: Thread, abandon: boolean, close: boolean): Generator<void, void, void> {
   return (function* () {
+    if (close) {
+      yield;
+      w.stack.push(id);
+      w.log.push(`r${id}: push close`);
+      yield;
+      const o = w.owner;
+      w.log.push(`r${id}: OWNER=${o}`);
+      if (o !== 0) return; // the owner closes it when it serves
+      yield;
+      const rec = w.recs[id]!;
+      if (rec.state === PENDING) {
+        rec.state = ABANDONED;
+        rec.closes++;
+        w.log.push(`r${id}: abandon, close it here`);
+      } else w.log.push(`r${id}: abandon lost (${rec.state})`);
+      return;
+    }
     yield;
     w.stack.push(id);
     w.log.push(`r${id}: push`);
@@ -103,7 +128,12 @@ function* serve(w: World, who: string): Generator<void, void, void> {
     yield;
     const rec = w.recs[id]!;
     if (rec.frees > 0) rec.writesAfterFree++;
-    if (rec.state === PENDING) {
+    if (rec.state === PENDING && closeMode) {
+      rec.state = CLAIMED;
+      rec.closes++;
+      rec.frees++;
+      w.log.push(`${who}: claim r${id}, close, free`);
+    } else if (rec.state === PENDING) {
       rec.state = CLAIMED;
       w.log.push(`${who}: claim r${id}`);
       yield;
@@ -147,16 +177,18 @@ function owner(w: World, sc: Scenario, t: Thread): Generator<void, void, void> {
   }
 }
 let threadsRef: Thread[] = [];
+let closeMode = false;
 
 /** Run one interleaving; `choose(n)` picks which of n runnable threads steps. */
 function runOnce(sc: Scenario, choose: (n: number) => number): { world: World; deadlock: boolean } {
   const w: World = { owner: 1, stack: [], recs: [], log: [], okWhileLocal: 0 };
+  closeMode = sc.close === true;
   const threads: Thread[] = [];
   threadsRef = threads;
   for (let i = 0; i < sc.requesters; i++) {
-    w.recs.push({ state: PENDING, frees: 0, writesAfterFree: 0 });
+    w.recs.push({ state: PENDING, frees: 0, writesAfterFree: 0, closes: 0 });
     const t: Thread = { name: `r${i}`, gen: null as never, done: false, waitingOn: null };
-    t.gen = requester(w, i, t, sc.abandon !== false);
+    t.gen = requester(w, i, t, sc.abandon !== false, sc.close === true);
     threads.push(t);
   }
   const o: Thread = { name: 'owner', gen: null as never, done: false, waitingOn: null };
@@ -197,6 +229,7 @@ function explore(sc: Scenario, replay?: number[]): { runs: number; failures: str
       const later = world.stack.includes(i) && r.state === ABANDONED ? 1 : 0;
       if (r.frees + later !== 1) bad.push(`record r${i} freed ${r.frees} times (+${later} pending)`);
       if (r.writesAfterFree !== 0) bad.push(`record r${i} written after free`);
+      if (sc.close === true && r.closes !== 1) bad.push(`close r${i} woke the waiters ${r.closes} times`);
     }
     if (world.okWhileLocal !== 0) bad.push('a requester woke with the channel still local');
     if (bad.length > 0) failures.push(`${sc.name}: ${bad.join('; ')}\n  GORT_MODEL_TRACE=${taken.join(',')}\n  ${world.log.join('\n  ')}`);
@@ -210,10 +243,11 @@ function explore(sc: Scenario, replay?: number[]): { runs: number; failures: str
 }
 
 const scenarios: Scenario[] = [];
-for (const requesters of [1, 2]) {
+for (const close of [false, true]) for (const requesters of [1, 2]) {
   for (const ownerScript of [[], ['serve'], ['share'], ['share', 'serve'], ['serve', 'serve']] as OwnerOp[][]) {
     for (const ownerEnd of ['running', 'blocked'] as const) {
-      scenarios.push({ name: `${requesters} requester(s), owner ${ownerScript.join('+') || '-'} then ${ownerEnd}`, requesters, ownerScript, ownerEnd });
+      const what = close ? 'closing requester(s)' : 'requester(s)';
+      scenarios.push({ name: `${requesters} ${what}, owner ${ownerScript.join('+') || '-'} then ${ownerEnd}`, requesters, ownerScript, ownerEnd, close });
     }
   }
 }

@@ -26,7 +26,7 @@ import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
-import { CH, CH_BYTES, bufSlot, dequeue, enqueue, moveSlot, target } from './hchan.js';
+import { CH, CH_BYTES, bufSlot, closeLocked, dequeue, enqueue, flushWakes, moveSlot, target } from './hchan.js';
 import {
   chanOwner,
   DONE_LOCAL,
@@ -37,7 +37,10 @@ import {
   localSend,
   localTrySend,
   makeLocal,
+  requestClose,
   requestShared,
+  requestsPending,
+  serveRequests,
   type LocalChan,
 } from './local.js';
 
@@ -183,14 +186,7 @@ function mayBlockSpin(t: Thread, c: number): boolean {
   return t.heap.i32[(c >> 2) + CH.CAP] !== 0 && t.spinWorth();
 }
 
-/** Complete the waiters matched under a lock that is now released. */
-export function flushWakes(t: Thread): void {
-  const n = t.nwakes;
-  if (n === 0) return;
-  const wk = t.wakes;
-  t.nwakes = 0;
-  for (let k = 0; k < n; k += 2) complete(t, wk[k]!, wk[k + 1]!);
-}
+export { flushWakes } from './hchan.js';
 
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
   protected readonly kind = Kind.CHAN;
@@ -208,6 +204,19 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       heap.i32[(this.h >> 2) + CH.BUF] = buf;
       if (this.t.makesLocalChans) makeLocal(this.t, this.h, capacity);
     }
+  }
+
+  /**
+   * The record's owner word (thread index + 1 while local, 0 shared). When this thread is the
+   * owner, requests other threads made are served first: a close another thread made, or
+   * anything ordered after it, is then seen here (local.ts, requestClose).
+   */
+  private ownerNow(): number {
+    const t = this.t;
+    const o = chanOwner(t, this.h);
+    if (o !== t.index + 1 || !requestsPending(t)) return o;
+    serveRequests(t);
+    return chanOwner(t, this.h);
   }
 
   private lst: LocalChan | undefined;
@@ -228,7 +237,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Values buffered now (a racy snapshot, as Go's len(ch)). */
   get len(): number {
-    if (chanOwner(this.t, this.h) === this.t.index + 1) return this.local().count;
+    if (this.ownerNow() === this.t.index + 1) return this.local().count;
     return this.t.heap.i32[(this.h >> 2) + CH.COUNT]!;
   }
 
@@ -259,7 +268,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v; resolves when a receiver took it or it is buffered. */
   send(v: T): Promise<void> {
-    const o = chanOwner(this.t, this.h);
+    const o = this.ownerNow();
     if (o !== 0) return this.sendLocal(v, o);
     if (this.sendNow(v, true) === DONE) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
     const t = this.t;
@@ -308,7 +317,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const heap = t.heap;
     const dst = t.scratch;
     const c = this.h;
-    const o = chanOwner(t, c);
+    const o = this.ownerNow();
     if (o !== 0) {
       if (o === t.index + 1) return localRecv(t, c, this.local(), mode, this.g, WAIT_RECV);
       return requestShared(t, c, o - 1).then(() => {
@@ -339,7 +348,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v if that can happen now (a receiver waits, or the buffer has room); Go's select with default. */
   trySend(v: T): boolean {
-    const o = chanOwner(this.t, this.h);
+    const o = this.ownerNow();
     if (o === this.t.index + 1) return localTrySend(this.t, this.h, this.local(), v);
     if (o !== 0) ensureShared(this.t, this.h);
     if (this.sendNow(v, false) === DONE) return true;
@@ -354,27 +363,15 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const heap = t.heap;
     const c = this.h;
     const ci = c >> 2;
-    const o = chanOwner(t, c);
+    const o = this.ownerNow();
     if (o === t.index + 1) return localClose(t, c, this.local());
-    if (o !== 0) ensureShared(t, c);
+    if (o !== 0) return requestClose(t, c, o - 1);
     lock(heap.i32, ci + CH.LOCK);
     if (heap.i32[ci + CH.CLOSED] !== 0) {
       unlock(heap.i32, ci + CH.LOCK);
       throw new ClosedChannelError('close of closed channel');
     }
-    Atomics.store(heap.i32, ci + CH.CLOSED, 1);
-    for (let w = dequeue(heap, c, CH.RQ_HEAD); w !== 0; w = dequeue(heap, c, CH.RQ_HEAD)) {
-      const tgt = target(heap.i32, w);
-      heap.i32[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
-      t.wakes[t.nwakes++] = tgt;
-      t.wakes[t.nwakes++] = WState.CLOSED;
-    }
-    for (let w = dequeue(heap, c, CH.SQ_HEAD); w !== 0; w = dequeue(heap, c, CH.SQ_HEAD)) {
-      const tgt = target(heap.i32, w);
-      if (tgt === w) drop(heap, w + W.VALUE * 4); // a select's unsent values are its own to drop
-      t.wakes[t.nwakes++] = tgt;
-      t.wakes[t.nwakes++] = WState.SEND_CLOSED;
-    }
+    closeLocked(t, c);
     unlock(heap.i32, ci + CH.LOCK);
     flushWakes(t);
   }

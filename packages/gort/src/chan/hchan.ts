@@ -24,8 +24,10 @@
  * Completions (the STATE store and the hand-off to the owner) are made after unlocking.
  */
 import type { Heap } from '../heap/heap.js';
+import { complete } from '../runtime/park.js';
+import type { Thread } from '../runtime/thread.js';
 import { W, WFlag, WState } from '../sched/waiter.js';
-import { SLOT_BYTES } from '../value/codec.js';
+import { drop, SLOT_BYTES, Tag } from '../value/codec.js';
 
 export const CH = {
   LOCK: 0,
@@ -110,4 +112,34 @@ export function dequeue(heap: Heap, c: number, q: number): number {
 export function target(a: Int32Array, w: number): number {
   const sel = a[(w >> 2) + W.SEL]!;
   return sel === 0 ? w : sel;
+}
+
+/**
+ * Under c's lock: mark c closed and queue every parked receiver (CLOSED) and sender
+ * (SEND_CLOSED) in t.wakes, to complete with flushWakes after unlocking.
+ */
+export function closeLocked(t: Thread, c: number): void {
+  const heap = t.heap;
+  Atomics.store(heap.i32, (c >> 2) + CH.CLOSED, 1);
+  for (let w = dequeue(heap, c, CH.RQ_HEAD); w !== 0; w = dequeue(heap, c, CH.RQ_HEAD)) {
+    const tgt = target(heap.i32, w);
+    heap.i32[(tgt >> 2) + W.VALUE] = Tag.UNDEF;
+    t.wakes[t.nwakes++] = tgt;
+    t.wakes[t.nwakes++] = WState.CLOSED;
+  }
+  for (let w = dequeue(heap, c, CH.SQ_HEAD); w !== 0; w = dequeue(heap, c, CH.SQ_HEAD)) {
+    const tgt = target(heap.i32, w);
+    if (tgt === w) drop(heap, w + W.VALUE * 4); // a select's unsent values are its own to drop
+    t.wakes[t.nwakes++] = tgt;
+    t.wakes[t.nwakes++] = WState.SEND_CLOSED;
+  }
+}
+
+/** Complete the waiters matched under a lock that is now released. */
+export function flushWakes(t: Thread): void {
+  const n = t.nwakes;
+  if (n === 0) return;
+  const wk = t.wakes;
+  t.nwakes = 0;
+  for (let k = 0; k < n; k += 2) complete(t, wk[k]!, wk[k + 1]!);
 }

@@ -14,7 +14,9 @@
  *   heap words COUNT and CLOSED are mirrors for racy readers (len) and nothing else.
  * - Another thread that finds the channel local asks the owner to share it (a request record
  *   on the owner's CONVREQ stack, ringing it if parked) and waits; the owner serves requests
- *   with its READY list (M.drainReady, every 16 runtime operations and every loop turn).
+ *   with its READY list (M.drainReady, every 16 runtime operations and every loop turn), and
+ *   before any operation of its own on a local channel (Chan.ownerNow). A close from another
+ *   thread does not wait: it claims the heap CLOSED word and leaves a request (requestClose).
  * - An M about to block its thread (Atomics.wait) first shares every channel it owns and
  *   serves its requests (M.beforeBlock); a requester that finds the channel shared after
  *   pushing its request gives up waiting (CAS PENDING → ABANDONED; the owner frees the
@@ -32,7 +34,7 @@ import { CLOSED, type Thread } from '../runtime/thread.js';
 import { ring, T, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
-import { bufSlot, CH, enqueue, moveSlot } from './hchan.js';
+import { bufSlot, CH, closeLocked, enqueue, flushWakes, moveSlot } from './hchan.js';
 
 /** A value that is not a primitive, encoded into its own heap slot. */
 class Encoded {
@@ -250,11 +252,18 @@ export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: 
   return parkLocal<unknown>(t, g, reason, mode, undefined, st.recvq);
 }
 
-/** Close local channel h (Chan.close). */
+/**
+ * Close local channel h (Chan.close). The heap CLOSED word decides who closes: the owner here,
+ * or another thread (requestClose) that set it first.
+ */
 export function localClose(t: Thread, h: number, st: LocalChan): void {
-  if (st.closed) throw new ClosedChannelError('close of closed channel');
+  if (Atomics.compareExchange(t.heap.i32, (h >> 2) + CH.CLOSED, 0, 1) !== 0) throw new ClosedChannelError('close of closed channel');
+  closeWaiters(t, st);
+}
+
+/** Mark st closed: every parked receiver gets closed, every parked sender throws. */
+function closeWaiters(t: Thread, st: LocalChan): void {
   st.closed = true;
-  Atomics.store(t.heap.i32, (h >> 2) + CH.CLOSED, 1);
   for (const r of st.recvq.drain()) wake(t, r, true, formatRecv(r.mode, undefined, false));
   for (const s of st.sendq.drain()) {
     dropBox(t, s.x);
@@ -272,6 +281,9 @@ export function toShared(t: Thread, h: number): void {
   t.locals.delete(h);
   const heap = t.heap;
   const ci = h >> 2;
+  // Another thread closed it (requestClose) and its request is not served yet: apply the close
+  // to the local waiters first, so no heap waiter is left parked on a closed channel.
+  if (!st.closed && Atomics.load(heap.i32, ci + CH.CLOSED) !== 0) closeWaiters(t, st);
   lock(heap.i32, ci + CH.LOCK);
   for (let k = 0; k < st.count; k++) {
     const i = st.head + k;
@@ -323,6 +335,32 @@ function abandonIfShared(t: Thread, h: number, w: number): boolean {
   return Atomics.compareExchange(a, (w >> 2) + W.STATE, WState.PENDING, WState.ABANDONED) === WState.PENDING;
 }
 
+/** Wake everything parked on shared channel h, whose CLOSED word a close already set. */
+function closeShared(t: Thread, h: number): void {
+  lock(t.heap.i32, (h >> 2) + CH.LOCK);
+  closeLocked(t, h);
+  unlock(t.heap.i32, (h >> 2) + CH.LOCK);
+  flushWakes(t);
+}
+
+/**
+ * Close channel h, local to thread `owner`, from another thread, without waiting for the
+ * owner: claim the close on the heap CLOSED word (a second close throws here, as Go's does),
+ * then leave a request that makes the owner share the channel and wake its waiters. The
+ * owner serves requests before any local operation (Chan.ownerNow), so whatever is ordered
+ * after this close sees the channel closed. If the channel turns out shared already and its
+ * owner may never look at the request, this thread wakes the waiters itself.
+ */
+export function requestClose(t: Thread, h: number, owner: number): void {
+  const heap = t.heap;
+  if (Atomics.compareExchange(heap.i32, (h >> 2) + CH.CLOSED, 0, 1) !== 0) throw new ClosedChannelError('close of closed channel');
+  const w = waiterAlloc(heap, t.index, 0, 0);
+  heap.i32[(w >> 2) + W.FLAGS] = WFlag.CLOSE_REQ;
+  heap.i32[(w >> 2) + W.CASE] = h;
+  pushRequest(t, owner, w);
+  if (abandonIfShared(t, h, w)) closeShared(t, h);
+}
+
 /** Ask channel h's owner to share it; resolves once it is shared. Any thread but the owner. */
 export function requestShared(t: Thread, h: number, owner: number): Promise<void> {
   const p = t.waiter<void>(0);
@@ -369,10 +407,16 @@ export function serveRequests(t: Thread): void {
     const a = heap.i32;
     const next = a[(w >> 2) + W.LINK]!;
     const h = a[(w >> 2) + W.CASE]!;
+    const close = (a[(w >> 2) + W.FLAGS]! & WFlag.CLOSE_REQ) !== 0;
     if (chanOwner(t, h) === t.index + 1) toShared(t, h);
     if (Atomics.compareExchange(heap.i32, (w >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
-      heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;
-      complete(t, w, WState.OK);
+      if (close) {
+        closeShared(t, h);
+        heap.free(w);
+      } else {
+        heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;
+        complete(t, w, WState.OK);
+      }
     } else {
       heap.free(w); // abandoned by its requester
     }

@@ -22,8 +22,9 @@ import { parkCurrent } from '../runtime/park.js';
 import { W, WFlag, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES } from '../value/codec.js';
 import { CH, enqueue, moveSlot, unlink } from './hchan.js';
-import { BLOCK, CLOSED_CH, DONE, flushWakes, recvLocked, sendLocked, type Chan } from './chan.js';
-import { ensureShared } from './local.js';
+import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, type Chan } from './chan.js';
+import { flushWakes } from './hchan.js';
+import { chanOwner, ensureShared, requestShared } from './local.js';
 
 export interface SelectCase<R> {
   /** @internal */ readonly dir: 'send' | 'recv';
@@ -81,6 +82,15 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
   }
   // 2. lock in handle order, poll in random order (a thread-local channel is shared first)
   const chans = [...new Set(live.map((k) => handleOf(cases[k]!.ch!)))].sort((x, y) => x - y);
+  // Channels local to another thread: a select that may wait asks their owners to share them
+  // and runs again once they have; one with a default must decide now, and waits for them.
+  if (!options.default) {
+    const foreign = chans.filter((c) => chanOwner(t, c) !== 0 && chanOwner(t, c) !== t.index + 1);
+    if (foreign.length > 0) {
+      dropUnsent(t, cases, live, vals, -1);
+      return Promise.all(foreign.map((c) => requestShared(t, c, chanOwner(t, c) - 1))).then(() => select(cases, options));
+    }
+  }
   for (const c of chans) ensureShared(t, c);
   for (const c of chans) lock(heap.i32, (c >> 2) + CH.LOCK);
   const order = live.slice();

@@ -41,6 +41,8 @@ export const WFlag = {
   RECV_PAIR: 16,
   /** a receive: settles with an iterator result (Chan's async iterator) */
   RECV_ITER: 32,
+  /** a request to share a local channel and close it; nobody waits for it (chan/local.ts) */
+  CLOSE_REQ: 64,
 } as const;
 export const W_BYTES = 56;
 export const WState = {
