@@ -27,34 +27,37 @@ type Settle = (v: unknown) => void;
 /** What a receive completed by close() settles with. */
 export const CLOSED: unique symbol = Symbol('gort.closed') as never;
 
-/** Pending promises of this thread, indexed by token. */
+/**
+ * Pending promises of this thread, indexed by token. Only each promise's resolve function is
+ * kept: a failure resolves it with a rejected promise, which it adopts. Keeping the reject
+ * function too held one more closure alive per pending promise, and 100,000 pending spawns on
+ * the main thread are copied by every scavenge (sched/fine).
+ */
 export class LocalPromises {
   private readonly res: Array<Settle | undefined> = [];
-  private readonly rej: Array<Settle | undefined> = [];
   private readonly free: number[] = [];
   size = 0;
 
-  add(resolve: Settle, reject: Settle): number {
+  add(resolve: Settle): number {
     const k = this.free.length > 0 ? this.free.pop()! : this.res.length;
     this.res[k] = resolve;
-    this.rej[k] = reject;
     this.size++;
     return k;
   }
 
   settle(k: number, ok: boolean, v: unknown): void {
-    const f = ok ? this.res[k] : this.rej[k];
+    const f = this.res[k];
     this.res[k] = undefined;
-    this.rej[k] = undefined;
     this.free.push(k);
     this.size--;
-    f?.(v);
+    if (f === undefined) return;
+    if (ok) f(v);
+    else f(Promise.reject(v));
   }
 
   /** Forget entry k without settling it (its waiter was never published). */
   cancel(k: number): void {
     this.res[k] = undefined;
-    this.rej[k] = undefined;
     this.free.push(k);
     this.size--;
   }
@@ -105,8 +108,8 @@ export abstract class ThreadBase {
   /** Token of the local promise made last (waiter(), localPromise()). */
   lastToken = 0;
   /** One executor for every local promise (no closure per park): registers it, keeps its token. */
-  private readonly executor = (resolve: Settle, reject: Settle): void => {
-    this.lastToken = this.promises.add(resolve, reject);
+  private readonly executor = (resolve: Settle): void => {
+    this.lastToken = this.promises.add(resolve);
   };
   private goidNext = 0;
   private goidEnd = 0;
