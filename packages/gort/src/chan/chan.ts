@@ -20,7 +20,7 @@
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
 import { RuntimeObject } from '../runtime/object.js';
-import { complete, parkCurrent, unparkSync } from '../runtime/park.js';
+import { parkCurrent, unparkSync } from '../runtime/park.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
@@ -185,8 +185,6 @@ function spinLocked(t: Thread, c: number, slot: number, isSend: boolean): number
 function mayBlockSpin(t: Thread, c: number): boolean {
   return t.heap.i32[(c >> 2) + CH.CAP] !== 0 && t.spinWorth();
 }
-
-export { flushWakes } from './hchan.js';
 
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
   protected readonly kind = Kind.CHAN;

@@ -21,11 +21,8 @@ import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } fr
 import { dump } from '../debug/index.js';
 import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
-import { globrunqPutBatch } from '../sched/globrunq.js';
 import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
-import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { initFnTable } from '../shipping/registry.js';
-import { wakep } from './proc.js';
 import { current, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
