@@ -240,9 +240,17 @@ describe('go/src/sync/rwmutex_test.go', () => {
       },
       { procs: 2 },
     );
+    // A starved writer waits through every remaining read (up to READ_CAP); a served one sees
+    // the readers already in, plus those that read before its lock() call got to announce it.
+    // That second part depends on when the writer's thread runs: under load (CI runs test
+    // files side by side on 2 cores) one of ten waits read 418. So: most waits are short (the
+    // median), and none is anywhere near starvation.
     const bound = 4 * R + 100;
-    expect(Math.max(...r.fromMain), `reads while the writer waited: ${r.fromMain}`).toBeLessThanOrEqual(bound);
-    expect(Math.max(...r.fromGoroutine), `reads while the writer waited: ${r.fromGoroutine}`).toBeLessThanOrEqual(bound);
+    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+    for (const waits of [r.fromMain, r.fromGoroutine]) {
+      expect(median(waits), `reads while the writer waited: ${waits}`).toBeLessThanOrEqual(bound);
+      expect(Math.max(...waits), `reads while the writer waited: ${waits}`).toBeLessThan(READ_CAP / 20);
+    }
     expect(r.total).toBeLessThan(READ_CAP);
     expect(r.perReader.reduce((x, y) => x + y, 0)).toBe(r.total);
   });
