@@ -187,9 +187,11 @@ export function makeLocal(t: Thread, h: number, cap: number): void {
   t.locals.set(h, new LocalChan(cap));
 }
 
-/** Send on local channel h: DONE_LOCAL, or a promise of the parked send. Throws as Chan.send. */
-export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: number, reason: number): number | Promise<void> {
-  const x = box(t, v, 'the value sent');
+/**
+ * Send x (boxed) on local channel h now if that cannot block: true when a parked receiver
+ * took it or the buffer had room. Throws (dropping x) once the channel is closed.
+ */
+function sendNowLocal(t: Thread, h: number, st: LocalChan, x: unknown): boolean {
   if (st.closed) {
     dropBox(t, x);
     throw new ClosedChannelError('send on closed channel');
@@ -197,12 +199,21 @@ export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: nu
   const r = st.recvq.shift();
   if (r !== undefined) {
     wake(t, r, true, formatRecv(r.mode, unbox(t, x, r.g), true));
-    t.activity++;
-    return DONE_LOCAL;
+    return true;
   }
   if (st.count < st.cap) {
     st.put(x);
     t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
+    return true;
+  }
+  return false;
+}
+
+/** Send on local channel h: DONE_LOCAL, or a promise of the parked send. Throws as Chan.send. */
+export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: number, reason: number): number | Promise<void> {
+  const x = box(t, v, 'the value sent');
+  if (sendNowLocal(t, h, st, x)) {
+    t.activity++;
     return DONE_LOCAL;
   }
   return parkLocal<void>(t, g, reason, 0, x, st.sendq);
@@ -211,20 +222,7 @@ export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: nu
 /** Send now if that cannot block (Chan.trySend). */
 export function localTrySend(t: Thread, h: number, st: LocalChan, v: unknown): boolean {
   const x = box(t, v, 'the value sent');
-  if (st.closed) {
-    dropBox(t, x);
-    throw new ClosedChannelError('send on closed channel');
-  }
-  const r = st.recvq.shift();
-  if (r !== undefined) {
-    wake(t, r, true, formatRecv(r.mode, unbox(t, x, r.g), true));
-    return true;
-  }
-  if (st.count < st.cap) {
-    st.put(x);
-    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
-    return true;
-  }
+  if (sendNowLocal(t, h, st, x)) return true;
   dropBox(t, x);
   return false;
 }
