@@ -49,13 +49,18 @@ const WAIT_SEND = waitCode('chan send');
 const WAIT_RECV = waitCode('chan receive');
 const MAX_CAP = 1 << 24;
 /**
- * Looks at a channel's words a blocked operation makes before it parks, ~100 ns apart, when
- * its thread allows spinning (Thread.spinWorth): up to about 8 µs. Parking and
- * being woken from another M costs about a microsecond on each side, and a producer and a
- * consumer on two Ms would otherwise pay it for every value once the buffer runs empty or
- * full (chan/prodcons across Ms). Go does not spin on channels; its park and ready are cheap.
+ * How long (ms) a blocked operation on a buffered channel watches it before parking, when its
+ * thread allows spinning (Thread.spinWorth): 250 µs, the length of a young-generation GC
+ * or an event-loop turn on the other side. Parking costs little here; what it sets off costs
+ * much: the M, finding nothing to run, goes through its idle path (a macrotask turn, polls,
+ * at last Atomics.wait), and the other side, once it has filled or drained the buffer, does
+ * the same. A producer and a consumer on two Ms then take turns sleeping instead of
+ * streaming, each turn costing a thread wake-up (0.1-4 ms on this VM). With a 6 µs budget
+ * chan/prodcons-100 across Ms spent 30-50% of its time in such stalls (docs/design/scheduler.md,
+ * "Spinning in channel operations"). The M would poll for as long before parking anyway.
+ * Go does not spin on channels; its park and ready are cheap.
  */
-const SPIN_CHECKS = 64;
+const SPIN_MS = 0.25;
 let spinSink = 0;
 /**
  * ~100 ns of register-only work between two looks at a channel: a spinner that reads the
@@ -154,7 +159,7 @@ function recvMayProceed(a: Int32Array, ci: number): boolean {
 
 /**
  * A send (isSend) or receive found buffered channel c blocked and still holds its lock:
- * release it, watch c for up to SPIN_CHECKS looks (stopping early once this thread has other
+ * release it, watch c for up to SPIN_MS (stopping early once this thread has other
  * work), and retry under the lock whenever the operation may proceed. Returns sendLocked's or
  * recvLocked's result, with the lock held again.
  *
@@ -167,14 +172,15 @@ function spinLocked(t: Thread, c: number, slot: number, isSend: boolean): number
   const a = t.heap.i32;
   const ci = c >> 2;
   unlock(a, ci + CH.LOCK);
-  for (let k = 1; k <= SPIN_CHECKS; k++) {
+  const deadline = performance.now() + SPIN_MS;
+  for (let k = 1; ; k++) {
     if (isSend ? sendMayProceed(a, ci) : recvMayProceed(a, ci)) {
       lock(a, ci + CH.LOCK);
       const r = isSend ? sendLocked(t, c, slot) : recvLocked(t, c, slot);
       if (r !== BLOCK) return r;
       unlock(a, ci + CH.LOCK);
     }
-    if ((k & 15) === 0 && !t.spinWorth()) break;
+    if ((k & 15) === 0 && (!t.spinWorth() || performance.now() > deadline)) break;
     pause();
   }
   lock(a, ci + CH.LOCK);
