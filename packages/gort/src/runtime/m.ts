@@ -173,7 +173,14 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
-      this.now = performance.timeOrigin + performance.now();
+      const turnNow = performance.now();
+      this.now = performance.timeOrigin + turnNow;
+      // Goroutines of this M made runtime operations since the last turn: it is busy, and
+      // its turn comes once per microtask round, between their steps (once per operation,
+      // for a goroutine streaming over a channel). Such a turn looks only at this M's own
+      // queues; stealing, which reads every other P's ring, waits for an idle turn (or
+      // every 61st), as a Go M steals only once its goroutine blocks.
+      const busy = this.activity !== this.seenActivity;
       let ran = this.drainReady();
       if (this.yielded.length > 0) {
         const y = this.yielded;
@@ -181,7 +188,7 @@ export class M extends ThreadBase {
         for (const r of y) r();
       }
       while (ran < BATCH) {
-        const g = this.findRunnable();
+        const g = this.findRunnable(!busy);
         if (g === 0) break;
         if (this.spinning) this.stopSpinning();
         const loading = this.execute(g);
@@ -192,8 +199,7 @@ export class M extends ThreadBase {
       }
       if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
         this.seenActivity = this.activity;
-        const now = performance.now();
-        if (now - this.turnStart > SLICE_MS) {
+        if (turnNow - this.turnStart > SLICE_MS) {
           await macrotask();
           this.turnStart = performance.now();
         } else {
@@ -270,8 +276,8 @@ export class M extends ThreadBase {
     return n;
   }
 
-  /** One non-blocking look for a G: Go's findRunnable without the blocking part. */
-  private findRunnable(): number {
+  /** One non-blocking look for a G: Go's findRunnable without the blocking part (steal: see loop). */
+  private findRunnable(maySteal: boolean): number {
     const heap = this.heap;
     this.schedtick++;
     if (this.schedtick % 61 === 0 && globrunqSize(heap) > 0) {
@@ -286,7 +292,7 @@ export class M extends ThreadBase {
         return this.buf[0]!;
       }
     }
-    return this.steal();
+    return maySteal || this.schedtick % 61 === 0 ? this.steal() : 0;
   }
 
   /** Go's stealWork: up to 4 passes over the victims in random order; runnext on the last. */
