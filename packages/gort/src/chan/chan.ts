@@ -55,9 +55,9 @@ const MAX_CAP = 1 << 24;
  * much: the M, finding nothing to run, goes through its idle path (a macrotask turn, polls,
  * at last Atomics.wait), and the other side, once it has filled or drained the buffer, does
  * the same. A producer and a consumer on two Ms then take turns sleeping instead of
- * streaming, each turn costing a thread wake-up (0.1-4 ms on this VM). With a 6 µs budget
+ * streaming, each turn costing a thread wake-up (0.1-4 ms on this VM). With an 8 µs budget
  * chan/prodcons-100 across Ms spent 30-50% of its time in such stalls (docs/design/scheduler.md,
- * "Spinning in channel operations"). The M would poll for as long before parking anyway.
+ * "Why 250 µs, not 8"). The M would poll for as long before parking anyway.
  * Go does not spin on channels; its park and ready are cheap.
  */
 const SPIN_MS = 0.25;
