@@ -199,7 +199,9 @@ export class M extends ThreadBase {
       }
       if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
         this.seenActivity = this.activity;
-        if (turnNow - this.turnStart > SLICE_MS) {
+        // A batch of started Gs may have run for long: read the clock again after one.
+        const now = ran > 0 ? performance.now() : turnNow;
+        if (now - this.turnStart > SLICE_MS) {
           await macrotask();
           this.turnStart = performance.now();
         } else {
