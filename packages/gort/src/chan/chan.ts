@@ -60,7 +60,7 @@ const MAX_CAP = 1 << 24;
  * "Why 250 µs, not 8"). The M would poll for as long before parking anyway.
  * Go does not spin on channels; its park and ready are cheap.
  */
-const SPIN_MS = 0.25;
+const BLOCKED_SPIN_MS = 0.25;
 let spinSink = 0;
 /**
  * ~100 ns of register-only work between two looks at a channel: a spinner that reads the
@@ -159,7 +159,7 @@ function recvMayProceed(a: Int32Array, ci: number): boolean {
 
 /**
  * A send (isSend) or receive found buffered channel c blocked and still holds its lock:
- * release it, watch c for up to SPIN_MS (stopping early once this thread has other
+ * release it, watch c for up to BLOCKED_SPIN_MS (stopping early once this thread has other
  * work), and retry under the lock whenever the operation may proceed. Returns sendLocked's or
  * recvLocked's result, with the lock held again.
  *
@@ -172,7 +172,7 @@ function spinLocked(t: Thread, c: number, slot: number, isSend: boolean): number
   const a = t.heap.i32;
   const ci = c >> 2;
   unlock(a, ci + CH.LOCK);
-  const deadline = performance.now() + SPIN_MS;
+  const deadline = performance.now() + BLOCKED_SPIN_MS;
   for (let k = 1; ; k++) {
     if (isSend ? sendMayProceed(a, ci) : recvMayProceed(a, ci)) {
       lock(a, ci + CH.LOCK);
