@@ -295,8 +295,16 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       if (r !== DONE_LOCAL) return r as Promise<void>;
       return t.yieldDue() ? t.yieldTurn(undefined) : RESOLVED;
     }
+    return this.sendShared(v, o);
+  }
+
+  /**
+   * send() on a channel local to another thread: share it first. Its own method because the
+   * closure would otherwise make every sendLocal call allocate a context for v.
+   */
+  private sendShared(v: T, o: number): Promise<void> {
     this.checkValue(v);
-    return requestShared(t, this.h, o - 1).then(() => this.send(v));
+    return requestShared(this.t, this.h, o - 1).then(() => this.send(v));
   }
 
   /** Receive a value; undefined once the channel is closed and drained. */
@@ -315,6 +323,14 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return this.t.yieldDue() ? this.t.yieldTurn(v) : Promise.resolve(v);
   }
 
+  /** recvRaw() on a channel local to another thread: share it first (apart, as sendShared). */
+  private recvShared(mode: number, o: number): Promise<unknown> {
+    return requestShared(this.t, this.h, o - 1).then(() => {
+      const r = this.recvRaw(mode);
+      return r instanceof Promise ? r : formatRecv(mode, r === CLOSED ? undefined : r, r !== CLOSED);
+    });
+  }
+
   /** The value now, CLOSED now, or a promise settled as `mode` (WFlag.RECV_*) says. */
   private recvRaw(mode: number): unknown {
     const t = this.t;
@@ -324,10 +340,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const o = this.ownerNow();
     if (o !== 0) {
       if (o === t.index + 1) return localRecv(t, c, this.local(), mode, this.g, WAIT_RECV);
-      return requestShared(t, c, o - 1).then(() => {
-        const r = this.recvRaw(mode);
-        return r instanceof Promise ? r : formatRecv(mode, r === CLOSED ? undefined : r, r !== CLOSED);
-      });
+      return this.recvShared(mode, o);
     }
     lock(heap.i32, (c >> 2) + CH.LOCK);
     let r = recvLocked(t, c, dst);

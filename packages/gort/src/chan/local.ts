@@ -22,7 +22,9 @@
  *   pushing its request gives up waiting (CAS PENDING → ABANDONED; the owner frees the
  *   record). So no two threads can wait on each other through requests.
  * - Local waiters keep Go's order: FIFO for receivers and senders; toShared moves them to the
- *   heap queues in that order, with their promise tokens, so they settle like heap waiters.
+ *   heap queues in that order, registering their resolve functions in the thread's promise
+ *   table (Thread.adoptLocal), so they settle like heap waiters. t.localParked counts the
+ *   local waiters of thread t.
  * - A value is kept as itself when it is a primitive (immutable: a copy would be identical)
  *   and otherwise encoded into a heap slot at once, so a value that cannot be cloned still
  *   throws a TypeError in the sender, and a receiver gets a copy as with heap channels.
@@ -43,8 +45,8 @@ class Encoded {
 
 /** A goroutine parked on a local channel. */
 interface LocalWaiter {
-  /** its promise in the owner's table */
-  readonly token: number;
+  /** resolves its promise (registered in the owner's table only if the channel is shared) */
+  readonly resolve: (v: unknown) => void;
   /** its G record (0: not known) */
   readonly g: number;
   /** WFlag.RECV_* for a receiver, 0 for a sender */
@@ -53,30 +55,40 @@ interface LocalWaiter {
   readonly x: unknown;
 }
 
-/** A FIFO of local waiters: an array and a head index, reset whenever it empties. */
+/**
+ * A FIFO of local waiters: the oldest in a field, the rest in an array with a head index.
+ * A pipeline stage's channel holds one waiter at a time, and then no array is touched.
+ */
 class Queue {
-  private a: LocalWaiter[] = [];
+  private first: LocalWaiter | undefined = undefined;
+  private rest: LocalWaiter[] = [];
   private h = 0;
   get size(): number {
-    return this.a.length - this.h;
+    return this.first === undefined ? 0 : 1 + this.rest.length - this.h;
   }
   push(w: LocalWaiter): void {
-    this.a.push(w);
+    if (this.first === undefined) this.first = w;
+    else this.rest.push(w);
   }
   shift(): LocalWaiter | undefined {
-    if (this.h === this.a.length) return undefined;
-    const w = this.a[this.h]!;
-    this.a[this.h++] = undefined as never;
-    if (this.h === this.a.length) {
-      this.a = [];
+    const w = this.first;
+    if (w === undefined || this.h === this.rest.length) {
+      this.first = undefined;
+      return w;
+    }
+    this.first = this.rest[this.h];
+    this.rest[this.h++] = undefined as never;
+    if (this.h === this.rest.length) {
+      this.rest = [];
       this.h = 0;
     }
     return w;
   }
   /** Take every waiter, oldest first. */
   drain(): LocalWaiter[] {
-    const out = this.a.slice(this.h);
-    this.a = [];
+    const out = this.first === undefined ? [] : [this.first, ...this.rest.slice(this.h)];
+    this.first = undefined;
+    this.rest = [];
     this.h = 0;
     return out;
   }
@@ -160,19 +172,23 @@ export function formatRecv(mode: number, v: unknown, ok: boolean): unknown {
   return ok ? v : undefined;
 }
 
-/** Settle a local waiter now, or after the pending event-loop turn when one is due. */
+/**
+ * Settle a local waiter now. No yieldDue check here: the woken goroutine runs one step and
+ * its next runtime operation makes that check, so a slice that is over still ends there
+ * (Thread.yieldDue); the operation that woke it makes its own.
+ */
 function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
   t.activity++;
+  t.localParked--;
   if (w.g !== 0) unparkG(t, w.g);
-  if (!t.yieldDue()) t.promises.settle(w.token, ok, v);
-  else void t.yieldTurn(undefined).then(() => t.promises.settle(w.token, ok, v));
+  w.resolve(ok ? v : Promise.reject(v));
 }
 
 function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, q: Queue): Promise<R> {
   const p = t.localPromise<R>();
   const pg = g !== 0 ? g : t.curG;
   if (pg !== 0) parkG(t, pg, reason);
-  q.push({ token: t.lastToken, g: pg, mode, x });
+  q.push({ resolve: t.lastResolve, g: pg, mode, x });
   return p;
 }
 
@@ -291,12 +307,12 @@ export function toShared(t: Thread, h: number): void {
   heap.i32[ci + CH.RECVX] = 0;
   heap.i32[ci + CH.SENDX] = st.count === st.cap ? 0 : st.count;
   for (const r of st.recvq.drain()) {
-    const w = waiterAlloc(heap, t.index, r.g, r.token);
+    const w = waiterAlloc(heap, t.index, r.g, t.adoptLocal(r.resolve));
     heap.i32[(w >> 2) + W.FLAGS] = r.mode;
     enqueue(heap.i32, h, CH.RQ_HEAD, w);
   }
   for (const s of st.sendq.drain()) {
-    const w = waiterAlloc(heap, t.index, s.g, s.token);
+    const w = waiterAlloc(heap, t.index, s.g, t.adoptLocal(s.resolve));
     boxToSlot(t, s.x, w + W.VALUE * 4);
     enqueue(heap.i32, h, CH.SQ_HEAD, w);
   }

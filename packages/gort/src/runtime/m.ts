@@ -214,19 +214,19 @@ export class M extends ThreadBase {
       // across Ms): watch for it briefly first — pending microtasks here wait at most
       // QUICK_POLL_MS. Then a macrotask turn runs any goroutine still in the microtask queue
       // (we cannot see that queue), and timers and I/O; only then spin or poll for longer.
-      if (this.promises.size > 0 && this.poll(QUICK_POLL_MS)) continue;
+      if (this.parkedGoroutines > 0 && this.poll(QUICK_POLL_MS)) continue;
       await macrotask();
       this.turnStart = performance.now();
       if (this.activity !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
       if (this.spin()) continue;
-      if (this.promises.size > 0 && this.poll(POLL_MS)) continue;
+      if (this.parkedGoroutines > 0 && this.poll(POLL_MS)) continue;
       // Still nothing, but another M is running goroutines, likely the ones ours wait for
       // (a fork-join parent for its children): keep watching rather than park, for up to
       // LONG_POLL_MS. A parked M takes 60-100 µs to wake here, and a join chain crossing Ms
       // pays that at every level.
-      if (this.promises.size > 0 && this.othersRunning() && this.poll(LONG_POLL_MS, true)) continue;
+      if (this.parkedGoroutines > 0 && this.othersRunning() && this.poll(LONG_POLL_MS, true)) continue;
       await this.park();
       this.turnStart = performance.now();
     }
@@ -236,13 +236,13 @@ export class M extends ThreadBase {
   /**
    * Spinning in an operation blocks every goroutine of this M, so only when none could run:
    * no queued G, nothing on READY, and every goroutine started here but the caller parked on
-   * a runtime waiter (`live - promises.size`, an estimate: a goroutine awaiting two joins at
+   * a runtime waiter (`live - parkedGoroutines`, an estimate: a goroutine awaiting two joins at
    * once counts twice). And only while another M is awake (running, or spinning: an M that
    * just woke for a READY waiter runs it in that state; or waking: runsSoon), which could
    * unblock it.
    */
   override spinWorth(): boolean {
-    if (this.procs < 2 || this.live - this.promises.size > 1) return false;
+    if (this.procs < 2 || this.live - this.parkedGoroutines > 1) return false;
     if (this.runq.size() > 0 || this.runq.hasRunnext() || readyNonEmpty(this.heap, this.index)) return false;
     for (let i = 1; i <= this.procs; i++) {
       if (i !== this.index && this.runsSoon(i, true)) return true;

@@ -167,9 +167,12 @@ export abstract class ThreadBase {
    * across Ms stalls on it.
    */
   yieldDue(): boolean {
-    if (this.yielding) return true;
-    const n = ++this.opCount;
-    if ((n & 15) !== 0) return false;
+    // Small enough to inline into every operation; the rest runs every 16th call.
+    return this.yielding || ((++this.opCount & 15) === 0 && this.yieldCheck());
+  }
+
+  private yieldCheck(): boolean {
+    const n = this.opCount;
     this.pollReady();
     if ((n & 63) !== 0) return false;
     const now = performance.now();
@@ -232,12 +235,35 @@ export abstract class ThreadBase {
     return p;
   }
 
-  /** A local promise with no waiter record (a thread-local channel's waiter); token in lastToken. */
+  /**
+   * A local promise with no waiter record and no table entry (a thread-local channel's
+   * waiter): its resolve function is left in lastResolve, for the channel to keep. Counted in
+   * localParked until woken or adopted.
+   */
   localPromise<R>(): Promise<R> {
     this.activity++;
-    const p = new Promise<R>(this.executor as never);
+    this.localParked++;
+    return new Promise<R>(this.keepResolve as never);
+  }
+
+  /** Resolve function of the promise localPromise() made last. */
+  lastResolve: Settle = () => {};
+  private readonly keepResolve = (resolve: Settle): void => {
+    this.lastResolve = resolve;
+  };
+  /** Goroutines parked on this thread's local channels (chan/local.ts). */
+  localParked = 0;
+
+  /** Register a local channel waiter's resolve function in the table (the channel is being shared); its token. */
+  adoptLocal(resolve: Settle): number {
+    this.localParked--;
     this.watch();
-    return p;
+    return this.promises.add(resolve);
+  }
+
+  /** Goroutines of this thread parked on runtime waiters, local or not. */
+  get parkedGoroutines(): number {
+    return this.promises.size + this.localParked;
   }
 
   /** State of the channels this thread owns while they are thread-local (chan/local.ts). */
