@@ -39,7 +39,7 @@ import {
   makeLocal,
   requestClose,
   requestShared,
-  requestsPending,
+  requestsPendingHint,
   serveRequests,
   type LocalChan,
 } from './local.js';
@@ -218,7 +218,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   private ownerNow(): number {
     const t = this.t;
     const o = chanOwner(t, this.h);
-    if (o !== t.index + 1 || !requestsPending(t)) return o;
+    if (o !== t.index + 1 || !requestsPendingHint(t)) return o;
     serveRequests(t);
     return chanOwner(t, this.h);
   }
