@@ -27,7 +27,7 @@ import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, ThreadState, pWord, ring, threadWord } from '../sched/threads.js';
-import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
+import { readyNonEmpty, readyPushQuiet, readyTakeAll, ringIfParked } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
@@ -147,8 +147,33 @@ export class M extends ThreadBase {
 
   /** About to block the thread: share every local channel and serve requests (chan/local.ts). */
   override beforeBlock(): void {
+    this.ringMain();
     shareAll(this);
     serveRequests(this);
+  }
+
+  /**
+   * A goroutine finished and its joiner is on another thread. For the main thread the wake-up
+   * waits for the end of this schedule turn (ringMain): spawn() from main in a loop joins
+   * thousands of goroutines, and an Atomics.notify per completion, ~1 µs of the M's time
+   * each, took 12% of the Ms' profile in sched/fine. A turn starts at most BATCH goroutines,
+   * so main is rung at least once per BATCH completions, and before this M goes idle or
+   * blocks (docs/design/scheduler.md, "One ring per turn for main").
+   */
+  override pushReady(owner: number, w: number): void {
+    if (owner !== 0 || this.parkedNow) return super.pushReady(owner, w); // parked: no turn end to wait for
+    readyPushQuiet(this.heap, 0, w);
+    this.mainOwed = true;
+  }
+
+  /** Whether main's READY list got completions from here that it was not rung for. */
+  private mainOwed = false;
+
+  /** Ring the main thread if completions were pushed to it quietly (pushReady) and it is parked. */
+  private ringMain(): void {
+    if (!this.mainOwed) return;
+    this.mainOwed = false;
+    ringIfParked(this.heap, 0);
   }
 
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
@@ -195,8 +220,12 @@ export class M extends ThreadBase {
         ran++;
         // The G's module is being imported on this thread: wait for it before taking more
         // Gs, so the rest of our queue stays stealable instead of piling up behind the import.
-        if (loading !== undefined) await loading;
+        if (loading !== undefined) {
+          this.ringMain();
+          await loading;
+        }
       }
+      this.ringMain(); // every turn passes here before it awaits, polls or parks
       if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
         this.seenActivity = this.activity;
         // A batch of started Gs may have run for long: read the clock again after one.
@@ -217,6 +246,7 @@ export class M extends ThreadBase {
       if (this.parkedGoroutines > 0 && this.poll(QUICK_POLL_MS)) continue;
       await macrotask();
       this.turnStart = performance.now();
+      this.ringMain(); // goroutines resumed by timers or I/O in that turn may have finished
       if (this.activity !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
@@ -486,6 +516,7 @@ export class M extends ThreadBase {
         while (Atomics.wait(a, tw + T.DOORBELL, 0, SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
           await macrotask();
+          this.ringMain();
           if (this.activity !== seen || !loopIdle(this) || this.workVisible()) break;
         }
       } else {

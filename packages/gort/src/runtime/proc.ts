@@ -11,7 +11,7 @@ import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
 import { ring } from '../sched/threads.js';
-import { W, WState, readyPush } from '../sched/waiter.js';
+import { W, WState } from '../sched/waiter.js';
 import { dropArgs, encodeArgs, encodeInto, prepare, Tag, write } from '../value/codec.js';
 import { HeapExhaustedError } from '../errors.js';
 import type { Thread } from './thread.js';
@@ -97,5 +97,5 @@ export function completeWaiter(t: Thread, w: number, value: unknown, isErr: bool
   Atomics.store(heap.i32, (w >> 2) + W.STATE, state);
   const owner = heap.i32[(w >> 2) + W.OWNER]!;
   if (owner === t.index) t.settle(w);
-  else readyPush(heap, owner, w);
+  else t.pushReady(owner, w);
 }

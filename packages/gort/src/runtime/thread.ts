@@ -16,7 +16,7 @@ import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
-import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
+import { W, WFlag, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
@@ -150,6 +150,11 @@ export abstract class ThreadBase {
    * later microtask — goroutines a LoopThread injects in batches — or it would never run.
    */
   beforeBlock(): void {}
+
+  /** Hand a goroutine's join waiter w to thread `owner` (not this one): READY list and ring. */
+  pushReady(owner: number, w: number): void {
+    readyPush(this.heap, owner, w);
+  }
 
   /**
    * Whether the runtime operation being made should resolve only after an event-loop turn.

@@ -80,6 +80,12 @@ export function waiterAlloc(heap: Heap, owner: number, g: number, token: number)
 
 /** Push w on thread t's READY list and ring t if it is parked. Any thread but t. */
 export function readyPush(heap: Heap, t: number, w: number): void {
+  readyPushQuiet(heap, t, w);
+  ringIfParked(heap, t);
+}
+
+/** readyPush without the wake-up: the caller owes thread t a ringIfParked (M.pushReady). */
+export function readyPushQuiet(heap: Heap, t: number, w: number): void {
   const a = heap.i32;
   const tw = threadWord(heap, t);
   for (;;) {
@@ -87,7 +93,11 @@ export function readyPush(heap: Heap, t: number, w: number): void {
     a[(w >> 2) + W.LINK] = head;
     if (Atomics.compareExchange(a, tw + T.READY, head, w) === head) break; // publishes w's fields
   }
-  if (Atomics.load(a, tw + T.PARKED) === 1) ring(heap, t); // Dekker pair with the parker's store of PARKED
+}
+
+/** Ring thread t if it is parked: after pushing to its READY list. */
+export function ringIfParked(heap: Heap, t: number): void {
+  if (Atomics.load(heap.i32, threadWord(heap, t) + T.PARKED) === 1) ring(heap, t); // Dekker pair with the parker's store of PARKED
 }
 
 /** Take every waiter on thread t's READY list, oldest first. Owner only. */
