@@ -174,6 +174,24 @@ describe('goroutines', () => {
     expect(seen).toEqual(new Array(50).fill(1));
   });
 
+  it('a goroutine spawned with a local channel stays on its spawner\'s M (the sieve keeps its filters together)', async () => {
+    // Every filter talks to the previous one and the next; one on the other M makes both
+    // links cross threads. Before runnext was held for them, 520-700 of 2,000 filters sat
+    // next to one on the other M. The hold breaks after 5 ms without progress on the
+    // spawner's M (a GC pause can do that), hence a tolerance, not equality.
+    const [places, self] = await run(() => spawn(tasks.sievePlaces, 300), { procs: 2 });
+    expect(places).toHaveLength(300);
+    const home = places.filter((t) => t === self).length;
+    expect(home).toBeGreaterThanOrEqual(270);
+  });
+
+  it('a held goroutine is still taken by an idle M while its spawner computes (go(f, ch); compute())', async () => {
+    // The spawner never awaits until the child has run: only another M can run it.
+    const [child, parent] = await run(() => spawn(tasks.holdThenCompute, 20_000), { procs: 2 });
+    expect(child).not.toBe(0);
+    expect(child).not.toBe(parent);
+  });
+
   it('a chain of goroutines each spawning the next still lets its M run timers', async () => {
     // Each link starts from the previous one's spawn, in a microtask, without awaiting
     // anything: only the time slice stops the chain long enough for the timer to fire.

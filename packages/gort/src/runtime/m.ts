@@ -33,6 +33,7 @@ import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
 import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
+import { RuntimeObject } from './object.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -47,6 +48,13 @@ const POLL_MS = 0.1;
 const QUICK_POLL_MS = 0.01;
 /** The longer watch while another M runs goroutines (see the loop). */
 const LONG_POLL_MS = 1;
+/**
+ * How long a victim's heartbeat must stand still before a thief takes a runnext G held for
+ * it (mayTakeRunnext). Longer than this VM's young-generation GC pauses (1-6 ms in the
+ * sieve), during which an M publishes nothing but is not computing: a hold broken then put
+ * an early sieve filter on the other M and every number through it crossed threads twice.
+ */
+const HOLD_GRACE_MS = 5;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
 /**
@@ -79,6 +87,10 @@ export class M extends ThreadBase {
   readonly p: number;
   readonly runq: RunqOwner;
   private readonly victims: RunqStealer[] = [];
+  /** Per victim: its thread record, and the heartbeat last seen there and when (mayTakeRunnext). */
+  private readonly victimT: number[] = [];
+  private readonly beatSeen: number[] = [];
+  private readonly beatAt: number[] = [];
   private spinning = false;
   private seenActivity = 0;
   private parkedNow = false;
@@ -99,20 +111,35 @@ export class M extends ThreadBase {
     this.p = index - 1;
     this.runq = new RunqOwner(realAtomics, heap.i32, pWord(heap, this.p), RUNQ_CAP);
     for (let p = 0; p < this.procs; p++) {
-      if (p !== this.p) this.victims.push(new RunqStealer(realAtomics, heap.i32, pWord(heap, p), RUNQ_CAP));
+      if (p === this.p) continue;
+      this.victims.push(new RunqStealer(realAtomics, heap.i32, pWord(heap, p), RUNQ_CAP));
+      this.victimT.push(threadWord(heap, p + 1));
+      this.beatSeen.push(-1);
+      this.beatAt.push(0);
     }
     setCurrent(this);
   }
 
   // ---- Thread ----
 
-  override ready(g: number): void {
+  override ready(g: number, args: readonly unknown[]): void {
+    const a = this.heap.i32;
+    // Before the put: a thief that sees g in runnext sees this HOLD or a later one. Written
+    // only when it changes: the line is read by other threads.
+    const hold = args.length !== 0 && this.locals.size !== 0 && this.holdsLocal(args) ? 1 : 0;
+    if (a[this.tw + T.HOLD] !== hold) a[this.tw + T.HOLD] = hold;
     this.runq.put(g, true, this.overflow); // Go's newproc: the new G goes to runnext
     wakep(this.heap);
     if (!this.kickQueued && !this.yieldDue()) {
       this.kickQueued = true;
       queueMicrotask(this.kick);
     }
+  }
+
+  /** Whether one of args is a channel local to this M (chan/local.ts). */
+  private holdsLocal(args: readonly unknown[]): boolean {
+    for (const x of args) if (x instanceof RuntimeObject && this.locals.has(x.h)) return true;
+    return false;
   }
 
   private kickQueued = false;
@@ -337,8 +364,9 @@ export class M extends ThreadBase {
       const start = (Math.random() * n) | 0;
       let lost = false;
       for (let k = 0; k < n; k++) {
-        const victim = v[(start + k) % n]!;
-        const g = this.runq.stealFrom(victim, pass === 3);
+        const vi = (start + k) % n;
+        const victim = v[vi]!;
+        const g = this.runq.stealFrom(victim, pass === 3 && this.mayTakeRunnext(vi));
         if (g > 0) {
           a[this.tw + T.STEALS] = a[this.tw + T.STEALS]! + 1;
           a[this.tw + T.STOLEN] = a[this.tw + T.STOLEN]! + 1 + this.runq.size();
@@ -349,6 +377,27 @@ export class M extends ThreadBase {
       if (!lost && pass < 2) pass = 2; // nothing anywhere: one more pass, allowed to take runnext
     }
     return 0;
+  }
+
+  /**
+   * Whether to take victim vi's runnext G (docs/design/scheduler.md, "Holding runnext"). Yes,
+   * as in Go, unless it was spawned with a channel local to the victim (HOLD): it will talk
+   * to the victim's goroutines, and moving it would make every hand-off cross threads. Such a
+   * G is taken only once the victim's heartbeat (BEAT) has stood still for HOLD_GRACE_MS: its
+   * spawner computes synchronously (`go(f, ch); compute()`), so it will not start it soon.
+   */
+  private mayTakeRunnext(vi: number): boolean {
+    const a = this.heap.i32;
+    const tw = this.victimT[vi]!;
+    if (a[tw + T.HOLD] === 0) return true;
+    const beat = a[tw + T.BEAT]!;
+    const now = performance.now();
+    if (beat !== this.beatSeen[vi]) {
+      this.beatSeen[vi] = beat;
+      this.beatAt[vi] = now;
+      return false;
+    }
+    return now - this.beatAt[vi]! >= HOLD_GRACE_MS;
   }
 
   /** Start g; returns a promise only when its function must first be imported here. */
@@ -431,8 +480,22 @@ export class M extends ThreadBase {
     if (readyNonEmpty(heap, this.index) || globrunqSize(heap) > 0 || this.runq.size() > 0) return true;
     if (requestsPending(this)) return true;
     if (this.runq.hasRunnext() || this.yielded.length > 0) return true;
-    for (const v of this.victims) if (v.size() > 0 || v.hasRunnext()) return true;
+    const v = this.victims;
+    for (let vi = 0; vi < v.length; vi++) {
+      // A held runnext is work only once its grace is over: an M that spun on one cost the
+      // M holding it a third of its speed in the sieve (scheduler.md, "Holding runnext").
+      if (v[vi]!.size() > 0 || (v[vi]!.hasRunnext() && this.mayTakeRunnext(vi))) return true;
+    }
     return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;
+  }
+
+  /** Whether a victim holds a runnext G (mayTakeRunnext): park only until its grace may be over. */
+  private heldRunnext(): boolean {
+    const a = this.heap.i32;
+    for (let vi = 0; vi < this.victims.length; vi++) {
+      if (a[this.victimT[vi]! + T.HOLD] !== 0 && this.victims[vi]!.hasRunnext()) return true;
+    }
+    return false;
   }
 
   /** Spin for work (Go: only while 2 × spinning Ms < busy Ps). True if work showed up. */
@@ -513,14 +576,15 @@ export class M extends ThreadBase {
         // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200
         // µs: docs/design/scheduler.md, "Parking"). terminate() interrupts the wait.
         const seen = this.activity;
-        while (Atomics.wait(a, tw + T.DOORBELL, 0, SYNC_PARK_MS) === 'timed-out') {
+        // A held runnext elsewhere may become ours (mayTakeRunnext): look again after its grace.
+        while (Atomics.wait(a, tw + T.DOORBELL, 0, this.heldRunnext() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
           await macrotask();
           this.ringMain();
           if (this.activity !== seen || !loopIdle(this) || this.workVisible()) break;
         }
       } else {
-        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.heldRunnext() ? HOLD_GRACE_MS : Infinity);
         if (r.async) {
           this.parkedNow = true;
           await r.value;

@@ -42,7 +42,7 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
   a[i + G.CREATED_T] = t.index;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
-  t.ready(g);
+  t.ready(g, args);
   return goid;
 }
 

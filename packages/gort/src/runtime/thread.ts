@@ -128,8 +128,8 @@ export abstract class ThreadBase {
     this.scratch = heap.alloc(SLOT_BYTES);
   }
 
-  /** Hand a freshly made G to this thread's scheduler (M: own run queue; main: inject). */
-  abstract ready(g: number): void;
+  /** Hand a freshly made G, made with args, to this thread's scheduler (M: own run queue; main: inject). */
+  abstract ready(g: number, args: readonly unknown[]): void;
   /** A local waiter was registered: make sure something will drain the READY list. */
   abstract watch(): void;
 
@@ -178,6 +178,7 @@ export abstract class ThreadBase {
 
   private yieldCheck(): boolean {
     const n = this.opCount;
+    this.beat();
     this.pollReady();
     if ((n & 63) !== 0) return false;
     const now = performance.now();
@@ -189,6 +190,15 @@ export abstract class ThreadBase {
     }
     if (now - this.turnAsked > SLICE_MS) this.yielding = true;
     return this.yielding;
+  }
+
+  private beats = 0;
+  /**
+   * Publish that this thread's goroutines are making progress (T.BEAT; plain store, read
+   * racily by thieves deciding whether to wait for a held runnext: M.mayTakeRunnext).
+   */
+  beat(): void {
+    this.heap.i32[this.tw + T.BEAT] = ++this.beats;
   }
 
   /** A promise of v that resolves after the pending event-loop turn (call when yieldDue()). */

@@ -20,6 +20,12 @@
  * | 10   | CREATED  | owner (Atomics.store)          | numGoroutine, stats      | goroutines created here       |
  * | 11   | EXITED   | owner (Atomics.store)          | numGoroutine, stats      | goroutines finished here      |
  * | 12   | WAIT     | owner (plain)                  | dump                     | main thread: the wait reason of its latest park |
+ * | 13   | CONVREQ  | CAS push by any, exchange by owner | owner                | requests to share a local channel (chan/local.ts) |
+ * | 14   | HOLD     | owner (plain, when it changes) | thieves                  | 1: the runnext G was spawned with a local channel |
+ * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
+ *
+ * HOLD and BEAT are hints read racily: they decide when a thief takes a held runnext
+ * (M.mayTakeRunnext), never whether a G runs.
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
  * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
@@ -47,6 +53,10 @@ export const T = {
   WAIT: 12,
   /** Treiber stack of requests to share this thread's local channels (chan/local.ts) */
   CONVREQ: 13,
+  /** 1 while this M's runnext G was spawned with one of its local channels (M.ready) */
+  HOLD: 14,
+  /** heartbeat: changes while this thread's goroutines make runtime operations (Thread.beat) */
+  BEAT: 15,
 } as const;
 export const T_WORDS = 16;
 
