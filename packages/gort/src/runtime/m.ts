@@ -33,7 +33,7 @@ import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
 import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
-import { RuntimeObject } from './object.js';
+import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -48,13 +48,6 @@ const POLL_MS = 0.1;
 const QUICK_POLL_MS = 0.01;
 /** The longer watch while another M runs goroutines (see the loop). */
 const LONG_POLL_MS = 1;
-/**
- * How long a victim's heartbeat must stand still before a thief takes a runnext G held for
- * it (mayTakeRunnext). Longer than this VM's young-generation GC pauses (1-6 ms in the
- * sieve), during which an M publishes nothing but is not computing: a hold broken then put
- * an early sieve filter on the other M and every number through it crossed threads twice.
- */
-const HOLD_GRACE_MS = 5;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
 /**
@@ -87,10 +80,8 @@ export class M extends ThreadBase {
   readonly p: number;
   readonly runq: RunqOwner;
   private readonly victims: RunqStealer[] = [];
-  /** Per victim: its thread record, and the heartbeat last seen there and when (mayTakeRunnext). */
-  private readonly victimT: number[] = [];
-  private readonly beatSeen: number[] = [];
-  private readonly beatAt: number[] = [];
+  /** Holding runnext for goroutines spawned with our local channels (hold.ts). */
+  private readonly hold: RunnextHold;
   private spinning = false;
   private seenActivity = 0;
   private parkedNow = false;
@@ -110,41 +101,30 @@ export class M extends ThreadBase {
     super(heap, index);
     this.p = index - 1;
     this.runq = new RunqOwner(realAtomics, heap.i32, pWord(heap, this.p), RUNQ_CAP);
+    const victimPs: number[] = [];
     for (let p = 0; p < this.procs; p++) {
       if (p === this.p) continue;
       this.victims.push(new RunqStealer(realAtomics, heap.i32, pWord(heap, p), RUNQ_CAP));
-      this.victimT.push(threadWord(heap, p + 1));
-      this.beatSeen.push(-1);
-      this.beatAt.push(0);
+      victimPs.push(p);
     }
+    this.hold = new RunnextHold(heap, this.tw, this.locals, victimPs, this.victims);
     setCurrent(this);
   }
 
   // ---- Thread ----
 
   override ready(g: number, args: readonly unknown[]): void {
-    const a = this.heap.i32;
-    // Before the put: a thief that sees g in runnext sees this HOLD or a later one. Written
-    // only when it changes: the line is read by other threads.
-    const hold = args.length !== 0 && this.locals.size !== 0 && this.holdsLocal(args) ? 1 : 0;
-    const held = a[this.tw + T.HOLD];
-    if (held !== hold) a[this.tw + T.HOLD] = hold;
-    if (hold !== 0) this.beat(); // a thief's grace for g starts now, not at our last operation
+    const held = this.hold.mark(args); // before the put: a thief that sees g sees this HOLD or a later one
+    if (held !== NOT_HELD) this.beat(); // a thief's grace for g starts now, not at our last operation
     this.runq.put(g, true, this.overflow); // Go's newproc: the new G goes to runnext
     // Go's newproc wakes an idle P. A held G is meant for this M: wake one only when this M
     // starts holding (after an idle spell or unheld spawns), so that it watches (park); an M
     // already watching needs no ring, and a ring per sieve filter cost procs 2 ~20%.
-    if (hold === 0 || held === 0) wakep(this.heap);
+    if (held !== STILL_HELD) wakep(this.heap);
     if (!this.kickQueued && !this.yieldDue()) {
       this.kickQueued = true;
       queueMicrotask(this.kick);
     }
-  }
-
-  /** Whether one of args is a channel local to this M (chan/local.ts). */
-  private holdsLocal(args: readonly unknown[]): boolean {
-    for (const x of args) if (x instanceof RuntimeObject && this.locals.has(x.h)) return true;
-    return false;
   }
 
   private kickQueued = false;
@@ -371,7 +351,7 @@ export class M extends ThreadBase {
       for (let k = 0; k < n; k++) {
         const vi = (start + k) % n;
         const victim = v[vi]!;
-        const g = this.runq.stealFrom(victim, pass === 3 && this.mayTakeRunnext(vi));
+        const g = this.runq.stealFrom(victim, pass === 3 && this.hold.mayTake(vi));
         if (g > 0) {
           a[this.tw + T.STEALS] = a[this.tw + T.STEALS]! + 1;
           a[this.tw + T.STOLEN] = a[this.tw + T.STOLEN]! + 1 + this.runq.size();
@@ -382,27 +362,6 @@ export class M extends ThreadBase {
       if (!lost && pass < 2) pass = 2; // nothing anywhere: one more pass, allowed to take runnext
     }
     return 0;
-  }
-
-  /**
-   * Whether to take victim vi's runnext G (docs/design/scheduler.md, "Holding runnext"). Yes,
-   * as in Go, unless it was spawned with a channel local to the victim (HOLD): it will talk
-   * to the victim's goroutines, and moving it would make every hand-off cross threads. Such a
-   * G is taken only once the victim's heartbeat (BEAT) has stood still for HOLD_GRACE_MS: its
-   * spawner computes synchronously (`go(f, ch); compute()`), so it will not start it soon.
-   */
-  private mayTakeRunnext(vi: number): boolean {
-    const a = this.heap.i32;
-    const tw = this.victimT[vi]!;
-    if (a[tw + T.HOLD] === 0) return true;
-    const beat = a[tw + T.BEAT]!;
-    const now = performance.now();
-    if (beat !== this.beatSeen[vi]) {
-      this.beatSeen[vi] = beat;
-      this.beatAt[vi] = now;
-      return false;
-    }
-    return now - this.beatAt[vi]! >= HOLD_GRACE_MS;
   }
 
   /** Start g; returns a promise only when its function must first be imported here. */
@@ -489,33 +448,14 @@ export class M extends ThreadBase {
     for (let vi = 0; vi < v.length; vi++) {
       // A held runnext is work only once its grace is over: an M that spun on one cost the
       // M holding it a third of its speed in the sieve (scheduler.md, "Holding runnext").
-      if (v[vi]!.size() > 0 || (v[vi]!.hasRunnext() && this.mayTakeRunnext(vi))) return true;
+      if (v[vi]!.size() > 0 || (v[vi]!.hasRunnext() && this.hold.mayTake(vi))) return true;
     }
     return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;
   }
 
-  /**
-   * Whether a victim holds a runnext G, or runs goroutines and held its last one
-   * (mayTakeRunnext): it may hold one without ringing us, so park only until a grace may be
-   * over. Go's sysmon, in miniature and only while an M holds.
-   */
-  private holdWatch(): boolean {
-    const a = this.heap.i32;
-    for (let vi = 0; vi < this.victims.length; vi++) {
-      const tw = this.victimT[vi]!;
-      if (a[tw + T.HOLD] !== 0 && (this.victims[vi]!.hasRunnext() || a[tw + T.STATE] === ThreadState.RUNNING)) return true;
-    }
-    return false;
-  }
-
-  /** Going idle: whatever runs here next starts a new hold (M.ready rings for it). */
-  private dropHold(): void {
-    if (this.heap.i32[this.tw + T.HOLD] !== 0) this.heap.i32[this.tw + T.HOLD] = 0;
-  }
-
   /** Spin for work (Go: only while 2 × spinning Ms < busy Ps). True if work showed up. */
   private spin(): boolean {
-    this.dropHold();
+    this.hold.drop();
     const a = this.heap.i32;
     if (!this.spinning) {
       const nsp = Atomics.load(a, H.NMSPINNING);
@@ -538,7 +478,7 @@ export class M extends ThreadBase {
    * With whileOthersRun, give up as soon as no other M is running goroutines.
    */
   private poll(ms: number, whileOthersRun = false): boolean {
-    this.dropHold();
+    this.hold.drop();
     const a = this.heap.i32;
     Atomics.store(a, this.tw + T.STATE, ThreadState.POLLING);
     const deadline = performance.now() + ms;
@@ -572,7 +512,7 @@ export class M extends ThreadBase {
   }
 
   private async park(): Promise<void> {
-    this.dropHold();
+    this.hold.drop();
     const a = this.heap.i32;
     const tw = this.tw;
     if (this.spinning) {
@@ -594,15 +534,15 @@ export class M extends ThreadBase {
         // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200
         // µs: docs/design/scheduler.md, "Parking"). terminate() interrupts the wait.
         const seen = this.activity;
-        // A held runnext elsewhere may become ours (mayTakeRunnext): look again after its grace.
-        while (Atomics.wait(a, tw + T.DOORBELL, 0, this.holdWatch() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
+        // A held runnext elsewhere may become ours (hold.ts): look again after its grace.
+        while (Atomics.wait(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
           await macrotask();
           this.ringMain();
           if (this.activity !== seen || !loopIdle(this) || this.workVisible()) break;
         }
       } else {
-        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.holdWatch() ? HOLD_GRACE_MS : Infinity);
+        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : Infinity);
         if (r.async) {
           this.parkedNow = true;
           await r.value;

@@ -195,7 +195,7 @@ export abstract class ThreadBase {
   private beats = 0;
   /**
    * Publish that this thread's goroutines are making progress (T.BEAT; plain store, read
-   * racily by thieves deciding whether to wait for a held runnext: M.mayTakeRunnext).
+   * racily by thieves deciding whether to wait for a held runnext: RunnextHold.mayTake).
    */
   beat(): void {
     this.heap.i32[this.tw + T.BEAT] = ++this.beats;

@@ -25,7 +25,7 @@
  * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
  *
  * HOLD and BEAT are hints read racily: they decide when a thief takes a held runnext
- * (M.mayTakeRunnext), never whether a G runs.
+ * (RunnextHold.mayTake, runtime/hold.ts), never whether a G runs.
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
  * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
