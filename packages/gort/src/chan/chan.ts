@@ -37,8 +37,10 @@ import {
   localSend,
   localTrySend,
   makeLocal,
+  recvFast,
   requestClose,
   requestShared,
+  sendFast,
   requestsPendingHint,
   serveRequests,
   type LocalChan,
@@ -206,7 +208,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
       heap.i32[(this.h >> 2) + CH.CAP] = capacity;
       heap.i32[(this.h >> 2) + CH.BUF] = buf;
-      if (this.t.makesLocalChans) makeLocal(this.t, this.h, capacity);
+      if (this.t.makesLocalChans) this.lst = makeLocal(this.t, this.h, capacity);
     }
   }
 
@@ -272,6 +274,11 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Send v; resolves when a receiver took it or it is buffered. */
   send(v: T): Promise<void> {
+    const st = this.lst;
+    if (st !== undefined) {
+      const p = sendFast(this.t, this.h, st, v, this.g);
+      if (p !== undefined) return p;
+    }
     const o = this.ownerNow();
     if (o !== 0) return this.sendLocal(v, o);
     if (this.sendNow(v, true) === DONE) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
@@ -309,6 +316,11 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Receive a value; undefined once the channel is closed and drained. */
   recv(): Promise<T | undefined> {
+    const st = this.lst;
+    if (st !== undefined) {
+      const p = recvFast(this.t, this.h, st, WFlag.RECV_VALUE, this.g);
+      if (p !== undefined) return p as Promise<T | undefined>;
+    }
     const r = this.recvNow(WFlag.RECV_VALUE);
     if (r instanceof Promise) return r as Promise<T | undefined>;
     const v = r === CLOSED ? undefined : (r as T);
@@ -317,6 +329,11 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
   /** Receive a value and whether it came from a send ([undefined, false] once closed and drained). */
   recvOk(): Promise<[T | undefined, boolean]> {
+    const st = this.lst;
+    if (st !== undefined) {
+      const p = recvFast(this.t, this.h, st, WFlag.RECV_PAIR, this.g);
+      if (p !== undefined) return p as Promise<[T | undefined, boolean]>;
+    }
     const r = this.recvNow(WFlag.RECV_PAIR);
     if (r instanceof Promise) return r as Promise<[T | undefined, boolean]>;
     const v: [T | undefined, boolean] = r === CLOSED ? [undefined, false] : [r as T, true];
@@ -478,6 +495,11 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
     return {
       next: (): Promise<IteratorResult<T, undefined>> => {
+        const st = this.lst;
+        if (st !== undefined) {
+          const p = recvFast(this.t, this.h, st, WFlag.RECV_ITER, this.g);
+          if (p !== undefined) return p as Promise<IteratorResult<T, undefined>>;
+        }
         const r = this.recvNow(WFlag.RECV_ITER);
         if (r instanceof Promise) return r as Promise<IteratorResult<T, undefined>>;
         const res: IteratorResult<T, undefined> = r === CLOSED ? ITER_DONE : { value: r as T, done: false };

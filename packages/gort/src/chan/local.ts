@@ -31,7 +31,8 @@
  */
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
-import { complete, parkG, unparkG } from '../runtime/park.js';
+import { complete } from '../runtime/park.js';
+import { G, Gstatus, waitCode } from '../sched/g.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
 import { ring, T, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
@@ -43,16 +44,18 @@ class Encoded {
   constructor(readonly slot: number) {}
 }
 
-/** A goroutine parked on a local channel. */
-interface LocalWaiter {
-  /** resolves its promise (registered in the owner's table only if the channel is shared) */
-  readonly resolve: (v: unknown) => void;
-  /** its G record (0: not known) */
-  readonly g: number;
-  /** WFlag.RECV_* for a receiver, 0 for a sender */
-  readonly mode: number;
-  /** a sender's value (primitive or Encoded) */
-  readonly x: unknown;
+/** A goroutine parked on a local channel (a class: one shape for every waiter). */
+class LocalWaiter {
+  constructor(
+    /** resolves its promise (registered in the owner's table only if the channel is shared) */
+    readonly resolve: (v: unknown) => void,
+    /** its G record (0: not known) */
+    readonly g: number,
+    /** WFlag.RECV_* for a receiver, 0 for a sender */
+    readonly mode: number,
+    /** a sender's value (primitive or Encoded) */
+    readonly x: unknown,
+  ) {}
 }
 
 /**
@@ -121,6 +124,8 @@ export class LocalChan {
 
 export const DONE_LOCAL = 1;
 const RESOLVED = Promise.resolve();
+const WAIT_SEND = waitCode('chan send');
+const WAIT_RECV = waitCode('chan receive');
 
 function primitive(v: unknown): boolean {
   const ty = typeof v;
@@ -175,21 +180,36 @@ export function formatRecv(mode: number, v: unknown, ok: boolean): unknown {
 /**
  * Settle a local waiter now. No yieldDue check here: the woken goroutine runs one step and
  * its next runtime operation makes that check, so a slice that is over still ends there
- * (Thread.yieldDue); the operation that woke it makes its own.
+ * (Thread.yieldDue); the operation that woke it makes its own. The G record writes are
+ * unparkG's, inline (as parkLocal's are parkG's): this is the hot path of every hand-off.
  */
 function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
-  t.activity++;
   t.localParked--;
-  if (w.g !== 0) unparkG(t, w.g);
+  const g = w.g;
+  if (g !== 0) {
+    const a = t.heap.i32;
+    a[(g >> 2) + G.WAIT] = 0;
+    a[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
+  }
   w.resolve(ok ? v : Promise.reject(v));
 }
 
+/**
+ * Park goroutine g (0: the current one) on queue q. A closure for the executor, not a shared
+ * one leaving the resolve function in a field: V8 inlines a literal executor into `new
+ * Promise` (chan/relay: ~50 fewer instructions per hand-off). t.now is the M's coarse clock.
+ */
 function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, q: Queue): Promise<R> {
-  const p = t.localPromise<R>();
   const pg = g !== 0 ? g : t.curG;
-  if (pg !== 0) parkG(t, pg, reason);
-  q.push({ resolve: t.lastResolve, g: pg, mode, x });
-  return p;
+  if (pg !== 0) {
+    const heap = t.heap;
+    heap.i32[(pg >> 2) + G.WAIT] = reason;
+    heap.f64[(pg >> 3) + G.SINCE_F64 / 2] = t.now;
+    heap.i32[(pg >> 2) + G.STATUS] = Gstatus.WAITING;
+  }
+  t.activity++;
+  t.localParked++;
+  return new Promise<R>((resolve) => q.push(new LocalWaiter(resolve as (v: unknown) => void, pg, mode, x)));
 }
 
 /** The heap record's owner word: thread index + 1 while local, 0 once shared. */
@@ -197,10 +217,12 @@ export function chanOwner(t: Thread, h: number): number {
   return t.heap.i32[(h >> 2) + CH.OWNER]!;
 }
 
-/** Make channel h local to thread t (its creator, an M). */
-export function makeLocal(t: Thread, h: number, cap: number): void {
+/** Make channel h local to thread t (its creator, an M); its LocalChan. */
+export function makeLocal(t: Thread, h: number, cap: number): LocalChan {
   t.heap.i32[(h >> 2) + CH.OWNER] = t.index + 1;
-  t.locals.set(h, new LocalChan(cap));
+  const st = new LocalChan(cap);
+  t.locals.set(h, st);
+  return st;
 }
 
 /**
@@ -233,6 +255,57 @@ export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: nu
     return DONE_LOCAL;
   }
   return parkLocal<void>(t, g, reason, 0, x, st.sendq);
+}
+
+/**
+ * Chan.send's fast path, on channel h whose LocalChan st this thread holds: a primitive value
+ * on a channel still local and open, with no request from another thread pending. Returns
+ * the send's promise, or undefined when the general path (Chan.send) must take it. One flat
+ * function, small enough for V8 to inline into the goroutine's code: the hot path of every
+ * hand-off in a pipeline (chan/sieve). Same steps as localSend.
+ */
+export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: number): Promise<void> | undefined {
+  const a = t.heap.i32;
+  if (a[(h >> 2) + CH.OWNER] !== t.index + 1 || requestsPendingHint(t) || st.closed) return undefined;
+  const ty = typeof v;
+  if (ty !== 'number' && ty !== 'string' && ty !== 'boolean' && ty !== 'undefined') return undefined;
+  const r = st.recvq.shift();
+  if (r !== undefined) {
+    wake(t, r, true, r.mode === WFlag.RECV_VALUE ? v : formatRecv(r.mode, v, true));
+  } else if (st.count < st.cap) {
+    st.put(v);
+    a[(h >> 2) + CH.COUNT] = st.count;
+  } else {
+    return parkLocal<void>(t, g, WAIT_SEND, 0, v, st.sendq);
+  }
+  return t.yieldDue() ? t.yieldTurn(undefined) : RESOLVED;
+}
+
+/**
+ * Chan.recv's fast path (mode WFlag.RECV_*), as sendFast's: the receive's promise, or
+ * undefined for the general path (a request pending, the channel shared or closed).
+ */
+export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: number): Promise<unknown> | undefined {
+  const a = t.heap.i32;
+  if (a[(h >> 2) + CH.OWNER] !== t.index + 1 || requestsPendingHint(t)) return undefined;
+  let x: unknown;
+  if (st.count > 0) {
+    x = st.take();
+    const s = st.sendq.shift();
+    if (s !== undefined) {
+      st.put(s.x);
+      wake(t, s, true, undefined);
+    }
+    a[(h >> 2) + CH.COUNT] = st.count;
+  } else {
+    const s = st.sendq.shift();
+    if (s === undefined) return st.closed ? undefined : parkLocal<unknown>(t, g, WAIT_RECV, mode, undefined, st.recvq);
+    wake(t, s, true, undefined);
+    x = s.x;
+  }
+  const v = typeof x === 'object' && x !== null ? unbox(t, x, g) : x;
+  const out = mode === WFlag.RECV_VALUE ? v : formatRecv(mode, v, true);
+  return t.yieldDue() ? t.yieldTurn(out) : Promise.resolve(out);
 }
 
 /** Send now if that cannot block (Chan.trySend). */
@@ -278,6 +351,7 @@ export function localClose(t: Thread, h: number, st: LocalChan): void {
 /** Mark st closed: every parked receiver gets closed, every parked sender throws. */
 function closeWaiters(t: Thread, st: LocalChan): void {
   st.closed = true;
+  t.activity++;
   for (const r of st.recvq.drain()) wake(t, r, true, formatRecv(r.mode, undefined, false));
   for (const s of st.sendq.drain()) {
     dropBox(t, s.x);

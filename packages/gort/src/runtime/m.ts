@@ -85,7 +85,6 @@ export class M extends ThreadBase {
   private spinning = false;
   private seenActivity = 0;
   private parkedNow = false;
-  private now = 0;
   private schedtick = 0;
   /** Goroutines started on this M that have not finished. */
   private live = 0;
@@ -217,7 +216,7 @@ export class M extends ThreadBase {
       // for a goroutine streaming over a channel). Such a turn looks only at this M's own
       // queues; stealing, which reads every other P's ring, waits for an idle turn (or
       // every 61st), as a Go M steals only once its goroutine blocks.
-      const busy = this.activity !== this.seenActivity;
+      const busy = this.busy() !== this.seenActivity;
       let ran = this.drainReady();
       if (this.yielded.length > 0) {
         const y = this.yielded;
@@ -238,8 +237,8 @@ export class M extends ThreadBase {
         }
       }
       this.ringMain(); // every turn passes here before it awaits, polls or parks
-      if (ran > 0 || this.yielded.length > 0 || this.activity !== this.seenActivity) {
-        this.seenActivity = this.activity;
+      if (ran > 0 || this.yielded.length > 0 || this.busy() !== this.seenActivity) {
+        this.seenActivity = this.busy();
         // A batch of started Gs may have run for long: read the clock again after one.
         const now = ran > 0 ? performance.now() : turnNow;
         if (now - this.turnStart > SLICE_MS) {
@@ -259,7 +258,7 @@ export class M extends ThreadBase {
       await macrotask();
       this.turnStart = performance.now();
       this.ringMain(); // goroutines resumed by timers or I/O in that turn may have finished
-      if (this.activity !== this.seenActivity || this.workVisible()) continue;
+      if (this.busy() !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
       if (this.spin()) continue;
@@ -533,13 +532,13 @@ export class M extends ThreadBase {
         // Nothing but the doorbell can give this thread work: block on it. A blocked thread
         // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200
         // µs: docs/design/scheduler.md, "Parking"). terminate() interrupts the wait.
-        const seen = this.activity;
+        const seen = this.busy();
         // A held runnext elsewhere may become ours (hold.ts): look again after its grace.
         while (Atomics.wait(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
           await macrotask();
           this.ringMain();
-          if (this.activity !== seen || !loopIdle(this) || this.workVisible()) break;
+          if (this.busy() !== seen || !loopIdle(this) || this.workVisible()) break;
         }
       } else {
         const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : Infinity);

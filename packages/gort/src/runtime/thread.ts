@@ -77,16 +77,22 @@ export abstract class ThreadBase {
   readonly tw: number;
   /**
    * Bumped by every park and every settle on this thread: goroutines here are exchanging
-   * values in microtasks, so the scheduler must not spin or park (it would block them).
+   * values in microtasks, so the scheduler must not spin or park (it would block them). An
+   * operation that completes at once bumps opCount instead (yieldDue); busy() sums the two.
    */
   activity = 0;
+  /** Runtime operations that completed at once (yieldDue counts them and paces its checks by them). */
+  opCount = 0;
+  /** Changes whenever goroutines on this thread parked, were settled or completed an operation. */
+  busy(): number {
+    return this.activity + this.opCount;
+  }
   /**
    * When this thread's event loop last had a turn (performance.now()). Goroutines exchanging
    * values on one thread run entirely in microtasks, which would starve timers and I/O
    * forever: runtime operations check it (yieldDue) and then resolve through setImmediate.
    */
   turnStart = performance.now();
-  private opCount = 0;
   /** Pending runtime timers made on this thread (cleared when the runtime shuts down). */
   readonly timers = new Set<{ stop(): boolean }>();
   /** goid of the goroutine whose synchronous code is running now (0: none). */
@@ -99,9 +105,13 @@ export abstract class ThreadBase {
   readonly wakes: number[] = [];
   nwakes = 0;
   /**
-   * A coarse clock for wait-start times (dump): refreshed by the M loop on every turn, so a
-   * park does not pay for performance.now(). The main thread reads the real clock.
+   * Wall-clock ms, coarse: the M loop refreshes it on every turn (M.clock returns it), so a
+   * park does not pay for performance.now(). Only Ms keep it; the main thread leaves it 0 and
+   * its clock() reads the real clock. Thread-local channels, which read it directly, exist
+   * only on Ms (makesLocalChans).
    */
+  now = 0;
+  /** The clock for wait-start times (dump). */
   clock(): number {
     return performance.timeOrigin + performance.now();
   }
