@@ -50,6 +50,8 @@ const QUICK_POLL_MS = 0.01;
 const LONG_POLL_MS = 1;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
+/** Least time between two rings of main by one M while it keeps running turns (ringMain). */
+const MAIN_RING_GAP_MS = 0.5;
 /**
  * Longest blocking park before the M gives its event loop a turn anyway: the bound on how
  * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
@@ -158,7 +160,7 @@ export class M extends ThreadBase {
 
   /** About to block the thread: share every local channel and serve requests (chan/local.ts). */
   override beforeBlock(): void {
-    this.ringMain();
+    this.ringMain(true);
     shareAll(this);
     serveRequests(this);
   }
@@ -180,10 +182,19 @@ export class M extends ThreadBase {
   /** Whether main's READY list got completions from here that it was not rung for. */
   private mainOwed = false;
 
-  /** Ring the main thread if completions were pushed to it quietly (pushReady) and it is parked. */
-  private ringMain(): void {
-    if (!this.mainOwed) return;
+  /** When this M last rang main for quiet completions (this.now, ms). */
+  private lastMainRing = -Infinity;
+  /**
+   * Ring the main thread if completions were pushed to it quietly (pushReady) and it is
+   * parked. While this M keeps running turns, at most once per MAIN_RING_GAP_MS (unless
+   * `force`): waking a thread parked in waitAsync costs the ringer ~10 µs here, and with
+   * 10 µs goroutines (sched/fine) one ring per 16-goroutine turn took 6% of each M's time.
+   * Forced before this M idles, blocks or waits for an import.
+   */
+  private ringMain(force: boolean): void {
+    if (!this.mainOwed || (!force && this.now - this.lastMainRing < MAIN_RING_GAP_MS)) return;
     this.mainOwed = false;
+    this.lastMainRing = this.now;
     ringIfParked(this.heap, 0);
   }
 
@@ -232,11 +243,11 @@ export class M extends ThreadBase {
         // The G's module is being imported on this thread: wait for it before taking more
         // Gs, so the rest of our queue stays stealable instead of piling up behind the import.
         if (loading !== undefined) {
-          this.ringMain();
+          this.ringMain(true);
           await loading;
         }
       }
-      this.ringMain(); // every turn passes here before it awaits, polls or parks
+      this.ringMain(false); // every turn passes here; forced below before idling
       if (ran > 0 || this.yielded.length > 0 || this.busy() !== this.seenActivity) {
         this.seenActivity = this.busy();
         // A batch of started Gs may have run for long: read the clock again after one.
@@ -249,6 +260,7 @@ export class M extends ThreadBase {
         }
         continue;
       }
+      this.ringMain(true);
       // Nothing runnable, and no runtime activity on this thread since the last turn. A
       // reply to one of our parked goroutines often comes within microseconds (a ping-pong
       // across Ms): watch for it briefly first — pending microtasks here wait at most
@@ -257,7 +269,7 @@ export class M extends ThreadBase {
       if (this.parkedGoroutines > 0 && this.poll(QUICK_POLL_MS)) continue;
       await macrotask();
       this.turnStart = performance.now();
-      this.ringMain(); // goroutines resumed by timers or I/O in that turn may have finished
+      this.ringMain(true); // goroutines resumed by timers or I/O in that turn may have finished
       if (this.busy() !== this.seenActivity || this.workVisible()) continue;
       // A hand-off from another M is likely within microseconds: spin for work (bounded,
       // and only while few Ms spin), or watch for our parked goroutines' wake-ups, then park.
@@ -537,7 +549,7 @@ export class M extends ThreadBase {
         while (Atomics.wait(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
           await macrotask();
-          this.ringMain();
+          this.ringMain(true);
           if (this.busy() !== seen || !loopIdle(this) || this.workVisible()) break;
         }
       } else {
