@@ -103,6 +103,11 @@ export class LocalChan {
   head = 0;
   count = 0;
   closed = false;
+  /**
+   * Set by toShared, on the owner, when the channel moves to its heap record: the JS mirror of
+   * OWNER = 0 for this thread's fast paths, which then touch no heap word of the channel.
+   */
+  shared = false;
   readonly recvq = new Queue();
   readonly sendq = new Queue();
   constructor(readonly cap: number) {
@@ -265,8 +270,7 @@ export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: nu
  * hand-off in a pipeline (chan/sieve). Same steps as localSend.
  */
 export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: number): Promise<void> | undefined {
-  const a = t.heap.i32;
-  if (a[(h >> 2) + CH.OWNER] !== t.index + 1 || requestsPendingHint(t) || st.closed) return undefined;
+  if (st.shared || st.closed || requestsPendingHint(t)) return undefined;
   const ty = typeof v;
   if (ty !== 'number' && ty !== 'string' && ty !== 'boolean' && ty !== 'undefined') return undefined;
   const r = st.recvq.shift();
@@ -274,7 +278,7 @@ export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: num
     wake(t, r, true, r.mode === WFlag.RECV_VALUE ? v : formatRecv(r.mode, v, true));
   } else if (st.count < st.cap) {
     st.put(v);
-    a[(h >> 2) + CH.COUNT] = st.count;
+    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
   } else {
     return parkLocal<void>(t, g, WAIT_SEND, 0, v, st.sendq);
   }
@@ -286,8 +290,7 @@ export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: num
  * undefined for the general path (a request pending, the channel shared or closed).
  */
 export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: number): Promise<unknown> | undefined {
-  const a = t.heap.i32;
-  if (a[(h >> 2) + CH.OWNER] !== t.index + 1 || requestsPendingHint(t)) return undefined;
+  if (st.shared || requestsPendingHint(t)) return undefined;
   let x: unknown;
   if (st.count > 0) {
     x = st.take();
@@ -296,7 +299,7 @@ export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: n
       st.put(s.x);
       wake(t, s, true, undefined);
     }
-    a[(h >> 2) + CH.COUNT] = st.count;
+    t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
   } else {
     const s = st.sendq.shift();
     if (s === undefined) return st.closed ? undefined : parkLocal<unknown>(t, g, WAIT_RECV, mode, undefined, st.recvq);
@@ -367,6 +370,7 @@ export function toShared(t: Thread, h: number): void {
   const st = t.locals.get(h);
   if (st === undefined) return;
   t.locals.delete(h);
+  st.shared = true;
   const heap = t.heap;
   const ci = h >> 2;
   // Another thread closed it (requestClose) and its request is not served yet: apply the close
