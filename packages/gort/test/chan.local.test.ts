@@ -5,7 +5,7 @@
 // and check that Go's semantics survive the move: FIFO, each value exactly once, close
 // waking everyone, typed errors, and no hang (a hang fails by the test's timeout).
 import { describe, it, expect } from 'vitest';
-import { run, spawn, go, chan, select, recv, send, WaitGroup, fromModule, ClosedChannelError, type Chan } from 'gort';
+import { run, spawn, go, gosched, chan, select, recv, send, WaitGroup, fromModule, ClosedChannelError, type Chan } from 'gort';
 
 const local = fromModule<typeof import('./fixtures/local.mjs')>(new URL('./fixtures/local.mjs', import.meta.url));
 
@@ -46,6 +46,51 @@ describe('thread-local channels', () => {
       { procs: 1 },
     );
     expect(r).toEqual([2, 3, true, false, 3, 1, 'send on closed channel', 'close of closed channel', [2, 3], [undefined, false], 'TypeError']);
+  });
+
+  it('on one M, every kind of receive meets every kind of value, parked on either side, in order', async () => {
+    // The fast paths (sendFast, recvFast) take primitives; objects, and a receive that finds
+    // the channel closed, take the general path. Mix them on both sides of a rendezvous.
+    const r = await run(
+      () =>
+        spawn(async () => {
+          const c = chan<unknown>();
+          const out = chan<unknown>(64);
+          // Receivers parked first: recv, recvOk, then for-await, each meeting a primitive and an object.
+          go(async (c: Chan<unknown>, out: Chan<unknown>) => {
+            await out.send(await c.recv());
+            await out.send(await c.recv());
+            await out.send(await c.recvOk());
+            await out.send(await c.recvOk());
+            for await (const v of c) await out.send(v);
+            await out.send('drained');
+          }, c, out);
+          // gosched: the receiver runs up to its next receive and parks before each send.
+          for (const v of [1, { a: 1 }, 's', [2], true, new Map([[3, 4]])]) {
+            await gosched();
+            await c.send(v);
+          }
+          // Senders parked first: each value waits in a parked sender until a receive takes it.
+          const d = chan<unknown>();
+          go(async (d: Chan<unknown>) => {
+            await d.send(5);
+            await d.send({ b: 2 });
+            await d.send(null);
+            d.close();
+          }, d);
+          go(() => {}); // a second spawn: the sender above runs before this goroutine's next receive
+          const got = [await d.recvOk(), await d.recv(), await d.recvOk(), await d.recvOk()];
+          c.close();
+          const seen: unknown[] = [];
+          for (let i = 0; i < 7; i++) seen.push(await out.recv());
+          return [seen, got];
+        }),
+      { procs: 1 },
+    );
+    expect(r).toEqual([
+      [1, { a: 1 }, ['s', true], [[2], true], true, new Map([[3, 4]]), 'drained'],
+      [[5, true], { b: 2 }, [null, true], [undefined, false]],
+    ]);
   });
 
   it('an unbuffered rendezvous between goroutines of one M hands over objects as copies', async () => {
