@@ -78,8 +78,11 @@ describe('thread-local channels', () => {
             await d.send(null);
             d.close();
           }, d);
-          go(() => {}); // a second spawn: the sender above runs before this goroutine's next receive
-          const got = [await d.recvOk(), await d.recv(), await d.recvOk(), await d.recvOk()];
+          const got: unknown[] = [];
+          for (const how of ['recvOk', 'recv', 'recvOk', 'recvOk'] as const) {
+            await gosched(); // the sender runs up to its next send and parks
+            got.push(await d[how]());
+          }
           c.close();
           const seen: unknown[] = [];
           for (let i = 0; i < 7; i++) seen.push(await out.recv());
