@@ -30,6 +30,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { run, spawn, go, chan, fromModule } from 'gort';
+import { PChan } from './lib/pchan.mjs';
 
 const self = fromModule(import.meta.url);
 const RELAY_STAGES = 20;
@@ -74,28 +75,6 @@ export async function awaits(n) {
   for (let i = 0; i < n; i++) {
     await r;
     await r;
-  }
-}
-
-/** An unbuffered single-thread promise channel, as in benchmarks/chan/sieve.mjs. */
-class PChan {
-  receivers = [];
-  senders = [];
-  send(v) {
-    const r = this.receivers.shift();
-    if (r) {
-      r(v);
-      return Promise.resolve();
-    }
-    return new Promise((res) => this.senders.push([v, res]));
-  }
-  recv() {
-    const s = this.senders.shift();
-    if (s) {
-      s[1]();
-      return Promise.resolve(s[0]);
-    }
-    return new Promise((res) => this.receivers.push(res));
   }
 }
 

@@ -6,32 +6,9 @@
  */
 import { run, spawn, fromModule } from 'gort';
 import { Rows } from '../lib/common.mjs';
+import { PChan } from '../lib/pchan.mjs';
 
 const w = fromModule(new URL('../lib/chanwork.mjs', import.meta.url));
-
-/** An unbuffered promise channel (single thread): send resolves once a receiver took the value. */
-class PChan {
-  constructor() {
-    this.receivers = [];
-    this.senders = [];
-  }
-  send(v) {
-    const r = this.receivers.shift();
-    if (r) {
-      r(v);
-      return Promise.resolve();
-    }
-    return new Promise((res) => this.senders.push([v, res]));
-  }
-  recv() {
-    const s = this.senders.shift();
-    if (s) {
-      s[1]();
-      return Promise.resolve(s[0]);
-    }
-    return new Promise((res) => this.receivers.push(res));
-  }
-}
 
 async function promiseSieve(n) {
   const t0 = performance.now();
