@@ -187,7 +187,7 @@ export class M extends ThreadBase {
   /**
    * Ring the main thread if completions were pushed to it quietly (pushReady) and it is
    * parked. While this M keeps running turns, at most once per MAIN_RING_GAP_MS (unless
-   * `force`): waking a thread parked in waitAsync costs the ringer ~10 µs here, and with
+   * `force`): waking a thread parked in waitAsync costs the ringer 10-20 µs here, and with
    * 10 µs goroutines (sched/fine) one ring per 16-goroutine turn took 6% of each M's time.
    * Forced before this M idles, blocks or waits for an import.
    */
