@@ -28,6 +28,11 @@
  * - A value is kept as itself when it is a primitive (immutable: a copy would be identical)
  *   and otherwise encoded into a heap slot at once, so a value that cannot be cloned still
  *   throws a TypeError in the sender, and a receiver gets a copy as with heap channels.
+ * - LocalChan.shared is the owner's JS mirror of OWNER = 0: toShared sets it when it moves
+ *   the channel. The fast paths (sendFast, recvFast) read it instead of the heap word, and
+ *   take only what cannot need the general path: a primitive, an open channel (for a send),
+ *   no request pending. They repeat localSend's and localRecv's steps; a change to one pair
+ *   is a change to the other.
  */
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
