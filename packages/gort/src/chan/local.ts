@@ -70,8 +70,9 @@ class LocalWaiter {
  * only when nothing is buffered and no sender waits, senders only when no receiver waits and
  * the buffer is full (Go's hchan keeps two queues, one of them always empty). `senders` says
  * which side the queued waiters are. A sieve has thousands of channels, and each object less
- * per channel is memory its hand-offs do not touch: this and the lazy array took the
- * 2,000-prime sieve from 886 to 831 ms (in-process A/B, medians of 11).
+ * per channel is memory its hand-offs do not touch: this, the lazy array and the shared
+ * empty buffer (NO_BUF) took the 2,000-prime sieve on procs 2 from 1.02 to 0.84 s, procs 1
+ * from 0.91 to 0.86 s (in-process A/B, medians of 5; docs/architecture.md, Limits).
  */
 class WaitQueue {
   private first: LocalWaiter | undefined = undefined;
