@@ -272,7 +272,12 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return r;
   }
 
-  /** Send v; resolves when a receiver took it or it is buffered. */
+  /**
+   * Send v; resolves when a receiver took it or it is buffered. The local fast path
+   * (local.ts, sendFast/recvFast) is written out at the top of send, recv, recvOk and the
+   * iterator: a shared helper method cost the uncontended send+recv ~140 instructions
+   * (benchmarks/icount.mjs: 1,952 against 1,810).
+   */
   send(v: T): Promise<void> {
     const st = this.lst;
     if (st !== undefined) {
