@@ -105,6 +105,11 @@ export class Semaphore extends RuntimeObject {
         reject(ctx.err());
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      // Already aborted: ctx was canceled (by another thread) after acquire checked it and
+      // before the signal getter ran, which then aborted at once, before this listener
+      // existed; the event will not come again. Seen as a rare hang of
+      // TestAllocCancelDoesntStarve on a loaded machine.
+      if (signal.aborted) onAbort();
       void p.then(() => {
         if (done) return;
         done = true;

@@ -177,6 +177,40 @@ describe('golang.org/x/sync semaphore/semaphore_test.go', () => {
     expect(['acquired', 'context canceled']).toContain(r.bigGot);
   });
 
+  it('a context canceled between acquire checking it and reading its signal still cancels the queued acquire', async () => {
+    // The window a cancel from another thread can hit: acquire saw err() === null and
+    // queued; by the time it reads ctx.signal the context is done, so the getter aborts at
+    // once, before acquire listens for the event. A stand-in context makes that order certain.
+    const r = await run(
+      async () => {
+        const sem = new Semaphore(1);
+        await sem.acquire(1);
+        const canceled = new Error('context canceled');
+        const ac = new AbortController();
+        let checks = 0;
+        const ctx = {
+          done: () => chan(),
+          err: () => (checks++ === 0 ? null : canceled),
+          get signal(): AbortSignal {
+            ac.abort(canceled);
+            return ac.signal;
+          },
+        };
+        const got = await Promise.race([
+          sem.acquire(1, ctx).then(
+            () => 'acquired',
+            (e: Error) => e.message,
+          ),
+          sleep(2000).then(() => 'hung'),
+        ]);
+        sem.release(1);
+        return [got, sem.tryAcquire(1)];
+      },
+      { procs: 1 },
+    );
+    expect(r).toEqual(['context canceled', true]);
+  });
+
   it('TestWeightedAcquireCanceled: a waiter whose context is canceled before tokens come back gives up, and the tokens stay', async () => {
     // https://go.dev/issue/63615
     const r = await run(
