@@ -3,6 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { Heap } from '../src/heap/heap.js';
 import { HeapExhaustedError, RuntimeFatalError } from '../src/errors.js';
+import { encodeArgs } from '../src/value/codec.js';
 
 describe('heap', () => {
   it('allocates distinct, aligned, reusable blocks of every size class', () => {
@@ -65,5 +66,15 @@ describe('heap', () => {
     const heap = Heap.create(1);
     const s = 'héllo 🌍 ' + 'x'.repeat(10_000);
     expect(heap.readString(heap.allocString(s))).toBe(s);
+  });
+
+  it('an argument list that cannot be encoded frees what it had written and names the argument', () => {
+    const heap = Heap.create(1);
+    const s = 'y'.repeat(100);
+    const probe = heap.allocString(s);
+    heap.free(probe); // the next string block of this size is `probe` again, unless one is still held
+    function work(): void {}
+    expect(() => encodeArgs(heap, [1.5, s, Symbol('no')], work)).toThrow(/argument 2 of work/);
+    expect(heap.allocString(s)).toBe(probe); // argument 1's string block came back
   });
 });

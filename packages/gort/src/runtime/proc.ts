@@ -20,7 +20,7 @@ import type { Thread } from './thread.js';
 export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: number): number {
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
-  const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, (fn as Function).name || 'anonymous');
+  const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
   let g: number;
   try {
     g = t.galloc.alloc();
