@@ -15,7 +15,7 @@
  * | 16   | ALLOC_LOCK    | any (futex lock)            | any            | guards BUMP, FREE_HEAD[], LARGE_HEAD  |
  * | 17   | BUMP          | under ALLOC_LOCK            | under lock     | first never-used byte                 |
  * | 18   | LARGE_HEAD    | under ALLOC_LOCK            | under lock     | free list of large blocks             |
- * | 20.. | FREE_HEAD[c]  | under ALLOC_LOCK            | under lock     | central free list per size class      |
+ * | 20.. | FREE_HEAD[c]  | under ALLOC_LOCK            | under lock     | central free batches per size class (heap.ts giveBack) |
  * | 48   | GOID_GEN      | Atomics.add, any            | any            | last goroutine id handed out (threads take 64 at a time) |
  * | 50   | SHUTDOWN      | main                        | every M        | 1 once the runtime is stopping        |
  * | 51   | TIMERS        | Atomics.add/sub, any        | deadlock check | runtime timers pending                |
@@ -33,7 +33,7 @@
  * | 114  | THREADS       | creator, once               | any            | handle of the thread-record array     |
  * | 115  | PS            | creator, once               | any            | handle of the P array                 |
  * | 116  | GCHUNK_COUNT  | under ALLOC_LOCK (Atomics)  | any            | G chunks in the directory             |
- * | 117  | G_FREE_HEAD   | under ALLOC_LOCK            | under lock     | central free list of G records        |
+ * | 117  | G_FREE_HEAD   | under ALLOC_LOCK            | under lock     | central free batches of G records     |
  * | 118  | NTHREADS      | creator, once               | any            | thread records (main + Ms + spare)    |
  * | 128..| GCHUNK_DIR[]  | under ALLOC_LOCK            | any (dump)     | (base, count) pairs of G chunks       |
  */

@@ -4,8 +4,10 @@
  *
  * Invariants: a G record is live from gAlloc until gFree; a freed record has STATUS=DEAD (a
  * never-used one IDLE), so the dump skips both. Each thread keeps a cache of free records;
- * surplus goes back to the central G_FREE_HEAD list (linked through word 0) in batches,
- * under ALLOC_LOCK.
+ * surplus goes back to the central G_FREE_HEAD list in batches of BATCH records: linked
+ * through word 0 (GOID; 0-terminated) before taking ALLOC_LOCK, the batch's first record's
+ * SCHEDLINK naming the next batch. Under the lock a refill or a give-back only unlinks or
+ * links one batch.
  */
 import { H, MAX_GCHUNKS } from '../heap/layout.js';
 import { lock, unlock } from '../heap/lock.js';
@@ -36,14 +38,16 @@ export class GAllocator {
   private refill(): void {
     const heap = this.heap;
     lock(heap.i32, H.ALLOC_LOCK);
-    let head = heap.i32[H.G_FREE_HEAD]!;
-    while (head !== 0 && this.cache.length < BATCH) {
-      heap.see(head, G_STRIDE);
-      this.cache.push(head);
-      head = heap.i32[head >> 2]!;
+    const first = heap.i32[H.G_FREE_HEAD]!;
+    if (first !== 0) {
+      heap.see(first, G_STRIDE);
+      heap.i32[H.G_FREE_HEAD] = heap.i32[(first >> 2) + G.SCHEDLINK]!;
     }
-    heap.i32[H.G_FREE_HEAD] = head;
     unlock(heap.i32, H.ALLOC_LOCK);
+    for (let g = first; g !== 0; g = heap.i32[g >> 2]!) {
+      heap.see(g, G_STRIDE);
+      this.cache.push(g);
+    }
     if (this.cache.length > 0) return;
     // A new chunk. heap.alloc takes ALLOC_LOCK itself, so it is called outside it.
     const chunk = heap.alloc(GCHUNK_BYTES);
@@ -66,15 +70,17 @@ export class GAllocator {
 
   private giveBack(): void {
     const heap = this.heap;
-    lock(heap.i32, H.ALLOC_LOCK);
-    let head = heap.i32[H.G_FREE_HEAD]!;
+    const a = heap.i32;
+    let first = 0;
     for (let k = 0; k < BATCH; k++) {
       const g = this.cache.pop()!;
-      heap.i32[g >> 2] = head;
-      head = g;
+      a[g >> 2] = first;
+      first = g;
     }
-    heap.i32[H.G_FREE_HEAD] = head;
-    unlock(heap.i32, H.ALLOC_LOCK);
+    lock(a, H.ALLOC_LOCK);
+    a[(first >> 2) + G.SCHEDLINK] = a[H.G_FREE_HEAD]!;
+    a[H.G_FREE_HEAD] = first;
+    unlock(a, H.ALLOC_LOCK);
   }
 }
 
