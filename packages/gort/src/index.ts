@@ -42,15 +42,14 @@ export function go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A)
  */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
   const t = need('spawn()');
-  const p = t.waiter<Awaited<R>>(0);
-  const w = t.lastWaiter;
+  const w = t.joinRecord();
   try {
     newproc(t, fn, args, w);
   } catch (e) {
-    t.cancelWaiter(w);
+    t.heap.free(w);
     throw e;
   }
-  return p;
+  return t.joinPromise<Awaited<R>>(w);
 }
 
 /** Yield: let other goroutines on this thread run, then continue. */

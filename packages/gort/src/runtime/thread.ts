@@ -299,6 +299,26 @@ export abstract class ThreadBase {
     return false;
   }
 
+  /**
+   * spawn()'s join waiter, in two steps: the record first, then, once the goroutine is
+   * queued (and an idle M rung), its promise (joinPromise). A parked M takes ~50 µs to wake
+   * here and building the promise (and starting the main thread's pump) took 10-25 µs after
+   * idleness, so the wake-up should not wait for it. TOKEN is left 0 until then: only this
+   * thread reads it, when it settles the waiter, which cannot happen before joinPromise.
+   */
+  joinRecord(): number {
+    return waiterAlloc(this.heap, this.index, 0, 0);
+  }
+
+  /** The promise of join record w (joinRecord), registered in the table. */
+  joinPromise<R>(w: number): Promise<R> {
+    this.activity++;
+    const p = new Promise<R>(this.executor as never);
+    this.heap.i32[(w >> 2) + W.TOKEN] = this.lastToken;
+    this.watch();
+    return p;
+  }
+
   /** Drop a waiter that was never published. */
   cancelWaiter(w: number): void {
     this.promises.cancel(this.heap.i32[(w >> 2) + W.TOKEN]!);
