@@ -50,8 +50,11 @@ const QUICK_POLL_MS = 0.01;
 const LONG_POLL_MS = 1;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
-/** Least time between two rings of main by one M while it keeps running turns (ringMain). */
-const MAIN_RING_GAP_MS = 0.5;
+/**
+ * Least time between two rings of main by one M while it keeps running turns (ringMain): the
+ * longest a completion for main waits for its ring while this M stays busy.
+ */
+const MAIN_RING_GAP_MS = 1;
 /**
  * Longest blocking park before the M gives its event loop a turn anyway: the bound on how
  * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
