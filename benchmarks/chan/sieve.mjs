@@ -3,6 +3,11 @@
  * procs 2 (and procs 1), side by side with the same program on single-thread promise channels
  * (BASELINES D: a 25-line unbuffered channel, no workers). Each run in a fresh runtime: the
  * abandoned filter chain keeps draining after the 2,000th prime (BASELINES note 10).
+ *
+ * Both sides are timed warm. The promise version runs on the main thread, whose compiler is
+ * warm after the first, untimed repetition; a fresh runtime's M starts cold, so its goroutine
+ * first runs an untimed sieve of 300 primes (chanwork.mjs, sieveWarm) on the same M. In
+ * one process, 7 alternating rounds: cold 977 ms median (821 best), warm 876 (829).
  */
 import { run, spawn, fromModule } from 'gort';
 import { Rows } from '../lib/common.mjs';
@@ -36,14 +41,15 @@ async function promiseSieve(n) {
 
 export default async function ({ reps, quick }) {
   const N = quick ? 500 : 2000;
+  const WARM = quick ? 100 : 300;
   const rows = new Rows();
   rows.def(`gort sieve, first ${N} primes, procs 2`, 'ms', { better: 'lower', baseline: 'C4: Go 224 ms (GOMAXPROCS=2), 334 ms (1)' });
   rows.def(`gort sieve, first ${N} primes, procs 1`, 'ms', { better: 'lower' });
   rows.def(`promise-channel sieve, single thread`, 'ms', { better: 'lower', baseline: 'D: 668 ms warm' });
   rows.def('gort procs 2 / promise version (time ratio)', 'x', { better: 'lower', target: { op: '<=', value: 1.5 } });
   for (let r = -1; r < reps; r++) {
-    const [g2] = await run(() => spawn(w.sieve, N), { procs: 2 });
-    const [g1] = await run(() => spawn(w.sieve, N), { procs: 1 });
+    const [g2] = await run(() => spawn(w.sieveWarm, N, WARM), { procs: 2 });
+    const [g1] = await run(() => spawn(w.sieveWarm, N, WARM), { procs: 1 });
     await new Promise((res) => setImmediate(res));
     const [p] = await promiseSieve(N);
     await new Promise((res) => setTimeout(res, 50)); // let the abandoned promise chain drain
