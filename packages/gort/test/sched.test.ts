@@ -174,6 +174,37 @@ describe('goroutines', () => {
     expect(seen).toEqual(new Array(50).fill(1));
   });
 
+  it('goroutines queued behind runnext start within a few operations of a spawner that keeps streaming over a channel', async () => {
+    // procs 1. The spawner streams for a while, go()es two goroutines (the second takes
+    // runnext, the first moves to the local ring, which only the schedule loop starts), and
+    // goes on sending and receiving on a buffered channel that never blocks, counting its
+    // operations until both have started.
+    // Its schedule loop waits while goroutines stream (M.nudged) and a spawn nudges it; left
+    // to itself, the loop took 28 operations to look (and up to a 4 ms slice in general).
+    const ops = await run(
+      () =>
+        spawn(async () => {
+          const started = chan<number>(2);
+          const c = chan<number>(1);
+          for (let k = 0; k < 100; k++) {
+            await c.send(k); // the loop now waits for a nudge
+            await c.recv();
+          }
+          go((s: Chan<number>) => void s.trySend(1), started);
+          go((s: Chan<number>) => void s.trySend(2), started);
+          let n = 0;
+          while (started.len < 2 && n < 1_000_000) {
+            await c.send(n);
+            await c.recv();
+            n++;
+          }
+          return n;
+        }),
+      { procs: 1 },
+    );
+    expect(ops).toBeLessThan(8); // 1 here; without the nudge, 28
+  });
+
   it('a goroutine spawned with a local channel stays on its spawner\'s M (the sieve keeps its filters together)', async () => {
     // Every filter talks to the previous one and the next; one on the other M makes both
     // links cross threads. Before runnext was held for them, 520-700 of 2,000 filters sat

@@ -125,6 +125,7 @@ export class M extends ThreadBase {
     // starts holding (after an idle spell or unheld spawns), so that it watches (park); an M
     // already watching needs no ring, and a ring per sieve filter cost procs 2 ~20%.
     if (held !== STILL_HELD) wakep(this.heap);
+    this.nudge(); // a G displaced from runnext to the ring waits for the loop
     if (!this.kickQueued && !this.yieldDue()) {
       this.kickQueued = true;
       queueMicrotask(this.kick);
@@ -180,6 +181,7 @@ export class M extends ThreadBase {
     if (owner !== 0 || this.parkedNow) return super.pushReady(owner, w); // parked: no turn end to wait for
     readyPushQuiet(this.heap, 0, w);
     this.mainOwed = true;
+    this.nudge(); // the ring is made at a turn's end
   }
 
   /** Whether main's READY list got completions from here that it was not rung for. */
@@ -206,6 +208,7 @@ export class M extends ThreadBase {
     // Called from a goroutine resumed by the event loop (a timer, I/O) while this M is parked:
     // ring our own doorbell, or nobody would run the loop that resolves it.
     if (this.parkedNow) ring(this.heap, this.index);
+    this.nudge();
     return new Promise((r) => this.yielded.push(r));
   }
 
@@ -225,11 +228,12 @@ export class M extends ThreadBase {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
       const turnNow = performance.now();
       this.now = performance.timeOrigin + turnNow;
-      // Goroutines of this M made runtime operations since the last turn: it is busy, and
-      // its turn comes once per microtask round, between their steps (once per operation,
-      // for a goroutine streaming over a channel). Such a turn looks only at this M's own
-      // queues; stealing, which reads every other P's ring, waits for an idle turn (or
-      // every 61st), as a Go M steals only once its goroutine blocks.
+      // Goroutines of this M made runtime operations since the last turn: it is busy. A
+      // turn that then found nothing to start waits to be nudged (nudged()): by a spawn, a
+      // gosched, a park on a heap waiter, a completion for main, or the next event-loop
+      // turn, and in any case not before a whole microtask round. Such a turn looks only at
+      // this M's own queues; stealing, which reads every other P's ring, waits for an idle
+      // turn (or every 61st), as a Go M steals only once its goroutine blocks.
       const busy = this.busy() !== this.seenActivity;
       let ran = this.drainReady();
       if (this.yielded.length > 0) {
@@ -258,7 +262,13 @@ export class M extends ThreadBase {
         if (now - this.turnStart > SLICE_MS) {
           await macrotask();
           this.turnStart = performance.now();
+        } else if (ran === 0 && this.yielded.length === 0 && !this.wasNudged) {
+          await this.nudged();
         } else {
+          // A nudge means something changed (a goroutine parked, a G was queued): look again
+          // after one microtask round, as before, so that an M whose goroutines all wait on
+          // other Ms reaches its quick poll at once (unbuffered ping-pong across Ms).
+          this.wasNudged = false;
           await undefined;
         }
         continue;
@@ -322,6 +332,55 @@ export class M extends ThreadBase {
 
   protected override pollReady(): void {
     this.drainReady();
+  }
+
+  // ---- nudging the schedule loop ----
+
+  private nudgeResolve: (() => void) | null = null;
+  private readonly keepNudge = (r: () => void): void => {
+    this.nudgeResolve = r;
+  };
+  private fallbackQueued = false;
+  private readonly fallback = (): void => {
+    this.fallbackQueued = false;
+    this.nudge();
+  };
+
+  /**
+   * The schedule loop's wait after a busy turn that started nothing (loop). It took a turn
+   * per microtask round before, which for one goroutine streaming over a channel was a turn
+   * per operation: a channel shared with another M then moved 1.32M values/s against 2.21M
+   * without those turns (geometric means of 30 runs of chan/prodcons-100 across Ms, in one
+   * process, alternating builds), and one goroutine's buffered send+recv took 1,811
+   * instructions against 1,698 (benchmarks/icount.mjs). What a turn is for still gets one
+   * soon: a G queued here (ready), a gosched, a goroutine parking on a heap waiter (the M may
+   * have to watch for its wake-up: loop, poll), a completion for main (its ring is made at a
+   * turn's end). Completions from other Ms need no turn: every 16th operation drains READY
+   * (Thread.yieldDue). Otherwise the loop waits for the event loop (`fallback`): when the
+   * microtask queue drains, or at the latest at the end of the slice (yieldDue), as Go's
+   * scheduler looks at its global queue only when a goroutine blocks or is preempted.
+   * Nudging from yieldDue's 16th-operation check as well cost ~250 instructions per
+   * send+recv: it put a promise resolution on every operation's fast path.
+   */
+  private nudged(): Promise<void> {
+    if (!this.fallbackQueued) {
+      this.fallbackQueued = true;
+      setImmediate(this.fallback);
+    }
+    return new Promise<void>(this.keepNudge);
+  }
+
+  /** The loop's last wait in nudged() ended with a nudge (not the fallback). */
+  private wasNudged = false;
+
+  /** Let the schedule loop take its next turn, if it waits in nudged(). */
+  override nudge(): void {
+    const r = this.nudgeResolve;
+    if (r !== null) {
+      this.nudgeResolve = null;
+      this.wasNudged = true;
+      r();
+    }
   }
 
   /** Settle the waiters other threads completed for us; returns how many. */

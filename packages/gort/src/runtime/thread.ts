@@ -146,6 +146,9 @@ export abstract class ThreadBase {
   /** Settle now the waiters other threads completed for this one, if its loop allows it. */
   protected pollReady(): void {}
 
+  /** A goroutine of this thread parked, spawned or yielded: the M's schedule loop should look (M.nudge). */
+  nudge(): void {}
+
   /**
    * Whether a blocked runtime operation may spin briefly before parking: only another thread
    * can unblock it, and this thread has nothing else to run meanwhile. Never on a thread that
@@ -254,6 +257,7 @@ export abstract class ThreadBase {
   /** A waiter owned by this thread (left in lastWaiter); returns the local promise it settles. */
   waiter<R>(g: number): Promise<R> {
     this.activity++;
+    this.nudge();
     const p = new Promise<R>(this.executor as never);
     this.lastWaiter = waiterAlloc(this.heap, this.index, g, this.lastToken);
     this.watch();
