@@ -447,7 +447,7 @@ function pushRequest(t: Thread, owner: number, w: number): void {
     a[(w >> 2) + W.LINK] = head;
     if (Atomics.compareExchange(a, tw + T.CONVREQ, head, w) === head) break; // publishes w's fields
   }
-  if (Atomics.load(a, tw + T.PARKED) === 1) ring(t.heap, owner); // Dekker pair with the parker's PARKED store
+  if (Atomics.load(a, tw + T.PARKED) !== 0) ring(t.heap, owner); // Dekker pair with the parker's PARKED store
 }
 
 /**

@@ -55,7 +55,7 @@ export function dump(): string {
   const a = t.heap.i32;
   const tw = threadWord(t.heap, 0);
   // Main's reason is its latest park's, shown while its thread waits on the runtime.
-  const mainWaiting = Atomics.load(a, tw + T.PARKED) === 1 && a[tw + T.WAIT]! !== 0;
+  const mainWaiting = Atomics.load(a, tw + T.PARKED) !== 0 && a[tw + T.WAIT]! !== 0;
   const mainState = mainWaiting ? (waitReasons[a[tw + T.WAIT]!] ?? 'waiting') : 'running';
   const lines = [`goroutine 1 [${mainState}]: main goroutine on the main thread`];
   for (const g of goroutines()) {

@@ -18,6 +18,12 @@ import { wakep } from './proc.js';
 import { ThreadBase } from './thread.js';
 
 const INJECT_BATCH = 128;
+/**
+ * Longest park of the pump right after it settled completions (PARKED = 2): a busy M skips
+ * its throttled ring of such a thread (M.ringMain), which then finds the completions itself
+ * within this long. Equal to the ring gap that throttling allows (M's MAIN_RING_GAP_MS).
+ */
+const STREAM_PARK_MS = 1;
 
 export class LoopThread extends ThreadBase {
   private pending: number[] = [];
@@ -77,21 +83,29 @@ export class LoopThread extends ThreadBase {
     const a = this.heap.i32;
     const tw = this.tw;
     const hold = this.keepAlive ? setInterval(() => {}, 1 << 30) : null;
+    let streaming = false;
     try {
       while (this.promises.size > 0 && !this.stopped) {
         if (readyNonEmpty(this.heap, this.index)) {
           const n = readyTakeAll(this.heap, this.index, this.buf);
           for (const w of this.buf) this.settle(w);
           Atomics.add(a, tw + T.PROGRESS, n);
+          streaming = true;
           await undefined;
           continue;
         }
         // No polling here: on 2 cores a polling event-loop thread takes a core from the Ms
         // that would produce the completion (measured: main<->goroutine round trips got slower).
+        // But right after completions came, more are likely: park for at most
+        // STREAM_PARK_MS, and say so (PARKED = 2), so that a busy M need not ring this thread
+        // for each batch it completes (M.ringMain): the ring of a thread parked in waitAsync
+        // cost the ringer 45-65 µs here, up to 2 per ms from 2 Ms in sched/fine.
+        const timed = streaming;
+        streaming = false;
         Atomics.store(a, tw + T.DOORBELL, 0);
-        Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
+        Atomics.store(a, tw + T.PARKED, timed ? 2 : 1); // Dekker pair with readyPush's load of PARKED
         if (!readyNonEmpty(this.heap, this.index)) {
-          const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0);
+          const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, timed ? STREAM_PARK_MS : Infinity);
           if (r.async) {
             this.parked = true;
             await r.value;

@@ -200,8 +200,14 @@ export class M extends ThreadBase {
     if (!this.mainOwed || (!force && this.now - this.lastMainRing < MAIN_RING_GAP_MS)) return;
     this.mainOwed = false;
     this.lastMainRing = this.now;
+    // Main parked for at most a ring gap, having just settled completions (PARKED = 2,
+    // LoopThread.pump): it will find ours on its own. It checks READY after storing PARKED
+    // and we load PARKED after pushing, so it cannot miss them. An M about to idle rings
+    // anyway (force): the last results of a batch should not wait out the timeout.
+    if (!force && Atomics.load(this.heap.i32, this.mainTw + T.PARKED) === 2) return;
     ringIfParked(this.heap, 0);
   }
+  private readonly mainTw = threadWord(this.heap, 0);
 
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
   gosched(): Promise<void> {

@@ -8,7 +8,7 @@
  * | word | name     | written by                     | read by                  | note                          |
  * |------|----------|--------------------------------|--------------------------|-------------------------------|
  * | 0    | DOORBELL | Atomics: wakers set 1, owner 0 | owner (waitAsync)        | the word an idle thread parks on |
- * | 1    | PARKED   | Atomics: owner                 | wakers                   | 1 from "about to park" to awake |
+ * | 1    | PARKED   | Atomics: owner                 | wakers                   | 1 from "about to park" to awake; 2 instead for a LoopThread's pump parked for ≤ 1 ms after settling completions (a busy M's throttled ring may skip it) |
  * | 2    | READY    | Atomics: CAS push by any, exchange by owner | owner       | waiters completed for this thread |
  * | 3    | CURG     | owner                          | main (crash report), dump | G being started, 0 when idle |
  * | 4    | PROGRESS | owner (Atomics.add)            | deadlock check           | READY waiters handled         |

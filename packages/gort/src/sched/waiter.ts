@@ -97,7 +97,7 @@ export function readyPushQuiet(heap: Heap, t: number, w: number): void {
 
 /** Ring thread t if it is parked: after pushing to its READY list. */
 export function ringIfParked(heap: Heap, t: number): void {
-  if (Atomics.load(heap.i32, threadWord(heap, t) + T.PARKED) === 1) ring(heap, t); // Dekker pair with the parker's store of PARKED
+  if (Atomics.load(heap.i32, threadWord(heap, t) + T.PARKED) !== 0) ring(heap, t); // Dekker pair with the parker's store of PARKED
 }
 
 /** Take every waiter on thread t's READY list, oldest first. Owner only. */
