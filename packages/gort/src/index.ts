@@ -42,6 +42,17 @@ export function go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A)
  */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
   const t = need('spawn()');
+  if (t.joinsEarly) {
+    const p = t.waiter<Awaited<R>>(0);
+    const w = t.lastWaiter;
+    try {
+      newproc(t, fn, args, w);
+    } catch (e) {
+      t.cancelWaiter(w);
+      throw e;
+    }
+    return p;
+  }
   const w = t.joinRecord();
   try {
     newproc(t, fn, args, w);

@@ -407,6 +407,31 @@ describe('failure', () => {
 });
 
 describe('regressions', () => {
+  it('spawn() from an M while the other M steals: every join settles (its waiter carries its token before the G is queued)', async () => {
+    // A thief can run and complete a goroutine before the spawn() that queued it returns, and
+    // the spawning M can settle completions inside that same call (yieldDue drains READY).
+    // With the join promise registered after the G was queued, such a settle read the
+    // waiter's TOKEN before it was written and resolved the wrong promise: Promise.all below
+    // never settled (about once per 20 rounds of 100,000 spawns).
+    const rounds = await run(
+      () =>
+        spawn(async () => {
+          const nop = () => {};
+          let done = 0;
+          for (let r = 0; r < 80; r++) {
+            const ps = new Array<Promise<void>>(100_000);
+            for (let i = 0; i < ps.length; i++) ps[i] = spawn(nop);
+            const late = new Promise<string>((res) => setTimeout(() => res('timeout'), 10_000).unref());
+            if ((await Promise.race([Promise.all(ps), late])) === 'timeout') return `round ${r} never settled`;
+            done++;
+          }
+          return done;
+        }),
+      { procs: 2 },
+    );
+    expect(rounds).toBe(80); // under the old order, 1 run in 3 failed at 25 rounds
+  }, 120_000);
+
   it('gosched() from a goroutine resumed by a timer while its M is parked still resumes', async () => {
     for (const procs of [1, 2]) {
       const r = await run(

@@ -162,6 +162,10 @@ export class M extends ThreadBase {
     return true;
   }
 
+  override get joinsEarly(): boolean {
+    return true; // ready() may settle READY waiters (yieldDue → pollReady): see ThreadBase
+  }
+
   /** About to block the thread: share every local channel and serve requests (chan/local.ts). */
   override beforeBlock(): void {
     this.ringMain(true);

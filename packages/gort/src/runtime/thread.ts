@@ -304,11 +304,25 @@ export abstract class ThreadBase {
   }
 
   /**
-   * spawn()'s join waiter, in two steps: the record first, then, once the goroutine is
-   * queued (and an idle M rung), its promise (joinPromise). A parked M takes ~50 µs to wake
-   * here and building the promise (and starting the main thread's pump) took 10-25 µs after
-   * idleness, so the wake-up should not wait for it. TOKEN is left 0 until then: only this
-   * thread reads it, when it settles the waiter, which cannot happen before joinPromise.
+   * Whether spawn() must register its join promise before it queues the goroutine (waiter()),
+   * rather than after (joinRecord, joinPromise). An M's ready() can settle completions
+   * synchronously (yieldDue's check drains READY), and another M may already have stolen,
+   * run and completed the new goroutine by then: its waiter must carry its TOKEN before the
+   * goroutine is published. (With the late order on Ms, sched/spawn hung about once in 100
+   * repetitions: a settle read TOKEN 0, resolved another spawn's promise, and freed the
+   * record that the late write then hit.) A LoopThread settles only in its pump.
+   */
+  get joinsEarly(): boolean {
+    return false;
+  }
+
+  /**
+   * spawn()'s join waiter on a thread that may join late (joinsEarly false), in two steps:
+   * the record first, then, once the goroutine is queued (and an idle M rung), its promise
+   * (joinPromise). A parked M takes ~50 µs to wake here and building the promise (and
+   * starting the main thread's pump) took 10-25 µs after idleness, so the wake-up should not
+   * wait for it. TOKEN is left 0 until then: only this thread reads it, when it settles the
+   * waiter, which it does only in its pump, after spawn() has returned.
    */
   joinRecord(): number {
     return waiterAlloc(this.heap, this.index, 0, 0);
