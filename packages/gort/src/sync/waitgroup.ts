@@ -10,8 +10,9 @@
  *
  * Invariants: COUNT >= 0 after every add (a negative counter is Go's panic, raised at the
  * call site and the add undone). A waiter is linked only under LOCK after re-reading
- * COUNT != 0 there, and the add that takes COUNT to 0 empties the list under the same LOCK,
- * so no waiter is left behind once COUNT is 0 (no lost wake-up).
+ * COUNT != 0 there, and the add that takes COUNT to 0 empties the list under the same LOCK
+ * if COUNT is still 0 there, so no waiter is left behind once COUNT is 0 (no lost wake-up)
+ * and none is woken while COUNT is not 0 (no spurious one).
  * Lifetime: the record lives until the runtime shuts down (the heap goes with it).
  */
 import { lock, unlock } from '../heap/lock.js';
@@ -89,6 +90,17 @@ export class WaitGroup extends RuntimeObject {
     const i = this.h >> 2;
     Atomics.notify(a, i + WG.COUNT); // waitSync sleepers
     lock(a, i + WG.LOCK);
+    // The counter may have gone up again since our add took it to 0 (add(1); go(f); add(1);
+    // go(g); wait(), with f done before the second add): a waiter linked since then waits
+    // for the next zero, and waking it now would return Wait before g's done. Under LOCK a
+    // waiter is linked only while COUNT != 0, so one linked before COUNT last reached 0 is
+    // woken by the add that took it there, unless the counter went up again before that
+    // add took the lock: Go's misuse "WaitGroup is reused before previous Wait has
+    // returned", which Go reports with a panic; here such a waiter waits for the next zero.
+    if (Atomics.load(a, i + WG.COUNT) !== 0) {
+      unlock(a, i + WG.LOCK);
+      return;
+    }
     let w = a[i + WG.HEAD]!;
     a[i + WG.HEAD] = 0;
     a[i + WG.TAIL] = 0;
