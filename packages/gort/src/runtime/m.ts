@@ -34,6 +34,7 @@ import { completeWaiter, wakep } from './proc.js';
 import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
+import { LoopNudge } from './nudge.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -239,7 +240,7 @@ export class M extends ThreadBase {
       const turnNow = performance.now();
       this.now = performance.timeOrigin + turnNow;
       // Goroutines of this M made runtime operations since the last turn: it is busy. A
-      // turn that then found nothing to start waits to be nudged (nudged()): by a spawn, a
+      // turn that then found nothing to start waits to be nudged (LoopNudge): by a spawn, a
       // gosched, a park on a heap waiter, a completion for main, or the next event-loop
       // turn, and in any case not before a whole microtask round. Such a turn looks only at
       // this M's own queues; stealing, which reads every other P's ring, waits for an idle
@@ -272,13 +273,13 @@ export class M extends ThreadBase {
         if (now - this.turnStart > SLICE_MS) {
           await macrotask();
           this.turnStart = performance.now();
-        } else if (ran === 0 && this.yielded.length === 0 && !this.wasNudged) {
-          await this.nudged();
+        } else if (ran === 0 && this.yielded.length === 0 && !this.loopWait.nudged) {
+          await this.loopWait.wait();
         } else {
           // A nudge means something changed (a goroutine parked, a G was queued): look again
           // after one microtask round, as before, so that an M whose goroutines all wait on
           // other Ms reaches its quick poll at once (unbuffered ping-pong across Ms).
-          this.wasNudged = false;
+          this.loopWait.nudged = false;
           await undefined;
         }
         continue;
@@ -346,51 +347,11 @@ export class M extends ThreadBase {
 
   // ---- nudging the schedule loop ----
 
-  private nudgeResolve: (() => void) | null = null;
-  private readonly keepNudge = (r: () => void): void => {
-    this.nudgeResolve = r;
-  };
-  private fallbackQueued = false;
-  private readonly fallback = (): void => {
-    this.fallbackQueued = false;
-    this.nudge();
-  };
+  private readonly loopWait = new LoopNudge();
 
-  /**
-   * The schedule loop's wait after a busy turn that started nothing (loop). It took a turn
-   * per microtask round before, which for one goroutine streaming over a channel was a turn
-   * per operation: a channel shared with another M then moved 1.32M values/s against 2.21M
-   * without those turns (geometric means of 30 runs of chan/prodcons-100 across Ms, in one
-   * process, alternating builds), and one goroutine's buffered send+recv took 1,811
-   * instructions against 1,698 (benchmarks/icount.mjs). What a turn is for still gets one
-   * soon: a G queued here (ready), a gosched, a goroutine parking on a heap waiter (the M may
-   * have to watch for its wake-up: loop, poll), a completion for main (its ring is made at a
-   * turn's end). Completions from other Ms need no turn: every 16th operation drains READY
-   * (Thread.yieldDue). Otherwise the loop waits for the event loop (`fallback`): when the
-   * microtask queue drains, or at the latest at the end of the slice (yieldDue), as Go's
-   * scheduler looks at its global queue only when a goroutine blocks or is preempted.
-   * Nudging from yieldDue's 16th-operation check as well cost ~250 instructions per
-   * send+recv: it put a promise resolution on every operation's fast path.
-   */
-  private nudged(): Promise<void> {
-    if (!this.fallbackQueued) {
-      this.fallbackQueued = true;
-      setImmediate(this.fallback);
-    }
-    return new Promise<void>(this.keepNudge);
-  }
-
-  /** The loop's last wait in nudged() ended with a nudge (not the fallback). */
-  private wasNudged = false;
-
-  /** Let the schedule loop take its next turn, if it waits in nudged(). */
+  /** Let the schedule loop take its next turn, if it waits for a nudge (runtime/nudge.ts). */
   override nudge(): void {
-    const r = this.nudgeResolve;
-    if (r !== null) {
-      this.nudgeResolve = null;
-      this.wasNudged = true;
-      r();
-    }
+    this.loopWait.nudge();
   }
 
   /** Settle the waiters other threads completed for us; returns how many. */
