@@ -28,7 +28,7 @@ function checkMs(ms: number, what: string): number {
 /** A one-shot Node timer that can wait past MAX_STEP and is counted in TIMERS. */
 export class NodeTimer {
   private handle: ReturnType<typeof setTimeout> | null = null;
-  private due = 0;
+  private due = -0; // a double from the start (Thread.now)
 
   constructor(
     private readonly t: Thread,

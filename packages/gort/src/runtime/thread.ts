@@ -109,8 +109,15 @@ export abstract class ThreadBase {
    * park does not pay for performance.now(). Only Ms keep it; the main thread leaves it 0 and
    * its clock() reads the real clock. Thread-local channels, which read it directly, exist
    * only on Ms (makesLocalChans).
+   *
+   * Time fields start as -0, not 0: V8 gives a field the representation of the first value
+   * stored in it, and -0 is a double where 0 is a small integer. A field that changes from
+   * integer to double later deprecates the object's map, and every optimized function that
+   * saw the old map is thrown out. On an M that happened seconds into a run (turnAsked, first
+   * set once a goroutine ran past a slice): ~20 functions of the schedule loop deoptimized at
+   * once and were compiled again, on the same two cores (--trace-deopt: "wrong map").
    */
-  now = 0;
+  now = -0;
   /** The clock for wait-start times (dump). */
   clock(): number {
     return performance.timeOrigin + performance.now();
@@ -221,7 +228,8 @@ export abstract class ThreadBase {
 
   private readonly deferred: Array<() => void> = [];
   private yielding = false;
-  private turnAsked = 0;
+  /** When the pending turn was asked for (performance.now()), or 0. A double from the start (see now). */
+  private turnAsked = -0;
   private readonly turn = (): void => {
     this.yielding = false;
     this.turnAsked = 0;
