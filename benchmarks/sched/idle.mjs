@@ -69,6 +69,7 @@ export default async function idleBench({ reps, quick, log, quiet }) {
   rows.def('gort wake latency, p99', 'µs', { better: 'lower' });
   rows.def('gort spawn round trip after idle, median', 'µs', { better: 'lower', baseline: 'A2 (busy, no pauses): piscina p50 36.9 µs, raw 24.8 µs' });
   rows.def('gort spawn round trip after idle, p99', 'µs', { better: 'lower', baseline: 'A2: piscina p99 118 µs, raw 63.8 µs' });
+  rows.def('gort back-to-back await spawn(0.5 ms goroutine): its end → main resumes, median', 'µs', { better: 'lower', note: 'no pause: main had just settled the previous result (its pump parks timed, PARKED = 2)' });
   rows.def('gort: CPU of all Ms per wake-up', 'µs', { better: 'lower', note: 'schedstat of the M threads over the wake loop / wakes' });
   rows.def('piscina wake latency after idle, median', 'µs', { better: 'lower' });
   rows.def('piscina wake latency, p99', 'µs', { better: 'lower' });
@@ -113,10 +114,25 @@ export default async function idleBench({ reps, quick, log, quiet }) {
     const wakeGort = (n) => sample(n, () => Promise.race([spawn(stamp), rt.failure]), mTids);
     const wakePiscina = (n) => sample(n, () => pool.run(0, { name: 'stamp' }), pTids);
     const wakeRaw = (n) => sample(n, () => raw.wake(), []);
+    /** Back-to-back spawn-and-await of a goroutine busy for 0.5 ms: µs from its last line to main's. */
+    const busyHalfMs = () => {
+      const t = performance.now();
+      while (performance.now() - t < 0.5);
+      return performance.timeOrigin + performance.now();
+    };
+    const backToBack = async (n) => {
+      const out = [];
+      for (let i = 0; i < n; i++) {
+        const end = await spawn(busyHalfMs); // awaited directly: the next spawn comes before main's pump looks again
+        out.push((now() - end) * 1000);
+      }
+      return out;
+    };
     log('warm-up');
     await wakeGort(20);
     await wakePiscina(20);
     await wakeRaw(20);
+    await backToBack(20);
     for (let r = 0; r < reps; r++) {
       await quiet();
       await sleep(100); // let both Ms finish spinning and park
@@ -124,6 +140,7 @@ export default async function idleBench({ reps, quick, log, quiet }) {
       const g = await wakeGort(WAKES);
       const p = await wakePiscina(REF_WAKES);
       const w = await wakeRaw(REF_WAKES);
+      const b2b = await backToBack(REF_WAKES);
       rows.add(rows.rows[1].figure, idle.process);
       rows.add(rows.rows[2].figure, Math.max(0, idle.process - before.process) / PROCS);
       if (idle.threads.length > 0) rows.add(rows.rows[3].figure, Math.max(...idle.threads));
@@ -131,6 +148,7 @@ export default async function idleBench({ reps, quick, log, quiet }) {
       rows.add(rows.rows[5].figure, percentile(g.wake, 99));
       rows.add(rows.rows[6].figure, median(g.rtt));
       rows.add(rows.rows[7].figure, percentile(g.rtt, 99));
+      rows.add(rows.rows[8].figure, median(b2b));
       if (mTids.length > 0) rows.add('gort: CPU of all Ms per wake-up', g.cpuUs);
       rows.add('piscina wake latency after idle, median', median(p.wake));
       rows.add('piscina wake latency, p99', percentile(p.wake, 99));
@@ -143,6 +161,7 @@ export default async function idleBench({ reps, quick, log, quiet }) {
         `rep ${r + 1}/${reps}: idle process ${idle.process.toFixed(2)}% (M threads ${idle.threads.map((x) => x.toFixed(2)).join(', ')}%), ` +
           `wake p50: gort ${median(g.wake).toFixed(1)} µs (min ${Math.min(...g.wake).toFixed(1)}), ` +
           `piscina ${median(p.wake).toFixed(1)} µs, bare Atomics.wait ${median(w.wake).toFixed(1)} µs; ` +
+          `back-to-back result to main ${median(b2b).toFixed(1)} µs; ` +
           `CPU per wake: gort Ms ${g.cpuUs.toFixed(0)} µs, piscina workers ${p.cpuUs.toFixed(0)} µs`,
       );
     }
