@@ -140,6 +140,21 @@ describe('goroutines', () => {
     expect(Math.max(...r.counts)).toBeGreaterThan(1);
   });
 
+  it('fromModule: one reference per name, kept as a plain own property; not a thenable', async () => {
+    const t = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('tasks.mjs', fixtures));
+    expect(Object.keys(t)).toEqual([]);
+    const f = t.fib;
+    expect(t.fib).toBe(f);
+    expect(f.name).toBe('fib');
+    // After the first read the reference is an ordinary data property of the object, so later
+    // reads in a hot loop do not go through the Proxy behind it.
+    expect(Object.getOwnPropertyDescriptor(t, 'fib')).toMatchObject({ value: f, writable: false });
+    expect(Object.keys(t)).toEqual(['fib']);
+    expect((t as unknown as { then?: unknown }).then).toBeUndefined();
+    expect(await Promise.resolve(t)).toBe(t); // awaiting it does not hang or call an export
+    expect(await run(() => spawn(t.fib, 12), { procs: 1 })).toBe(144);
+  });
+
   it('gosched and checkpoint let other goroutines run', async () => {
     const r = await run(async () =>
       spawn(async () => {
