@@ -48,6 +48,47 @@ describe('thread-local channels', () => {
     expect(r).toEqual([2, 3, true, false, 3, 1, 'send on closed channel', 'close of closed channel', [2, 3], [undefined, false], 'TypeError']);
   });
 
+  it('tryRecv: a buffered value, a parked sender, closed, or undefined when it would wait; on an M and from main', async () => {
+    const r = await run(
+      async () => {
+        const onM = await spawn(async () => {
+          const log: unknown[] = [];
+          const c = chan<number>(2); // local to this M
+          log.push(c.tryRecv());
+          await c.send(1);
+          log.push(c.tryRecv(), c.len);
+          const u = chan<string>(); // unbuffered: only a parked sender makes tryRecv succeed
+          log.push(u.tryRecv());
+          const sent = spawn(async (u: Chan<string>) => {
+            await u.send('x');
+            return 'sender resumed';
+          }, u);
+          await gosched(); // the sender parks
+          log.push(u.tryRecv(), await sent);
+          c.close();
+          log.push(c.tryRecv());
+          return log;
+        });
+        // From main, on a channel an M made (shared first) and on one made here (heap path).
+        const fromM = await spawn(async () => {
+          const c = chan<number>(1);
+          await c.send(7);
+          return c;
+        });
+        const mine = chan<object>(1);
+        const before = mine.tryRecv();
+        await mine.send({ a: 1 });
+        return { onM, fromM: [fromM.tryRecv(), fromM.tryRecv()], main: [before, mine.tryRecv()] };
+      },
+      { procs: 1 }, // one M: the sender runs there too, so `u` stays local to it
+    );
+    expect(r).toEqual({
+      onM: [undefined, [1, true], 0, undefined, ['x', true], 'sender resumed', [undefined, false]],
+      fromM: [[7, true], undefined],
+      main: [undefined, [{ a: 1 }, true]],
+    });
+  });
+
   it('on one M, every kind of receive meets every kind of value, parked on either side, in order', async () => {
     // The fast paths (sendFast, recvFast) take primitives; objects, and a receive that finds
     // the channel closed, take the general path. Mix them on both sides of a rendezvous.

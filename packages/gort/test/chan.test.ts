@@ -498,12 +498,24 @@ describe('timers', () => {
         const t2 = timer(1000);
         out.reset2WasPending = t2.reset(10);
         out.afterReset2 = await select([recv(t2.c, () => 'fired'), recv(after(5000), () => 'late')]);
+        // Go 1.23: a timer that fired but whose value nobody received counts as undelivered.
+        // stop() and reset() take the value back and return true; no stale value follows.
+        const t3 = timer(5);
+        await sleep(30);
+        out.firedUnreceivedStop = t3.stop();
+        out.afterFiredStop = await select([recv(t3.c, () => 'stale')], { default: () => 'none' });
+        const t4 = timer(5);
+        await sleep(30);
+        out.firedUnreceivedReset = t4.reset(200);
+        out.afterFiredReset = await select([recv(t4.c, () => 'stale')], { default: () => 'none' });
+        out.t4Later = await select([recv(t4.c, () => 'fired'), recv(after(5000), () => 'late')]);
+        out.t4StopAfterReceive = t4.stop();
         const tk = tick(5);
         const ticks: number[] = [];
         for (let i = 0; i < 3; i++) ticks.push((await tk.c.recv())!);
-        tk.stop();
-        // drop a tick that may have been delivered before stop; then nothing more comes
-        await select([recv(tk.c, () => {})], { default: () => {} });
+        await sleep(20); // a tick waits in the channel, unreceived
+        tk.stop(); // Go 1.23: takes it back; nothing from before stop() is received after it
+        out.tickAfterStop = await select([recv(tk.c, () => 'stale tick')], { default: () => 'none' });
         await sleep(50);
         out.afterTickStop = await select([recv(tk.c, () => 'tick')], { default: () => 'none' });
         out.ticksIncrease = ticks[0]! <= ticks[1]! && ticks[1]! <= ticks[2]!;
@@ -530,6 +542,13 @@ describe('timers', () => {
       afterReset: 'number',
       reset2WasPending: true,
       afterReset2: 'fired',
+      firedUnreceivedStop: true,
+      afterFiredStop: 'none',
+      firedUnreceivedReset: true,
+      afterFiredReset: 'none',
+      t4Later: 'fired',
+      t4StopAfterReceive: false,
+      tickAfterStop: 'none',
       afterTickStop: 'none',
       ticksIncrease: true,
       slept: [true, true, true],

@@ -36,6 +36,7 @@ import {
   localRecv,
   localSend,
   localTrySend,
+  localTryRecv,
   makeLocal,
   recvFast,
   requestClose,
@@ -43,6 +44,7 @@ import {
   sendFast,
   requestsPendingHint,
   serveRequests,
+  WOULD_BLOCK,
   type LocalChan,
 } from './local.js';
 
@@ -404,6 +406,32 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     unlock(this.t.heap.i32, (this.h >> 2) + CH.LOCK);
     drop(this.t.heap, this.t.scratch);
     return false;
+  }
+
+  /**
+   * Receive if that can happen now (a value is buffered, a sender waits, or the channel is
+   * closed): [value, true], or [undefined, false] once closed and drained; undefined if it
+   * would have to wait. Go's select with one receive case and a default, without a promise.
+   */
+  tryRecv(): [T | undefined, boolean] | undefined {
+    const t = this.t;
+    const o = this.ownerNow();
+    if (o === t.index + 1) {
+      const r = localTryRecv(t, this.h, this.local(), this.g);
+      if (r === WOULD_BLOCK) return undefined;
+      return r === CLOSED ? [undefined, false] : [r as T, true];
+    }
+    if (o !== 0) ensureShared(t, this.h);
+    const heap = t.heap;
+    const c = this.h;
+    lock(heap.i32, (c >> 2) + CH.LOCK);
+    const r = recvLocked(t, c, t.scratch);
+    unlock(heap.i32, (c >> 2) + CH.LOCK);
+    if (r === BLOCK) return undefined;
+    if (r === CLOSED_CH) return [undefined, false];
+    flushWakes(t);
+    t.activity++;
+    return [read(heap, t.scratch, true, this.g) as T, true];
   }
 
   /** Close: receivers drain the buffer, then get [undefined, false]; blocked senders throw. */

@@ -96,6 +96,10 @@ class WaitQueue {
   shiftSend(): LocalWaiter | undefined {
     return this.senders ? this.shift() : undefined;
   }
+  /** A sender is parked here. */
+  get sendWaiting(): boolean {
+    return this.senders && this.first !== undefined;
+  }
   private shift(): LocalWaiter | undefined {
     const w = this.first;
     const rest = this.rest;
@@ -375,6 +379,15 @@ export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: 
   if (st.closed) return CLOSED;
   return parkLocal<unknown>(t, g, reason, mode, undefined, st);
 }
+
+/** Receive from local channel h only if that cannot block (Chan.tryRecv): the value, CLOSED, or WOULD_BLOCK. */
+export function localTryRecv(t: Thread, h: number, st: LocalChan, g: number): unknown {
+  if (st.count === 0 && !st.sendWaiting && !st.closed) return WOULD_BLOCK;
+  return localRecv(t, h, st, WFlag.RECV_VALUE, g, WAIT_RECV); // cannot park now
+}
+
+/** What a non-blocking receive returns when it would have had to wait. */
+export const WOULD_BLOCK: unique symbol = Symbol('gort.wouldBlock') as never;
 
 /**
  * Close local channel h (Chan.close). The heap CLOSED word decides who closes: the owner here,

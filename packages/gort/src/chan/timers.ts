@@ -74,8 +74,16 @@ export class NodeTimer {
   }
 }
 
-/** Go's time.Timer: `c` receives the time (ms since the epoch) once the duration has passed. */
+/**
+ * Go's time.Timer, with Go 1.23's guarantee: once stop() or reset() returns, no receive from
+ * `c` gets a value prepared before the call. Go makes timer channels unbuffered for that, and
+ * sends only to a receiver that is there; a Node timer callback cannot wait for one, so here
+ * the value waits in the channel's one slot (cap 1, where Go 1.23 reports 0) and stop() and
+ * reset() take it back out. A timer that fired but whose value nobody received counts as
+ * not yet delivered, as in Go 1.23: stop() returns true for it.
+ */
 export class Timer {
+  /** Receives the time (ms since the epoch) once the duration has passed. */
   readonly c: Chan<number>;
   private readonly nt: NodeTimer;
 
@@ -88,20 +96,32 @@ export class Timer {
     this.nt.start(checkMs(ms, 'timer()'));
   }
 
-  /** Stop the timer; true if that prevented it from firing. */
+  /** Stop the timer; true if that kept its value from being received (it was pending, or fired unreceived). */
   stop(): boolean {
-    return this.nt.stop();
+    const pending = this.nt.stop();
+    return dropStale(this.c) || pending;
   }
 
-  /** Restart it with a new duration; true if it had been pending. */
+  /** Restart it with a new duration; true if it was pending, or had fired unreceived. */
   reset(ms: number): boolean {
-    const was = this.nt.pending;
-    this.nt.start(checkMs(ms, 'Timer.reset()'));
-    return was;
+    const d = checkMs(ms, 'Timer.reset()');
+    const pending = this.nt.pending;
+    const stale = dropStale(this.c);
+    this.nt.start(d);
+    return pending || stale;
   }
 }
 
-/** Go's time.Ticker: `c` receives the time every `ms`; ticks a slow receiver misses are dropped. */
+/** Take back a value a timer put in its channel and nobody received; whether there was one. */
+function dropStale(c: Chan<number>): boolean {
+  const r = c.tryRecv();
+  return r !== undefined && r[1];
+}
+
+/**
+ * Go's time.Ticker: `c` receives the time every `ms`; ticks a slow receiver misses are
+ * dropped. As Timer: after stop() or reset() returns, no tick from before it is received.
+ */
 export class Ticker {
   readonly c: Chan<number>;
   private readonly nt: NodeTimer;
@@ -125,6 +145,7 @@ export class Ticker {
   stop(): void {
     this.stopped = true;
     this.nt.stop();
+    dropStale(this.c);
   }
 
   reset(ms: number): void {
@@ -132,6 +153,7 @@ export class Ticker {
     if (p <= 0) throw new RangeError('gort: non-positive interval for Ticker.reset()');
     this.period = p;
     this.stopped = false;
+    dropStale(this.c);
     this.nt.start(p);
   }
 }
