@@ -35,6 +35,7 @@ import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
 import { LoopNudge } from './nudge.js';
+import { wgAdd } from '../sync/waitgroup.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -485,8 +486,18 @@ export class M extends ThreadBase {
     this.live--;
     this.goroutineExited();
     this.galloc.free(g);
-    if (join !== 0) completeWaiter(this, join, v, isErr);
-    else if (isErr) this.onPanic(goid, this.fns.nameOf(fnId), v);
+    if (join > 0) return completeWaiter(this, join, v, isErr);
+    if (isErr) return this.onPanic(goid, this.fns.nameOf(fnId), v);
+    if (join < 0) {
+      // Started by WaitGroup.go: its done(). Not after a throw: that is a panic, which ends
+      // the program as in Go (where the deferred Done runs, unobservably). Done first, the
+      // wake-up of a waiter on main could beat the panic's message and let run() resolve.
+      try {
+        wgAdd(this, -join, -1);
+      } catch (e) {
+        this.onPanic(goid, this.fns.nameOf(fnId), e); // the WaitGroup was misused (negative)
+      }
+    }
   }
 
   // ---- idle: spinning and parking ----

@@ -11,7 +11,8 @@
  * | 5    | SCHEDLINK | under SCHED_LOCK                            | global-queue link                |
  * | 6    | M         | the M that starts it                        | thread index, -1 until started   |
  * | 7    | CREATOR   | creator                                     | goid of the creator, 0 = main    |
- * | 8    | JOIN      | creator                                     | waiter to complete, 0 for go()   |
+ * | 8    | JOIN      | creator                                     | waiter to complete, 0 for go(),  |
+ * |      |           |                                             | −(WaitGroup handle) for wg.go()  |
  * | 9    | CREATED_T | creator                                     | thread index of the creator      |
  * | 10-11| SINCE     | the M running it (f64)                      | ms (performance.timeOrigin based)|
  * | 12-13| (spare)   |                                             |                                  |

@@ -14,12 +14,16 @@
  * if COUNT is still 0 there, so no waiter is left behind once COUNT is 0 (no lost wake-up)
  * and none is woken while COUNT is not 0 (no spurious one).
  * Lifetime: the record lives until the runtime shuts down (the heap goes with it).
+ * wg.go(fn): the G's JOIN word holds -h, and the M that finishes the goroutine makes its
+ * done() (M.finish), unless it threw: that is a panic.
  */
 import { lock, unlock } from '../heap/lock.js';
 import { SyncError } from '../errors.js';
 import { wakeWaiter } from '../runtime/park.js';
 import { RuntimeObject } from '../runtime/object.js';
 import { W } from '../sched/waiter.js';
+import { newproc } from '../runtime/proc.js';
+import type { Thread } from '../runtime/thread.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 
@@ -36,18 +40,27 @@ export class WaitGroup extends RuntimeObject {
   /** Add delta (may be negative) to the counter. */
   add(delta = 1): void {
     if (!Number.isInteger(delta)) throw new TypeError(`sync: WaitGroup.add needs an integer, got ${delta}`);
-    const heap = this.t.heap;
-    const i = this.h >> 2;
-    const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta;
-    if (c < 0) {
-      Atomics.sub(heap.i32, i + WG.COUNT, delta);
-      throw new SyncError('sync: negative WaitGroup counter');
-    }
-    if (c === 0 && delta !== 0) this.release();
+    wgAdd(this.t, this.h, delta);
   }
 
   done(): void {
-    this.add(-1);
+    wgAdd(this.t, this.h, -1);
+  }
+
+  /**
+   * Go 1.25's wg.Go(f): add 1, and run fn(...args) as a new goroutine that calls done() when
+   * it returns. A throw is a panic, which ends the program (run() rejects) as in Go. fn is a
+   * goroutine function like go()'s; the done() is made by the M that runs it (G.JOIN holds
+   * this WaitGroup's handle, negated), so no wrapper function has to cross threads.
+   */
+  go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+    wgAdd(this.t, this.h, 1);
+    try {
+      newproc(this.t, fn, args, -this.h);
+    } catch (e) {
+      wgAdd(this.t, this.h, -1);
+      throw e;
+    }
   }
 
   /** Resolves when the counter is zero. */
@@ -84,33 +97,45 @@ export class WaitGroup extends RuntimeObject {
     }
   }
 
-  private release(): void {
-    const t = this.t;
-    const a = t.heap.i32;
-    const i = this.h >> 2;
-    Atomics.notify(a, i + WG.COUNT); // waitSync sleepers
-    lock(a, i + WG.LOCK);
-    // The counter may have gone up again since our add took it to 0 (add(1); go(f); add(1);
-    // go(g); wait(), with f done before the second add): a waiter linked since then waits
-    // for the next zero, and waking it now would return Wait before g's done. Under LOCK a
-    // waiter is linked only while COUNT != 0, so one linked before COUNT last reached 0 is
-    // woken by the add that took it there, unless the counter went up again before that
-    // add took the lock: Go's misuse "WaitGroup is reused before previous Wait has
-    // returned", which Go reports with a panic; here such a waiter waits for the next zero.
-    if (Atomics.load(a, i + WG.COUNT) !== 0) {
-      unlock(a, i + WG.LOCK);
-      return;
-    }
-    let w = a[i + WG.HEAD]!;
-    a[i + WG.HEAD] = 0;
-    a[i + WG.TAIL] = 0;
+}
+
+/** Add delta to the counter of WaitGroup h (WaitGroup.add; WaitGroup.go's done, on any M). */
+export function wgAdd(t: Thread, h: number, delta: number): void {
+  const heap = t.heap;
+  const i = h >> 2;
+  const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta;
+  if (c < 0) {
+    Atomics.sub(heap.i32, i + WG.COUNT, delta);
+    throw new SyncError('sync: negative WaitGroup counter');
+  }
+  if (c === 0 && delta !== 0) release(t, h);
+}
+
+function release(t: Thread, h: number): void {
+  const a = t.heap.i32;
+  const i = h >> 2;
+  Atomics.notify(a, i + WG.COUNT); // waitSync sleepers
+  lock(a, i + WG.LOCK);
+  // The counter may have gone up again since our add took it to 0 (add(1); go(f); add(1);
+  // go(g); wait(), with f done before the second add): a waiter linked since then waits
+  // for the next zero, and waking it now would return Wait before g's done. Under LOCK a
+  // waiter is linked only while COUNT != 0, so one linked before COUNT last reached 0 is
+  // woken by the add that took it there, unless the counter went up again before that
+  // add took the lock: Go's misuse "WaitGroup is reused before previous Wait has
+  // returned", which Go reports with a panic; here such a waiter waits for the next zero.
+  if (Atomics.load(a, i + WG.COUNT) !== 0) {
     unlock(a, i + WG.LOCK);
-    while (w !== 0) {
-      t.heap.see(w, 64);
-      const next = t.heap.i32[(w >> 2) + W.NEXT]!;
-      wakeWaiter(t, w);
-      w = next;
-    }
+    return;
+  }
+  let w = a[i + WG.HEAD]!;
+  a[i + WG.HEAD] = 0;
+  a[i + WG.TAIL] = 0;
+  unlock(a, i + WG.LOCK);
+  while (w !== 0) {
+    t.heap.see(w, 64);
+    const next = t.heap.i32[(w >> 2) + W.NEXT]!;
+    wakeWaiter(t, w);
+    w = next;
   }
 }
 

@@ -11,7 +11,7 @@
 //   deterministic misuse, a negative counter, is TestWaitGroupMisuse.
 // - The benchmarks.
 import { describe, it, expect } from 'vitest';
-import { run, go, spawn, chan, select, recv, sleep, WaitGroup, AtomicInt32, SyncError, type Chan } from 'gort';
+import { run, go, spawn, chan, select, recv, sleep, WaitGroup, AtomicInt32, SyncError, GoroutinePanic, FreeVariableError, type Chan } from 'gort';
 import { scaled } from './util.js';
 
 describe('go/src/sync/waitgroup_test.go', () => {
@@ -222,5 +222,70 @@ describe('go/src/sync/waitgroup_test.go', () => {
       { procs: 2 },
     );
     expect(r).toBe(8);
+  });
+
+  it('wg.go (Go 1.25): counts every goroutine, from main and from goroutines on both Ms; a bad call adds nothing', async () => {
+    const r = await run(
+      async () => {
+        const wg = new WaitGroup();
+        const sum = new AtomicInt32();
+        for (let i = 1; i <= 100; i++) {
+          wg.go(
+            async (sum: AtomicInt32, i: number) => {
+              await sleep(i % 3); // some finish late: wait() must see every one
+              sum.add(i);
+            },
+            sum,
+            i,
+          );
+        }
+        // Nested: a goroutine on an M starts more into the same WaitGroup before it returns.
+        wg.go(
+          (wg: WaitGroup, sum: AtomicInt32) => {
+            for (let i = 0; i < 50; i++) wg.go((sum: AtomicInt32) => void sum.add(1000), sum);
+          },
+          wg,
+          sum,
+        );
+        await wg.wait();
+        const total = sum.load();
+        // A value that cannot be cloned, or a captured variable, throws at the call and
+        // leaves the counter as it was: wait() returns at once.
+        const outer = 1;
+        const errors: string[] = [];
+        try {
+          wg.go((f: unknown) => f, (() => 0) as unknown);
+        } catch (e) {
+          errors.push((e as Error).name);
+        }
+        try {
+          wg.go(() => outer);
+        } catch (e) {
+          errors.push(e instanceof FreeVariableError ? 'FreeVariableError' : String(e));
+        }
+        await wg.wait();
+        return { total, errors };
+      },
+      { procs: 2 },
+    );
+    expect(r.total).toBe(5050 + 50 * 1000);
+    expect(r.errors).toEqual(['TypeError', 'FreeVariableError']);
+  });
+
+  it('wg.go: a goroutine that throws is a panic, and run() rejects before wait() could return', async () => {
+    for (let k = 0; k < 5; k++) {
+      const p = run(
+        async () => {
+          const wg = new WaitGroup();
+          wg.go(() => {
+            throw new Error('boom');
+          });
+          await wg.wait();
+          return 'wait returned';
+        },
+        { procs: 2 },
+      );
+      await expect(p).rejects.toBeInstanceOf(GoroutinePanic);
+    }
   });
 });
