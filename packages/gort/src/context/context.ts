@@ -15,9 +15,13 @@
  * | 10-13 | KEY       | creator             | value slot (value/codec.ts)                            |
  * | 14-17 | VALUE     | creator             | value slot                                             |
  * | 18    | OWNER     | creator             | the cancelable ancestor whose child list holds it      |
+ * | 19    | CAUSE_FROM| under LOCK, before STATE | record whose CAUSE slot holds the cause (itself or an ancestor), 0: none (cause = err()) |
+ * | 20-23 | CAUSE     | creator (deadline cause) or the canceler, under LOCK | value slot: the cause given to cancel, or to withDeadlineCause |
  *
  * Invariants: STATE goes 0 → 1|2 once, under LOCK, and DONE is closed right after, so a
- * receiver on DONE sees err() != null. A child is linked into its parent's list under the
+ * receiver on DONE sees err() != null. CAUSE_FROM is written in the same section, before
+ * the STATE store, so a reader that sees STATE != 0 sees it and the slot it names. A child
+ * canceled by its parent takes the parent's CAUSE_FROM (Go's Cause: the parent's cause). A child is linked into its parent's list under the
  * parent's LOCK only while the parent is active; otherwise it is canceled at creation.
  * Cancel detaches the context from its parent (O(1), doubly linked), so a loop of
  * withCancel + cancel does not grow the parent. Lock order: parent before child is never
@@ -29,11 +33,12 @@ import { lock, unlock } from '../heap/lock.js';
 import { Chan } from '../chan/chan.js';
 import { NodeTimer } from '../chan/timers.js';
 import { need, type Thread } from '../runtime/thread.js';
-import { encodeInto, read, registerHandleKind, GORT_HANDLE, type HandleObject } from '../value/codec.js';
+import { drop, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
+import { moveSlot } from '../chan/hchan.js';
 import { Kind } from '../value/kinds.js';
 
-const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18 } as const;
-const BYTES = 20 * 4;
+const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20 } as const;
+const BYTES = 24 * 4;
 
 /** The record whose STATE, DONE and children apply to h: h, or for a value context its nearest cancelable ancestor. */
 function cancelable(a: Int32Array, h: number): number {
@@ -92,6 +97,24 @@ export class Context implements HandleObject {
     const a = this.t.heap.i32;
     const s = Atomics.load(a, (cancelable(a, this.h) >> 2) + C.STATE);
     return s === 0 ? null : s === 1 ? Canceled : DeadlineExceeded;
+  }
+
+  /**
+   * Go 1.20's context.Cause(ctx), as a method (a free `cause` would be one more name in scope
+   * in every inline goroutine): null while active; then the cause given to the cancel of
+   * withCancelCause (or to withDeadlineCause) that ended this context or an ancestor, as a
+   * clone; else err().
+   */
+  cause(): unknown {
+    const heap = this.t.heap;
+    const a = heap.i32;
+    const h = cancelable(a, this.h);
+    const s = Atomics.load(a, (h >> 2) + C.STATE);
+    if (s === 0) return null;
+    const from = a[(h >> 2) + C.CAUSE_FROM]!;
+    if (from === 0) return s === 1 ? Canceled : DeadlineExceeded;
+    heap.see(from, BYTES);
+    return read(heap, from + C.CAUSE * 4, false, this.g);
   }
 
   /** [deadline in ms since the epoch, true], or [undefined, false] without one. */
@@ -163,6 +186,7 @@ function child(t: Thread, parent: Context, deadline: number): number {
   const a = heap.i32;
   lock(a, (ph >> 2) + C.LOCK);
   const ps = a[(ph >> 2) + C.STATE]!;
+  const pcause = a[(ph >> 2) + C.CAUSE_FROM]!;
   if (ps === 0) {
     const head = a[(ph >> 2) + C.CHILD_HEAD]!;
     a[(h >> 2) + C.NEXT] = head;
@@ -171,20 +195,28 @@ function child(t: Thread, parent: Context, deadline: number): number {
     a[(ph >> 2) + C.CHILD_HEAD] = h;
   }
   unlock(a, (ph >> 2) + C.LOCK);
-  if (ps !== 0) cancel(t, h, ps, false);
+  if (ps !== 0) cancel(t, h, ps, false, pcause);
   return h;
 }
 
-/** Cancel context h with state (1 canceled, 2 deadline), then its children; detach it. */
-function cancel(t: Thread, h: number, state: number, detach: boolean): void {
+/**
+ * Cancel context h with state (1 canceled, 2 deadline), then its children; detach it.
+ * causeFrom: the record whose CAUSE slot holds the cause (0: none). causeSlot: a slot with a
+ * cause encoded by the caller, moved into h's CAUSE if this call is the one that cancels
+ * (causeFrom must then be h), dropped otherwise.
+ */
+function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom = 0, causeSlot = 0): void {
   const heap = t.heap;
   heap.see(h, BYTES);
   const i = h >> 2;
   lock(heap.i32, i + C.LOCK);
   if (heap.i32[i + C.STATE] !== 0) {
     unlock(heap.i32, i + C.LOCK);
+    if (causeSlot !== 0) drop(heap, causeSlot);
     return;
   }
+  if (causeSlot !== 0) moveSlot(heap.i32, causeSlot, h + C.CAUSE * 4);
+  heap.i32[i + C.CAUSE_FROM] = causeFrom;
   Atomics.store(heap.i32, i + C.STATE, state);
   let c = heap.i32[i + C.CHILD_HEAD]!;
   heap.i32[i + C.CHILD_HEAD] = 0;
@@ -195,7 +227,7 @@ function cancel(t: Thread, h: number, state: number, detach: boolean): void {
     const next = heap.i32[(c >> 2) + C.NEXT]!;
     heap.i32[(c >> 2) + C.NEXT] = 0;
     heap.i32[(c >> 2) + C.PREV] = 0;
-    cancel(t, c, state, false); // already detached: the list was taken whole
+    cancel(t, c, state, false, causeFrom); // already detached: the list was taken whole
     c = next;
   }
   if (detach) {
@@ -232,14 +264,46 @@ export function withCancel(parent: Context): [Context, CancelFunc] {
 
 /** Go's context.WithDeadline: also canceled (DeadlineExceeded) at `deadline` (ms since the epoch, or a Date). */
 export function withDeadline(parent: Context, deadline: number | Date): [Context, CancelFunc] {
-  const t = need('withDeadline()');
+  return deadlineCtx('withDeadline()', parent, deadline, false, undefined);
+}
+
+/** Go 1.21's context.WithDeadlineCause: as withDeadline, and cause(ctx) is `cause` once the deadline passes. */
+export function withDeadlineCause(parent: Context, deadline: number | Date, cause: unknown): [Context, CancelFunc] {
+  return deadlineCtx('withDeadlineCause()', parent, deadline, true, cause);
+}
+
+/** Go 1.21's context.WithTimeoutCause. */
+export function withTimeoutCause(parent: Context, ms: number, cause: unknown): [Context, CancelFunc] {
+  return deadlineCtx('withTimeoutCause()', parent, Date.now() + ms, true, cause);
+}
+
+function deadlineCtx(what: string, parent: Context, deadline: number | Date, hasCause: boolean, cause: unknown): [Context, CancelFunc] {
+  const t = need(what);
+  const heap = t.heap;
   const d = typeof deadline === 'number' ? deadline : deadline.getTime();
+  // The deadline's cause waits in the record's CAUSE slot; only the deadline points
+  // CAUSE_FROM at it. Encoded first, so that a value that cannot be cloned throws here with
+  // nothing made.
+  const tmp = hasCause ? heap.alloc(SLOT_BYTES) : 0;
+  if (hasCause) {
+    try {
+      encodeInto(heap, tmp, cause, 'the cause');
+    } catch (e) {
+      heap.free(tmp);
+      throw e;
+    }
+  }
   const h = child(t, parent, d);
+  if (hasCause) {
+    moveSlot(heap.i32, tmp, h + C.CAUSE * 4);
+    heap.free(tmp);
+  }
+  const from = hasCause ? h : 0;
   const eff = t.heap.f64[(h >> 3) + C.DEADLINE_F64 / 2]!;
-  const timer = new NodeTimer(t, () => cancel(t, h, 2, true));
+  const timer = new NodeTimer(t, () => cancel(t, h, 2, true, from));
   if (Atomics.load(t.heap.i32, (h >> 2) + C.STATE) === 0) {
     const left = eff - Date.now();
-    if (left <= 0) cancel(t, h, 2, true);
+    if (left <= 0) cancel(t, h, 2, true, from);
     else timer.start(left);
   }
   return [
@@ -254,6 +318,33 @@ export function withDeadline(parent: Context, deadline: number | Date): [Context
 /** Go's context.WithTimeout. */
 export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] {
   return withDeadline(parent, Date.now() + ms);
+}
+
+/**
+ * Go 1.20's context.WithCancelCause: cancel(cause) records `cause` (cloned into the heap, so
+ * any thread reads it with ctx.cause()); cancel() or cancel(undefined) records Canceled.
+ */
+export function withCancelCause(parent: Context): [Context, (cause?: unknown) => void] {
+  const t = need('withCancelCause()');
+  const h = child(t, parent, 0);
+  return [
+    new Context(h),
+    (cause?: unknown) => {
+      const ct = need('cancel()');
+      if (cause === undefined || cause === null) return cancel(ct, h, 1, true);
+      encodeInto(ct.heap, ct.scratch, cause, 'the cause'); // throws before anything changed
+      cancel(ct, h, 1, true, h, ct.scratch);
+    },
+  ];
+}
+
+/**
+ * Go 1.21's context.WithoutCancel: parent's values, but never canceled, no deadline, and not
+ * canceled with parent.
+ */
+export function withoutCancel(parent: Context): Context {
+  const t = need('withoutCancel()');
+  return new Context(alloc(t, parent.h, 0));
 }
 
 /** Go's context.WithValue: key and value are cloned into the heap (any thread sees them). */

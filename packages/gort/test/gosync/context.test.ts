@@ -15,8 +15,11 @@
 //   TestDeadline/TestTimeout/TestValues, TestCustomContextGoroutines): gort contexts are heap
 //   records, there is no user-defined Context type.
 // - String() output checks, TestAllocs (Go allocation counts),
-//   TestDeadlineExceededSupportsTimeout (Go's Timeout() interface), TestCause, TestCauseRace,
-//   TestWithoutCancel (no Cause/WithoutCancel API).
+//   TestDeadlineExceededSupportsTimeout (Go's Timeout() interface), TestAfterFunc* (no
+//   AfterFunc: a function cannot wait on another thread for a context to end).
+// TestCause and TestWithoutCancel are ported for the cases gort's types allow: Cause(ctx) is
+// ctx.cause(), and a cause is any cloneable value, read back as a clone (errors compare by
+// message).
 import { describe, it, expect } from 'vitest';
 import {
   run,
@@ -31,9 +34,13 @@ import {
   background,
   todo,
   withCancel,
+  withCancelCause,
   withTimeout,
+  withTimeoutCause,
   withDeadline,
+  withDeadlineCause,
   withValue,
+  withoutCancel,
   Canceled,
   DeadlineExceeded,
   CanceledError,
@@ -761,5 +768,96 @@ describe('context across threads (gort)', () => {
     expect(r.gd).toEqual([false, true, 'context deadline exceeded']);
     expect(r.late).toBe(true);
     expect(r.lateM).toEqual([true, true]);
+  });
+
+  it('TestCause: the cause given to cancel, a deadline or an ancestor; err() when none; on any thread', async () => {
+    const r = await run(
+      async () => {
+        const bg = background();
+        const msg = (v: unknown): unknown => (v instanceof Error ? v.message : v);
+        const out: Record<string, unknown> = {};
+        out.background = bg.cause();
+        // withCancelCause: no cause → Canceled; a cause → that cause; a second cancel changes nothing.
+        const [a, cancelA] = withCancelCause(bg);
+        out.active = a.cause();
+        cancelA();
+        out.noCause = [a.cause() === Canceled, a.err() === Canceled];
+        const [b, cancelB] = withCancelCause(bg);
+        cancelB(new Error('finished'));
+        cancelB(new Error('again'));
+        out.withCause = [a.err() === Canceled, msg(b.cause())];
+        // Children, made before and after the parent's cancel, report the parent's cause.
+        const [p, cancelP] = withCancelCause(bg);
+        const [before] = withCancel(p);
+        const valued = withValue(before, 'k', 1);
+        cancelP(new Error('parent'));
+        const [afterC] = withCancel(p);
+        out.children = [msg(before.cause()), msg(valued.cause()), msg(afterC.cause())];
+        // A child canceled first keeps its own cause.
+        const [q, cancelQ] = withCancelCause(bg);
+        const [qc, cancelQc] = withCancelCause(q);
+        cancelQc(new Error('child first'));
+        cancelQ(new Error('parent later'));
+        out.childFirst = [msg(qc.cause()), msg(q.cause())];
+        // Deadlines: the given cause when the deadline passes, Canceled when cancel() wins.
+        const [d, cancelD] = withTimeoutCause(bg, 5, { code: 42 });
+        await d.done().recv();
+        const [e, cancelE] = withDeadlineCause(bg, Date.now() + 60_000, 'late');
+        cancelE();
+        cancelD();
+        out.deadline = [d.err() === DeadlineExceeded, d.cause(), e.cause() === Canceled];
+        const [f] = withTimeout(bg, 5);
+        await f.done().recv();
+        out.plainDeadline = f.cause() === DeadlineExceeded;
+        // Read on an M: a clone of the cause.
+        out.onM = await spawn(async (c: typeof b) => [c.err()?.message, (c.cause() as Error).message], b);
+        // A cause that cannot be cloned is a TypeError at the call, and cancels nothing.
+        const [g, cancelG] = withCancelCause(bg);
+        const bad: string[] = [];
+        try {
+          cancelG(() => 0);
+        } catch (x) {
+          bad.push((x as Error).name);
+        }
+        try {
+          withTimeoutCause(bg, 5, Symbol('no'));
+        } catch (x) {
+          bad.push((x as Error).name);
+        }
+        out.bad = [bad, g.err()];
+        return out;
+      },
+      { procs: 2 },
+    );
+    expect(r).toEqual({
+      background: null,
+      active: null,
+      noCause: [true, true],
+      withCause: [true, 'finished'],
+      children: ['parent', 'parent', 'parent'],
+      childFirst: ['child first', 'parent later'],
+      deadline: [true, { code: 42 }, true],
+      plainDeadline: true,
+      onM: ['context canceled', 'finished'],
+      bad: [['TypeError', 'TypeError'], null],
+    });
+  });
+
+  it("TestWithoutCancel: the parent's values, never canceled, no deadline, on any thread", async () => {
+    const r = await run(
+      async () => {
+        const [p, cancel] = withTimeout(withValue(background(), 'key', 'value'), 60_000);
+        const c = withoutCancel(p);
+        cancel();
+        const [child, cancelChild] = withCancel(c);
+        const here = [p.err() === Canceled, c.err(), c.value('key'), c.deadline()[1], c.cause(), child.err()];
+        const done = await select([recv(c.done(), () => 'done')], { default: () => 'not done' });
+        const onM = await spawn(async (c: typeof p) => [c.err(), c.value('key')], c);
+        cancelChild();
+        return { here, done, onM, child: child.err() === Canceled };
+      },
+      { procs: 2 },
+    );
+    expect(r).toEqual({ here: [true, null, 'value', false, null, null], done: 'not done', onM: [null, 'value'], child: true });
   });
 });
