@@ -10,13 +10,17 @@
  * | 3     | DONE      | creator             | channel handle closed on cancellation                  |
  * | 4     | CHILD_HEAD| under LOCK          | first child still attached                             |
  * | 5, 6  | NEXT, PREV| under the parent's LOCK | sibling links in the parent's child list           |
- * | 7     | HAS_VALUE | creator             | 1: a withValue context: KEY/VALUE hold its pair; it has no state of its own — err(), done() and children are its nearest cancelable ancestor's (Go's valueCtx) |
+ * | 7     | HAS_VALUE | creator             | 1: a withValue context: KEY/VALUE hold its pair; it has no state of its own — err(), done() and children are its nearest cancelable ancestor's (Go's valueCtx). 2: an afterFunc record (below) |
  * | 8-9   | DEADLINE  | creator (f64)       | ms since the epoch; 0 = none (inherited from parent)   |
  * | 10-13 | KEY       | creator             | value slot (value/codec.ts)                            |
  * | 14-17 | VALUE     | creator             | value slot                                             |
  * | 18    | OWNER     | creator             | the cancelable ancestor whose child list holds it      |
  * | 19    | CAUSE_FROM| under LOCK, before STATE | record whose CAUSE slot holds the cause (itself or an ancestor), 0: none (cause = err()) |
  * | 20-23 | CAUSE     | creator (deadline cause) or the canceler, under LOCK | value slot: the cause given to cancel, or to withDeadlineCause |
+ *
+ * An afterFunc record sits in its context's child list like a child: KEY word 0 holds the
+ * function's table id, word 1 its encoded arguments; STATE goes 0 → 1 (started, by the
+ * cancel that reaches it) or 0 → 2 (stopped, by its stop()), once, under its LOCK.
  *
  * Invariants: STATE goes 0 → 1|2 once, under LOCK, and DONE is closed right after, so a
  * receiver on DONE sees err() != null. CAUSE_FROM is written in the same section, before
@@ -33,7 +37,8 @@ import { lock, unlock } from '../heap/lock.js';
 import { Chan } from '../chan/chan.js';
 import { NodeTimer } from '../chan/timers.js';
 import { need, type Thread } from '../runtime/thread.js';
-import { drop, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
+import { drop, dropArgs, encodeArgs, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
+import { newprocEncoded } from '../runtime/proc.js';
 import { moveSlot } from '../chan/hchan.js';
 import { Kind } from '../value/kinds.js';
 
@@ -227,27 +232,99 @@ function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom 
     const next = heap.i32[(c >> 2) + C.NEXT]!;
     heap.i32[(c >> 2) + C.NEXT] = 0;
     heap.i32[(c >> 2) + C.PREV] = 0;
-    cancel(t, c, state, false, causeFrom); // already detached: the list was taken whole
+    // Already detached: the list was taken whole.
+    if (heap.i32[(c >> 2) + C.HAS_VALUE] === AFTER) startAfter(t, c);
+    else cancel(t, c, state, false, causeFrom);
     c = next;
   }
-  if (detach) {
-    const p = heap.i32[i + C.OWNER]!;
-    if (p === 0) return;
-    heap.see(p, BYTES);
-    lock(heap.i32, (p >> 2) + C.LOCK);
-    // Once the parent is canceled, its cancel took the whole list and walks it without a
-    // lock: a child must not unlink itself from it then (it would cut the walk short).
-    const prev = heap.i32[i + C.PREV]!;
-    const next = heap.i32[i + C.NEXT]!;
-    if (heap.i32[(p >> 2) + C.STATE] === 0 && (prev !== 0 || heap.i32[(p >> 2) + C.CHILD_HEAD] === h)) {
-      if (prev === 0) heap.i32[(p >> 2) + C.CHILD_HEAD] = next;
-      else heap.i32[(prev >> 2) + C.NEXT] = next;
-      if (next !== 0) heap.i32[(next >> 2) + C.PREV] = prev;
-      heap.i32[i + C.NEXT] = 0;
-      heap.i32[i + C.PREV] = 0;
-    }
-    unlock(heap.i32, (p >> 2) + C.LOCK);
+  if (detach) unlink(t, h);
+}
+
+/** Take record h (a context or an afterFunc record) out of its owner's child list. */
+function unlink(t: Thread, h: number): void {
+  const heap = t.heap;
+  const i = h >> 2;
+  const p = heap.i32[i + C.OWNER]!;
+  if (p === 0) return;
+  heap.see(p, BYTES);
+  lock(heap.i32, (p >> 2) + C.LOCK);
+  // Once the parent is canceled, its cancel took the whole list and walks it without a
+  // lock: a child must not unlink itself from it then (it would cut the walk short).
+  const prev = heap.i32[i + C.PREV]!;
+  const next = heap.i32[i + C.NEXT]!;
+  if (heap.i32[(p >> 2) + C.STATE] === 0 && (prev !== 0 || heap.i32[(p >> 2) + C.CHILD_HEAD] === h)) {
+    if (prev === 0) heap.i32[(p >> 2) + C.CHILD_HEAD] = next;
+    else heap.i32[(prev >> 2) + C.NEXT] = next;
+    if (next !== 0) heap.i32[(next >> 2) + C.PREV] = prev;
+    heap.i32[i + C.NEXT] = 0;
+    heap.i32[i + C.PREV] = 0;
   }
+  unlock(heap.i32, (p >> 2) + C.LOCK);
+}
+
+/** HAS_VALUE of an afterFunc record. */
+const AFTER = 2;
+
+/** Start afterFunc record h's goroutine, unless stop() came first (any thread: the one canceling). */
+function startAfter(t: Thread, h: number): void {
+  const heap = t.heap;
+  const i = h >> 2;
+  lock(heap.i32, i + C.LOCK);
+  const pending = heap.i32[i + C.STATE] === 0;
+  if (pending) Atomics.store(heap.i32, i + C.STATE, 1);
+  unlock(heap.i32, i + C.LOCK);
+  if (pending) newprocEncoded(t, heap.i32[i + C.KEY]!, heap.i32[i + C.KEY + 1]!, [], 0);
+}
+
+/**
+ * Go 1.21's context.AfterFunc: run fn(...args) in its own goroutine once ctx is done (at
+ * once if it is already), from the thread whose cancel (or deadline) ends it. fn is a
+ * goroutine function, as for go(): checked, and its arguments cloned, here. stop() ends the
+ * arrangement: true if that kept fn from starting, false if it had started or was stopped.
+ */
+export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) => unknown, ...args: A): () => boolean {
+  const t = need('afterFunc()');
+  const heap = t.heap;
+  const fnId = t.fns.idOf(fn);
+  const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
+  let h: number;
+  try {
+    h = heap.alloc(BYTES);
+  } catch (e) {
+    dropArgs(heap, argsH);
+    throw e;
+  }
+  const a = heap.i32;
+  a.fill(0, h >> 2, (h + BYTES) >> 2);
+  const ph = cancelable(a, ctx.h);
+  a[(h >> 2) + C.HAS_VALUE] = AFTER;
+  a[(h >> 2) + C.KEY] = fnId;
+  a[(h >> 2) + C.KEY + 1] = argsH;
+  a[(h >> 2) + C.PARENT] = ctx.h;
+  a[(h >> 2) + C.OWNER] = ph;
+  lock(a, (ph >> 2) + C.LOCK);
+  const ps = a[(ph >> 2) + C.STATE]!;
+  if (ps === 0) {
+    const head = a[(ph >> 2) + C.CHILD_HEAD]!;
+    a[(h >> 2) + C.NEXT] = head;
+    if (head !== 0) a[(head >> 2) + C.PREV] = h;
+    a[(ph >> 2) + C.CHILD_HEAD] = h;
+  }
+  unlock(a, (ph >> 2) + C.LOCK);
+  if (ps !== 0) startAfter(t, h);
+  return () => {
+    const st = need('stop()');
+    const sh = st.heap;
+    sh.see(h, BYTES);
+    lock(sh.i32, (h >> 2) + C.LOCK);
+    const pending = sh.i32[(h >> 2) + C.STATE] === 0;
+    if (pending) Atomics.store(sh.i32, (h >> 2) + C.STATE, 2);
+    unlock(sh.i32, (h >> 2) + C.LOCK);
+    if (!pending) return false;
+    unlink(st, h);
+    dropArgs(sh, sh.i32[(h >> 2) + C.KEY + 1]!);
+    return true;
+  };
 }
 
 /** @internal cancel context h (errgroup). */

@@ -11,6 +11,7 @@ export {
   withTimeoutCause,
   withValue,
   withoutCancel,
+  afterFunc,
   Canceled,
   DeadlineExceeded,
   CanceledError,

@@ -21,6 +21,16 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
+  return newprocEncoded(t, fnId, argsH, args, join);
+}
+
+/**
+ * newproc for a function already in the table and arguments already encoded (argsH, taken
+ * over: freed here if the G cannot be made, else by the M that starts it). `args` is only
+ * for Thread.ready (an M's runnext hold looks at them); pass [] if they are not at hand.
+ */
+export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: readonly unknown[], join: number): number {
+  const heap = t.heap;
   let g: number;
   try {
     g = t.galloc.alloc();

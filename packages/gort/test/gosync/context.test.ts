@@ -15,8 +15,8 @@
 //   TestDeadline/TestTimeout/TestValues, TestCustomContextGoroutines): gort contexts are heap
 //   records, there is no user-defined Context type.
 // - String() output checks, TestAllocs (Go allocation counts),
-//   TestDeadlineExceededSupportsTimeout (Go's Timeout() interface), TestAfterFunc* (no
-//   AfterFunc: a function cannot wait on another thread for a context to end).
+//   TestDeadlineExceededSupportsTimeout (Go's Timeout() interface), the AfterFunc tests that
+//   need a user-defined Context.
 // TestCause and TestWithoutCancel are ported for the cases gort's types allow: Cause(ctx) is
 // ctx.cause(), and a cause is any cloneable value, read back as a clone (errors compare by
 // message).
@@ -41,6 +41,7 @@ import {
   withDeadlineCause,
   withValue,
   withoutCancel,
+  afterFunc,
   Canceled,
   DeadlineExceeded,
   CanceledError,
@@ -859,5 +860,105 @@ describe('context across threads (gort)', () => {
       { procs: 2 },
     );
     expect(r).toEqual({ here: [true, null, 'value', false, null, null], done: 'not done', onM: [null, 'value'], child: true });
+  });
+
+  it('TestAfterFunc: runs once the context is done (at once if it is), never after stop(); stop() says which', async () => {
+    const r = await run(
+      async () => {
+        const out: Record<string, unknown> = {};
+        const ch = chan<string>(16);
+        const got = () => select([recv(ch, (v) => v), recv(after(5000), () => 'timeout')]);
+        const none = () => select([recv(ch, (v) => v)], { default: () => 'nothing' });
+        // TestAfterFuncCalledAfterCancel
+        const [a, cancelA] = withCancel(background());
+        const stopA = afterFunc(a, async (ch: Chan<string>, s: string) => void (await ch.send(s)), ch, 'a');
+        out.beforeCancel = await none();
+        cancelA();
+        out.afterCancel = await got();
+        out.stopAfterRun = stopA();
+        // TestAfterFuncNotCalledAfterStop
+        const [b, cancelB] = withCancel(background());
+        const stopB = afterFunc(b, async (ch: Chan<string>) => void (await ch.send('b')), ch);
+        out.stopB = [stopB(), stopB()];
+        cancelB();
+        await sleep(20);
+        out.afterStop = await none();
+        // TestAfterFuncCalledImmediately
+        const [c, cancelC] = withCancel(background());
+        cancelC();
+        afterFunc(c, async (ch: Chan<string>) => void (await ch.send('c')), ch);
+        out.immediately = await got();
+        // A deadline on an M starts it there; a child's cancel by its parent reaches it too.
+        out.onM = await spawn(async (ch: Chan<string>) => {
+          const [d, cancel] = withTimeout(background(), 5);
+          afterFunc(d, async (ch: Chan<string>) => void (await ch.send('deadline')), ch);
+          const v = await select([recv(ch, (v) => v), recv(after(5000), () => 'timeout')]);
+          cancel();
+          return v;
+        }, ch);
+        const [p, cancelP] = withCancel(background());
+        const [k] = withCancel(withValue(p, 'k', 1));
+        afterFunc(k, async (ch: Chan<string>) => void (await ch.send('via parent')), ch);
+        cancelP();
+        out.viaParent = await got();
+        // Bad calls throw at the call.
+        const bad: string[] = [];
+        const outer = 1;
+        try {
+          afterFunc(c, () => outer);
+        } catch (e) {
+          bad.push((e as Error).name);
+        }
+        try {
+          afterFunc(c, (f: unknown) => f, (() => 0) as unknown);
+        } catch (e) {
+          bad.push((e as Error).name);
+        }
+        out.bad = bad;
+        return out;
+      },
+      { procs: 2 },
+    );
+    expect(r).toEqual({
+      beforeCancel: 'nothing',
+      afterCancel: 'a',
+      stopAfterRun: false,
+      stopB: [true, false],
+      afterStop: 'nothing',
+      immediately: 'c',
+      onM: 'deadline',
+      viaParent: 'via parent',
+      bad: ['FreeVariableError', 'TypeError'],
+    });
+  });
+
+  it('afterFunc racing stop() against a cancel on another thread: each runs once or is stopped, never both', async () => {
+    const n = 400;
+    const r = await run(
+      async () => {
+        let ran = 0;
+        let stopped = 0;
+        const counted = new AtomicInt32();
+        for (let round = 0; round < 4; round++) {
+          // The context's deadline timer lives on an M, which cancels it while main is still
+          // registering and stopping afterFuncs on it.
+          const ctx = await spawn(async () => withTimeout(background(), 2)[0]);
+          const stops: Array<() => boolean> = [];
+          for (let i = 0; i < n; i++) {
+            stops.push(afterFunc(ctx, (c: AtomicInt32) => void c.add(1), counted));
+            if (i % 3 === 0 && stops[i - 1] !== undefined && stops[i - 1]!()) stopped++;
+          }
+          await ctx.done().recv();
+          for (let i = 0; i < n; i++) if (i % 3 !== 1 && stops[i]!()) stopped++; // too late: false
+          ran = 0;
+        }
+        for (let k = 0; k < 400 && counted.load() + stopped < 4 * n; k++) await sleep(5);
+        await sleep(20); // a goroutine started by mistake after a successful stop would show here
+        ran = counted.load();
+        return { ran, stopped };
+      },
+      { procs: 2 },
+    );
+    expect(r.ran + r.stopped).toBe(4 * 400);
   });
 });
