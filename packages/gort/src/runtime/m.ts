@@ -27,7 +27,7 @@ import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, ThreadState, pWord, ring, threadWord } from '../sched/threads.js';
-import { readyNonEmpty, readyPushQuiet, readyTakeAll, ringIfParked } from '../sched/waiter.js';
+import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter, wakep } from './proc.js';
@@ -35,6 +35,7 @@ import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
 import { LoopNudge } from './nudge.js';
+import { MainRing } from './main-ring.js';
 import { wgAdd } from '../sync/waitgroup.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
@@ -52,11 +53,6 @@ const QUICK_POLL_MS = 0.01;
 const LONG_POLL_MS = 1;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
-/**
- * Least time between two rings of main by one M while it keeps running turns (ringMain): the
- * longest a completion for main waits for its ring while this M stays busy.
- */
-const MAIN_RING_GAP_MS = 1;
 /**
  * Longest blocking park before the M gives its event loop a turn anyway: the bound on how
  * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
@@ -185,43 +181,16 @@ export class M extends ThreadBase {
    */
   override pushReady(owner: number, w: number): void {
     if (owner !== 0 || this.parkedNow) return super.pushReady(owner, w); // parked: no turn end to wait for
-    readyPushQuiet(this.heap, 0, w);
-    this.mainOwed = true;
+    this.mainRing.owe(w);
     this.nudge(); // the ring is made at a turn's end
   }
 
-  /** Whether main's READY list got completions from here that it was not rung for. */
-  private mainOwed = false;
+  private readonly mainRing = new MainRing(this.heap);
 
-  /** When this M last rang main for quiet completions (this.now, ms). */
-  private lastMainRing = -Infinity;
-  /**
-   * Ring the main thread if completions were pushed to it quietly (pushReady) and it is
-   * parked. While this M keeps running turns, at most once per MAIN_RING_GAP_MS (unless
-   * `force`): waking a thread parked in waitAsync costs the ringer 10-20 µs here, and with
-   * 10 µs goroutines (sched/fine) one ring per 16-goroutine turn took 6% of each M's time.
-   * Forced before this M idles, blocks or waits for an import.
-   */
+  /** Ring main if this M owes it a wake-up (runtime/main-ring.ts); `force` before idling or blocking. */
   private ringMain(force: boolean): void {
-    if (!this.mainOwed) return;
-    const a = this.heap.i32;
-    if (!force) {
-      if (this.now - this.lastMainRing < MAIN_RING_GAP_MS) return;
-      // Main parked for at most a ring gap, having just settled completions (PARKED = 2,
-      // LoopThread.pump): it will find ours on its own. It checks READY after storing PARKED
-      // and we load PARKED after pushing, so it cannot miss them. We stay owed: an M about
-      // to idle rings anyway (force), so that the last results of a batch (or the one result
-      // main waits for) do not wait out that park. Clearing the debt here made back-to-back
-      // spawn-and-await from main wait out that park: 588 µs from a 0.5 ms goroutine's end
-      // to main resuming, against 64 µs (sched/idle, back-to-back row).
-      if (Atomics.load(a, this.mainTw + T.PARKED) === 2) return;
-    }
-    this.mainOwed = false;
-    this.lastMainRing = this.now;
-    // Main may have taken our completions already (its park timed out): then no ring.
-    if (readyNonEmpty(this.heap, 0)) ringIfParked(this.heap, 0);
+    this.mainRing.settle(force, this.now);
   }
-  private readonly mainTw = threadWord(this.heap, 0);
 
   /** Yield the current goroutine: it resumes after the Gs already runnable here had a turn. */
   gosched(): Promise<void> {
