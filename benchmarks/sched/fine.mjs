@@ -4,6 +4,13 @@
  * piscina (2 threads, the same items through pool.run) and against running the items one after
  * another on the main thread. Each workload runs once untimed first; a repetition runs all four
  * back to back.
+ *
+ * CPU rows: the process's CPU time (every thread: main, Ms, V8's helper threads) over each gort
+ * batch, and over the same promise traffic with no runtime at all (promiseFloor): 100,000
+ * promises made on main with their resolve functions kept, a Promise.all over them, then
+ * resolved 170 at a time once per millisecond, as main's pump settles completions. That is what
+ * V8 charges for `spawn` + Promise.all on a thread that has no core of its own here; the go +
+ * WaitGroup batch makes no promise per item.
  */
 import { run, spawn, go, fromModule, WaitGroup } from 'gort';
 import { piscinaPool, piscinaBatch } from '../lib/pools.mjs';
@@ -12,6 +19,33 @@ import { spin } from '../lib/cpu.mjs';
 
 const PROCS = 2;
 const tasks = fromModule(new URL('../lib/gtasks.mjs', import.meta.url));
+
+/** Process CPU (all threads), ms. */
+function cpuMs() {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+}
+
+/** sched/fine's promise traffic on main without gort (see the header): resolves when done. */
+async function promiseFloor(n) {
+  const PER_MS = 170;
+  const res = [];
+  const keep = (resolve) => {
+    res.push(resolve);
+  };
+  const ps = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = new Promise(keep);
+  const all = Promise.all(ps);
+  for (let k = 0; k < n; k += PER_MS) {
+    await new Promise((r) => setTimeout(r, 1));
+    for (let j = k; j < Math.min(n, k + PER_MS); j++) {
+      const f = res[j];
+      res[j] = undefined;
+      f(j);
+    }
+  }
+  return all;
+}
 
 export default async function fineBench({ reps, quick, calib, log, quiet }) {
   const N = quick ? 20_000 : 100_000;
@@ -28,6 +62,12 @@ export default async function fineBench({ reps, quick, calib, log, quiet }) {
   rows.def('gort spawn / main-thread sequence, speedup', 'x', { target: { op: '>=', value: 1.6 } });
   rows.def('gort go+WaitGroup / main-thread sequence, speedup', 'x', { target: { op: '>=', value: 1.6 } });
   rows.def('piscina / main-thread sequence, speedup', 'x');
+  rows.def(`process CPU over the gort spawn batch`, 'ms', { better: 'lower' });
+  rows.def(`process CPU over the gort go+WaitGroup batch`, 'ms', { better: 'lower' });
+  rows.def(`process CPU of the same promise traffic without gort (${k} pending promises + Promise.all)`, 'ms', {
+    better: 'lower',
+    note: 'V8 alone: spawn − go+WaitGroup CPU is about this much',
+  });
 
   const seq = () => {
     let x = 0;
@@ -51,10 +91,20 @@ export default async function fineBench({ reps, quick, calib, log, quiet }) {
         };
         const once = async (rep) => {
           const [s] = await timed(seq);
+          let c0 = cpuMs();
           const [a] = await timed(viaSpawn);
+          const ca = cpuMs() - c0;
+          c0 = cpuMs();
           const [b] = await timed(viaGo);
+          const cb = cpuMs() - c0;
           const [p] = await timed(() => piscinaBatch(pool, N, iters, 'work'));
+          c0 = cpuMs();
+          await promiseFloor(N);
+          const cf = cpuMs() - c0;
           if (rep < 0) return;
+          rows.add(rows.rows[9].figure, ca);
+          rows.add(rows.rows[10].figure, cb);
+          rows.add(rows.rows[11].figure, cf);
           rows.add(rows.rows[0].figure, perS(s));
           rows.add(rows.rows[1].figure, perS(a));
           rows.add(rows.rows[2].figure, perS(b));
