@@ -258,13 +258,15 @@ function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unk
   const w = new LocalWaiter(pg, mode, x);
   parking = w;
   const p = new Promise<R>(takeResolve);
+  parking = NO_WAITER; // do not keep w (its value, its resolved promise) alive past its wake-up
   st.enqueue(w, mode === 0);
   return p;
 }
 
 const NO_RESOLVE = (): void => {};
 /** The waiter parkLocal is making a promise for (one shared executor: no closure per park). */
-let parking: LocalWaiter = new LocalWaiter(0, 0, undefined);
+const NO_WAITER = new LocalWaiter(0, 0, undefined);
+let parking: LocalWaiter = NO_WAITER;
 const takeResolve = (resolve: (v: never) => void): void => {
   parking.resolve = resolve as (v: unknown) => void;
 };
