@@ -109,10 +109,10 @@ export default async function fineBench({ reps, quick, calib, log, quiet }) {
           await Promise.all([viaGo(), promiseFloor(N)]);
           const cgf = cpuMs() - c0;
           if (rep < 0) return;
-          rows.add(rows.rows[12].figure, cgf);
           rows.add(rows.rows[9].figure, ca);
           rows.add(rows.rows[10].figure, cb);
           rows.add(rows.rows[11].figure, cf);
+          rows.add(rows.rows[12].figure, cgf);
           rows.add(rows.rows[0].figure, perS(s));
           rows.add(rows.rows[1].figure, perS(a));
           rows.add(rows.rows[2].figure, perS(b));
