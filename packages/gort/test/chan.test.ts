@@ -555,6 +555,27 @@ describe('timers', () => {
     });
   });
 
+  it("Go 1.23: a timer's or ticker's channel reads len 0 and cap 0, here and on an M, fired or not", async () => {
+    const r = await run(
+      async () => {
+        const t = timer(5);
+        const tk = tick(5);
+        const plain = chan<number>(1);
+        await plain.send(1);
+        const before = [t.c.len, t.c.cap, tk.c.len, tk.c.cap];
+        await sleep(30); // both fired; their values wait unreceived
+        const fired = [t.c.len, t.c.cap, tk.c.len, tk.c.cap];
+        // The channel handed to a goroutine on an M reads the same there.
+        const onM = await spawn((a: Chan<number>, b: Chan<number>) => [a.len, a.cap, b.len, b.cap], t.c, tk.c);
+        const got = await select([recv(t.c, () => 'value')], { default: () => 'none' });
+        tk.stop();
+        return { before, fired, onM, got, plain: [plain.len, plain.cap] };
+      },
+      { procs: 2 },
+    );
+    expect(r).toEqual({ before: [0, 0, 0, 0], fired: [0, 0, 0, 0], onM: [0, 0, 0, 0], got: 'value', plain: [1, 1] });
+  });
+
   it('a duration of 2**31 + 5 ms does not fire within 100 ms (Node would fire it after 1 ms)', async () => {
     const r = await run(
       async () => {

@@ -26,7 +26,7 @@ import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
-import { CH, CH_BYTES, bufSlot, closeLocked, dequeue, enqueue, flushWakes, moveSlot, target } from './hchan.js';
+import { CH, CH_BYTES, ChFlag, bufSlot, closeLocked, dequeue, enqueue, flushWakes, moveSlot, target } from './hchan.js';
 import {
   chanOwner,
   DONE_LOCAL,
@@ -239,12 +239,26 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     drop(this.t.heap, this.t.scratch);
   }
 
-  get cap(): number {
-    return this.t.heap.i32[(this.h >> 2) + CH.CAP]!;
+  /**
+   * @internal A timer's channel (chan/timers.ts): one slot for the value a Node timer callback
+   * delivers (it cannot wait for a receiver), reported as unbuffered (len and cap 0), as Go
+   * 1.23's timer channels are.
+   */
+  static forTimer(): Chan<number> {
+    const c = new Chan<number>(1);
+    c.t.heap.i32[(c.h >> 2) + CH.FLAGS] = ChFlag.TIMER; // before the channel can reach another thread
+    return c;
   }
 
-  /** Values buffered now (a racy snapshot, as Go's len(ch)). */
+  /** Buffer slots; 0 for a timer's channel (Go 1.23: timer channels are unbuffered). */
+  get cap(): number {
+    const a = this.t.heap.i32;
+    return (a[(this.h >> 2) + CH.FLAGS]! & ChFlag.TIMER) !== 0 ? 0 : a[(this.h >> 2) + CH.CAP]!;
+  }
+
+  /** Values buffered now (a racy snapshot, as Go's len(ch)); always 0 for a timer's channel, as in Go 1.23. */
   get len(): number {
+    if ((this.t.heap.i32[(this.h >> 2) + CH.FLAGS]! & ChFlag.TIMER) !== 0) return 0;
     if (this.ownerNow() === this.t.index + 1) return this.local().count;
     return this.t.heap.i32[(this.h >> 2) + CH.COUNT]!;
   }

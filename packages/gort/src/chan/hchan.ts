@@ -13,6 +13,7 @@
  * | 7, 8 | RQ_HEAD, RQ_TAIL | under LOCK      |                     | parked receivers (waiters)    |
  * | 9, 10| SQ_HEAD, SQ_TAIL | under LOCK      |                     | parked senders, VALUE = value |
  * | 11   | OWNER   | creator; owner once (→ 0)| any                 | thread index + 1 while local, 0 once shared (chan/local.ts) |
+ * | 12   | FLAGS   | creator, once            | any                 | ChFlag bits                   |
  *
  * Invariants (Go's): at most one of RQ and SQ is non-empty; RQ non-empty implies COUNT = 0;
  * SQ non-empty implies COUNT = CAP; a value moves by copying its 16-byte slot, which hands
@@ -42,8 +43,14 @@ export const CH = {
   SQ_HEAD: 9,
   SQ_TAIL: 10,
   OWNER: 11,
+  FLAGS: 12,
 } as const;
-export const CH_BYTES = 48;
+export const CH_BYTES = 52;
+
+export const ChFlag = {
+  /** A timer's or ticker's channel: len and cap read 0, as Go 1.23's synchronous timer channels. */
+  TIMER: 1,
+} as const;
 
 /** Copy a 16-byte value slot (hands over its out-of-line block). */
 export function moveSlot(a: Int32Array, from: number, to: number): void {

@@ -78,8 +78,8 @@ export class NodeTimer {
  * Go's time.Timer, with Go 1.23's guarantee: once stop() or reset() returns, no receive from
  * `c` gets a value prepared before the call. Go makes timer channels unbuffered for that, and
  * sends only to a receiver that is there; a Node timer callback cannot wait for one, so here
- * the value waits in the channel's one slot (cap 1, where Go 1.23 reports 0) and stop() and
- * reset() take it back out. A timer that fired but whose value nobody received counts as
+ * the value waits in the channel's one hidden slot (`len` and `cap` still read 0, as in Go
+ * 1.23: Chan.forTimer) and stop() and reset() take it back out. A timer that fired but whose value nobody received counts as
  * not yet delivered, as in Go 1.23: stop() returns true for it.
  */
 export class Timer {
@@ -89,7 +89,7 @@ export class Timer {
 
   constructor(ms: number) {
     const t = need('timer()');
-    this.c = new Chan<number>(1);
+    this.c = Chan.forTimer();
     this.nt = new NodeTimer(t, () => {
       this.c.trySend(Date.now());
     });
@@ -133,7 +133,7 @@ export class Ticker {
     const p = checkMs(ms, 'tick()');
     if (p <= 0) throw new RangeError('gort: non-positive interval for tick()');
     this.period = p;
-    this.c = new Chan<number>(1);
+    this.c = Chan.forTimer();
     this.nt = new NodeTimer(t, () => {
       if (this.stopped) return;
       this.nt.start(this.period);
