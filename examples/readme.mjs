@@ -1,17 +1,17 @@
 // The example from the README, kept runnable (examples/run-all.mjs runs it in CI).
-import { run, go, spawn, WaitGroup, fromModule } from 'gort';
+import { run, spawn, fromModule } from 'gort';
 
-// Functions in a module run on any thread: each thread imports it on first use.
-const lib = fromModule(new URL('./lib/primes.mjs', import.meta.url));
+const primes = new URL('./lib/primes.mjs', import.meta.url).href;
 
 const total = await run(async () => {
   // An inline goroutine is shipped by source: it may use its parameters, JS globals and
-  // gort's names — go() reports any other captured variable, by name, right here.
+  // gort's names — spawn() reports any other captured variable, by name, right here.
   return spawn(async (url, limit) => {
+    // Functions in a module run on any thread: each thread imports the module on first use.
     const k = fromModule(url);
     const parts = [];
     for (let lo = 0; lo < limit; lo += 50_000) parts.push(spawn(k.countPrimes, lo, lo + 50_000));
     return (await Promise.all(parts)).reduce((a, b) => a + b, 0); // spawned on this worker, stolen by idle ones
-  }, new URL('./lib/primes.mjs', import.meta.url).href, 1_000_000);
+  }, primes, 1_000_000);
 });
 console.log(total); // 78498
