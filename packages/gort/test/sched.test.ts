@@ -343,7 +343,7 @@ describe('values', () => {
         // the runtime still works afterwards
         expect(await spawn((x: number) => x * 2, 21)).toBe(42);
       },
-      { heapLimit: 4 << 20, heapInitial: 1 << 20 },
+      { heapLimit: 4 << 20 },
     );
   });
 });
@@ -495,7 +495,7 @@ describe('regressions', () => {
         const err = await spawn(() => new Uint8Array(3 << 20)).catch((e: unknown) => e);
         return { err, after: await spawn((x: number) => x + 1, 1) };
       },
-      { heapLimit: 2 << 20, heapInitial: 1 << 20 },
+      { heapLimit: 2 << 20 },
     );
     expect(r.err).toBeInstanceOf(HeapExhaustedError);
     expect(r.after).toBe(2);

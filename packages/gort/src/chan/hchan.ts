@@ -102,11 +102,9 @@ export function dequeue(heap: Heap, c: number, q: number): number {
   for (;;) {
     const w = a[(c >> 2) + q]!;
     if (w === 0) return 0;
-    heap.see(w, 64);
     unlink(heap.i32, c, q, w);
     const sel = heap.i32[(w >> 2) + W.SEL]!;
     if (sel === 0) return w;
-    heap.see(sel, 64);
     if (Atomics.compareExchange(heap.i32, (sel >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
       heap.i32[(sel >> 2) + W.CASE] = heap.i32[(w >> 2) + W.CASE]!;
       return w;

@@ -558,7 +558,6 @@ export function serveRequests(t: Thread): void {
   if (Atomics.load(heap.i32, ri) === 0) return;
   let w = Atomics.exchange(heap.i32, ri, 0);
   while (w !== 0) {
-    heap.see(w, W_BYTES);
     const a = heap.i32;
     const next = a[(w >> 2) + W.LINK]!;
     const h = a[(w >> 2) + W.CASE]!;

@@ -82,7 +82,6 @@ export class Context implements HandleObject {
   /** @internal contexts are made by background(), withCancel(), … */
   constructor(h: number, g?: number) {
     this.t = need('context');
-    this.t.heap.see(h, BYTES);
     this.h = h;
     this.g = g ?? this.t.curG;
   }
@@ -118,7 +117,6 @@ export class Context implements HandleObject {
     if (s === 0) return null;
     const from = a[(h >> 2) + C.CAUSE_FROM]!;
     if (from === 0) return s === 1 ? Canceled : DeadlineExceeded;
-    heap.see(from, BYTES);
     return read(heap, from + C.CAUSE * 4, false, this.g);
   }
 
@@ -132,7 +130,6 @@ export class Context implements HandleObject {
   value(key: string | number | boolean): unknown {
     const heap = this.t.heap;
     for (let c = this.h; c !== 0; c = heap.i32[(c >> 2) + C.PARENT]!) {
-      heap.see(c, BYTES);
       if (heap.i32[(c >> 2) + C.HAS_VALUE] === 1 && read(heap, c + C.KEY * 4, false) === key) {
         return read(heap, c + C.VALUE * 4, false, this.g);
       }
@@ -212,7 +209,6 @@ function child(t: Thread, parent: Context, deadline: number): number {
  */
 function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom = 0, causeSlot = 0): void {
   const heap = t.heap;
-  heap.see(h, BYTES);
   const i = h >> 2;
   lock(heap.i32, i + C.LOCK);
   if (heap.i32[i + C.STATE] !== 0) {
@@ -228,7 +224,6 @@ function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom 
   unlock(heap.i32, i + C.LOCK);
   new Chan<void>(0, heap.i32[i + C.DONE]!, 0).close();
   while (c !== 0) {
-    heap.see(c, BYTES);
     const next = heap.i32[(c >> 2) + C.NEXT]!;
     heap.i32[(c >> 2) + C.NEXT] = 0;
     heap.i32[(c >> 2) + C.PREV] = 0;
@@ -246,7 +241,6 @@ function unlink(t: Thread, h: number): void {
   const i = h >> 2;
   const p = heap.i32[i + C.OWNER]!;
   if (p === 0) return;
-  heap.see(p, BYTES);
   lock(heap.i32, (p >> 2) + C.LOCK);
   // Once the parent is canceled, its cancel took the whole list and walks it without a
   // lock: a child must not unlink itself from it then (it would cut the walk short).
@@ -315,7 +309,6 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   return () => {
     const st = need('stop()');
     const sh = st.heap;
-    sh.see(h, BYTES);
     lock(sh.i32, (h >> 2) + C.LOCK);
     const pending = sh.i32[(h >> 2) + C.STATE] === 0;
     if (pending) Atomics.store(sh.i32, (h >> 2) + C.STATE, 2);

@@ -1,5 +1,5 @@
 /**
- * The shared heap: one growable SharedArrayBuffer, a thread-safe block allocator, views.
+ * The shared heap: one SharedArrayBuffer, a thread-safe block allocator, views.
  *
  * Follows the tcmalloc shape: power-of-two size classes (16 B … 1 MiB, see layout.ts), a
  * per-thread cache of free blocks per class (plain JS arrays, no atomics on the fast path),
@@ -9,20 +9,24 @@
  * Invariants:
  * - A handle is the byte offset of a block's payload: a multiple of 8, > 0. The 8 bytes
  *   before it are the block header: word 0 its size class (or -bytes for a large block),
- *   word 1 LIVE or FREE (a double free is fatal, not corruption).
- * - The buffer only grows (under ALLOC_LOCK); a handle stays valid until freed.
- * - Each thread's views are fixed-length (length-tracking views are ~3x slower on V8 11)
- *   and cover `end` bytes. A handle read from shared memory may lie past them if another
- *   thread grew the buffer: call `see(h, bytes)` before touching such a handle.
- * - Exhausting `maxByteLength` throws HeapExhaustedError at the allocating call site, with
- *   the lock released and nothing half-written.
+ *   word 1 LIVE_TAG | kind while allocated (kind: what the block holds, value/kinds.ts
+ *   RecordKind; 0 for untyped data), FREE once freed (a double free is fatal, not corruption).
+ * - The buffer is made at its limit and never changes size; a handle stays valid until freed.
+ *   Every thread's views are fixed-length and cover the whole buffer, so no thread can hold a
+ *   view that ends before a block another thread allocated. (The buffer used to grow, and a
+ *   path that forgot to refresh its views read `undefined` and dropped writes past their end:
+ *   lost wake-ups once the heap had grown. Reserving costs nothing: Linux commits a page of a
+ *   SharedArrayBuffer when it is first touched, and BUMP only moves up as blocks are carved.)
+ * - Exhausting the limit throws HeapExhaustedError at the allocating call site, with the lock
+ *   released and nothing half-written.
  * Any thread may call any method; a Heap object itself belongs to one thread.
  */
 import { HeapExhaustedError, fatal } from '../errors.js';
 import { lock, unlock } from './lock.js';
 import { H, HEADER_BYTES, MAGIC, NCLASS } from './layout.js';
 
-const LIVE = 0x1157;
+/** Header word 1 of an allocated block: LIVE_TAG | kind (kind < 2^16). */
+const LIVE_TAG = 0x11570000;
 const FREE = 0xf4ee;
 const LARGE_UNIT = 1 << 16;
 
@@ -37,9 +41,7 @@ function batchOf(c: number): number {
 }
 
 export interface HeapOptions {
-  /** Bytes at start. Default 16 MiB. */
-  initialBytes?: number;
-  /** The limit the buffer may grow to. Default 1 GiB. */
+  /** The size of the buffer, reserved at once; pages are committed as they are first touched. Default 1 GiB. */
   maxBytes?: number;
 }
 
@@ -51,21 +53,25 @@ export class Heap {
   i64!: BigInt64Array;
   u8!: Uint8Array;
   u16!: Uint16Array;
-  /** Bytes covered by this thread's views. */
-  end = 0;
   private readonly cache: number[][] = [];
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     for (let c = 0; c < NCLASS; c++) this.cache.push([]);
-    this.refresh();
+    const n = sab.byteLength;
+    this.i32 = new Int32Array(sab, 0, n >> 2);
+    this.u32 = new Uint32Array(sab, 0, n >> 2);
+    this.f64 = new Float64Array(sab, 0, n >> 3);
+    this.i64 = new BigInt64Array(sab, 0, n >> 3);
+    this.u8 = new Uint8Array(sab, 0, n);
+    this.u16 = new Uint16Array(sab, 0, n >> 1);
     if (this.i32[H.MAGIC] !== MAGIC) fatal('heap: bad magic word; not a gort heap');
   }
 
   static create(procs: number, opts: HeapOptions = {}): Heap {
-    const max = Math.max(opts.maxBytes ?? 1 << 30, 1 << 20);
-    const initial = Math.min(Math.max(opts.initialBytes ?? 16 << 20, HEADER_BYTES * 2), max);
-    const sab = new SharedArrayBuffer(initial, { maxByteLength: max });
+    // A multiple of 64 KiB, at least 1 MiB, below 2 GiB (handles are int32).
+    const max = Math.min(Math.max(opts.maxBytes ?? 1 << 30, 1 << 20), 0x7fff0000) & ~0xffff;
+    const sab = new SharedArrayBuffer(max);
     const i32 = new Int32Array(sab, 0, HEADER_BYTES >> 2);
     i32[H.PROCS] = procs;
     i32[H.LIMIT_KB] = Math.floor(max / 1024);
@@ -74,31 +80,14 @@ export class Heap {
     return new Heap(sab);
   }
 
-  /** Rebuild the views after the buffer grew. */
-  refresh(): void {
-    const n = this.sab.byteLength;
-    this.i32 = new Int32Array(this.sab, 0, n >> 2);
-    this.u32 = new Uint32Array(this.sab, 0, n >> 2);
-    this.f64 = new Float64Array(this.sab, 0, n >> 3);
-    this.i64 = new BigInt64Array(this.sab, 0, n >> 3);
-    this.u8 = new Uint8Array(this.sab, 0, n);
-    this.u16 = new Uint16Array(this.sab, 0, n >> 1);
-    this.end = n;
-  }
-
-  /** Make sure [h, h + bytes) is inside this thread's views. */
-  see(h: number, bytes: number): void {
-    if (h + bytes > this.end) this.refresh();
-  }
-
   get limitBytes(): number {
-    return this.sab.maxByteLength;
+    return this.sab.byteLength;
   }
 
-  /** Allocate a block of at least `bytes` bytes; returns its handle. */
-  alloc(bytes: number): number {
+  /** Allocate a block of at least `bytes` bytes, tagged with `kind`; returns its handle. */
+  alloc(bytes: number, kind = 0): number {
     const total = bytes + 8;
-    if (total > 16 << (NCLASS - 1)) return this.allocLarge(total);
+    if (total > 16 << (NCLASS - 1)) return this.allocLarge(total, kind);
     const c = classOf(total);
     const list = this.cache[c]!;
     let h = list.pop();
@@ -106,14 +95,26 @@ export class Heap {
       this.refill(c);
       h = list.pop()!;
     }
-    this.i32[(h >> 2) - 1] = LIVE;
+    this.i32[(h >> 2) - 1] = LIVE_TAG | kind;
     return h;
+  }
+
+  /**
+   * The kind a live block was allocated with, or -1 when `h` names no live block (not a
+   * multiple of 8, outside the heap, or freed). A plain read: call it on a handle this thread
+   * was given (by user code, or decoded from a value), to check it before writing through it.
+   */
+  kindOf(h: number): number {
+    if (typeof h !== 'number' || (h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength) return -1;
+    const w = this.i32[(h >> 2) - 1]!;
+    return (w & 0xffff0000) === LIVE_TAG ? w & 0xffff : -1;
   }
 
   free(h: number): void {
     const i = h >> 2;
-    this.see(h, 0);
-    if ((h & 7) !== 0 || h < HEADER_BYTES || this.i32[i - 1] !== LIVE) fatal(`heap: free of a bad or freed handle ${h}`);
+    if ((h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength || (this.i32[i - 1]! & 0xffff0000) !== LIVE_TAG) {
+      fatal(`heap: free of a bad or freed handle ${h}`);
+    }
     this.i32[i - 1] = FREE;
     const c = this.i32[i - 2]!;
     if (c < 0) return this.freeLarge(h, -c);
@@ -144,7 +145,6 @@ export class Heap {
     try {
       first = a[H.FREE_HEAD + c]!;
       if (first !== 0) {
-        this.see(first, 8); // another thread may have grown the buffer and freed blocks there
         a[H.FREE_HEAD + c] = this.i32[(first >> 2) + 1]!;
       } else {
         fresh = this.bumpReserve((16 << c) * batchOf(c), 16 << c);
@@ -153,10 +153,7 @@ export class Heap {
       unlock(this.i32, H.ALLOC_LOCK);
     }
     if (first === 0) return this.carve(c, fresh, batchOf(c), list);
-    for (let h = first; h !== 0; h = this.i32[h >> 2]!) {
-      this.see(h, 8);
-      list.push(h);
-    }
+    for (let h = first; h !== 0; h = this.i32[h >> 2]!) list.push(h);
   }
 
   /** Cut `n` blocks of class c from `start`, bytes this thread reserved from the bump pointer. */
@@ -169,19 +166,13 @@ export class Heap {
     }
   }
 
-  /** Under ALLOC_LOCK: advance BUMP by `bytes` (aligned to min(align, 64)), growing the buffer. */
+  /** Under ALLOC_LOCK: advance BUMP by `bytes` (aligned to min(align, 64)). */
   private bumpReserve(bytes: number, align: number): number {
     const a = this.i32;
     const al = Math.min(align, 64);
     const start = (a[H.BUMP]! + al - 1) & ~(al - 1);
     const need = start + bytes;
-    if (need > this.sab.byteLength) {
-      const max = this.sab.maxByteLength;
-      if (need > max) throw new HeapExhaustedError(max, bytes);
-      const grown = Math.min(max, Math.max(need, this.sab.byteLength * 2));
-      this.sab.grow(Math.min(max, (grown + 0xffff) & ~0xffff));
-    }
-    if (need > this.end) this.refresh();
+    if (need > this.sab.byteLength) throw new HeapExhaustedError(this.sab.byteLength, bytes);
     Atomics.store(this.i32, H.BUMP, need);
     return start;
   }
@@ -205,7 +196,7 @@ export class Heap {
     unlock(a, H.ALLOC_LOCK);
   }
 
-  private allocLarge(total: number): number {
+  private allocLarge(total: number, kind: number): number {
     const size = Math.ceil(total / LARGE_UNIT) * LARGE_UNIT;
     const a = this.i32;
     lock(a, H.ALLOC_LOCK);
@@ -214,14 +205,13 @@ export class Heap {
       let prev = 0;
       let cur = a[H.LARGE_HEAD]!;
       while (cur !== 0) {
-        this.see(cur, 8);
         const sz = this.i32[(cur >> 2) + 1]!;
         const next = this.i32[cur >> 2]!;
         if (sz >= size && sz <= size * 2) {
           if (prev === 0) this.i32[H.LARGE_HEAD] = next;
           else this.i32[prev >> 2] = next;
           this.i32[(cur >> 2) - 2] = -sz;
-          this.i32[(cur >> 2) - 1] = LIVE;
+          this.i32[(cur >> 2) - 1] = LIVE_TAG | kind;
           return cur;
         }
         prev = cur;
@@ -229,7 +219,7 @@ export class Heap {
       }
       const blk = this.bumpReserve(size, 64);
       this.i32[blk >> 2] = -size;
-      this.i32[(blk >> 2) + 1] = LIVE;
+      this.i32[(blk >> 2) + 1] = LIVE_TAG | kind;
       return blk + 8;
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);
@@ -257,9 +247,7 @@ export class Heap {
   }
 
   readString(h: number): string {
-    this.see(h, 4);
     const n = this.i32[h >> 2]!;
-    this.see(h, 4 + n * 2);
     const base = (h + 4) >> 1;
     let out = '';
     for (let k = 0; k < n; k += 4096) {

@@ -30,9 +30,15 @@ import { startSchedTrace } from './schedtrace.js';
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
   procs?: number;
-  /** Largest size the shared heap may grow to, in bytes. Default 1 GiB, or GORT_HEAP_LIMIT. */
+  /**
+   * Size of the shared heap in bytes: 1 MiB to 2 GiB, default 1 GiB, or GORT_HEAP_LIMIT. The
+   * address space is reserved at start; memory is used only as the runtime touches it.
+   */
   heapLimit?: number;
-  /** Shared heap size at start, in bytes. Default 16 MiB. */
+  /**
+   * @deprecated Ignored. The heap used to start at this size and grow; it is now reserved at
+   * `heapLimit` from the start, and the pages the runtime never touches cost no memory.
+   */
   heapInitial?: number;
   /** Passed to every worker thread (e.g. a memory cap). */
   resourceLimits?: ResourceLimits;
@@ -155,7 +161,10 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
     throw new RangeError(`gort: procs must be an integer from 1 to 256, got ${procs}`);
   }
   const limit = opts.heapLimit ?? (Number(process.env['GORT_HEAP_LIMIT']) || 1 << 30);
-  const heap = Heap.create(procs, { maxBytes: limit, ...(opts.heapInitial !== undefined ? { initialBytes: opts.heapInitial } : {}) });
+  if (typeof limit !== 'number' || !(limit >= 1 << 20 && limit <= 2 ** 31)) {
+    throw new RangeError(`gort: heapLimit must be a number of bytes from 1 MiB to 2 GiB, got ${String(limit)}`);
+  }
+  const heap = Heap.create(procs, { maxBytes: limit });
   heap.i32[H.GOID_GEN] = 1; // goroutine 1 is main
   initSchedRecords(heap, procs);
   initFnTable(heap);

@@ -389,7 +389,6 @@ export class M extends ThreadBase {
   /** Start g; returns a promise only when its function must first be imported here. */
   private execute(g: number): Promise<void> | undefined {
     const heap = this.heap;
-    heap.see(g, 64);
     const a = heap.i32;
     const i = g >> 2;
     const goid = a[i + G.GOID]!;

@@ -26,7 +26,6 @@ export abstract class RuntimeObject implements HandleObject {
     this.t = t;
     this.g = g ?? t.curG;
     if (handle !== undefined) {
-      t.heap.see(handle, bytes);
       this.h = handle;
     } else {
       this.h = t.heap.alloc(bytes);

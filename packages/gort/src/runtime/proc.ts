@@ -87,7 +87,6 @@ export function wakep(heap: Heap): void {
 /** Write a goroutine's outcome into waiter w and hand it to its owner. Any thread. */
 export function completeWaiter(t: Thread, w: number, value: unknown, isErr: boolean): void {
   const heap = t.heap;
-  heap.see(w, 64);
   const slot = w + W.VALUE * 4;
   let state: number = isErr ? WState.ERROR : WState.OK;
   try {

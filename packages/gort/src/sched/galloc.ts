@@ -40,12 +40,10 @@ export class GAllocator {
     lock(heap.i32, H.ALLOC_LOCK);
     const first = heap.i32[H.G_FREE_HEAD]!;
     if (first !== 0) {
-      heap.see(first, G_STRIDE);
       heap.i32[H.G_FREE_HEAD] = heap.i32[(first >> 2) + G.SCHEDLINK]!;
     }
     unlock(heap.i32, H.ALLOC_LOCK);
     for (let g = first; g !== 0; g = heap.i32[g >> 2]!) {
-      heap.see(g, G_STRIDE);
       this.cache.push(g);
     }
     if (this.cache.length > 0) return;
@@ -90,7 +88,6 @@ export function forEachG(heap: Heap, f: (g: number) => void): void {
   for (let c = 0; c < n; c++) {
     const base = heap.i32[H.GCHUNK_DIR + 2 * c]!;
     const count = heap.i32[H.GCHUNK_DIR + 2 * c + 1]!;
-    heap.see(base, count * G_STRIDE);
     for (let k = 0; k < count; k++) {
       const g = base + k * G_STRIDE + 8;
       const st = Atomics.load(heap.i32, (g >> 2) + G.STATUS);

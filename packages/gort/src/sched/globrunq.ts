@@ -46,7 +46,6 @@ export function globrunqGet(heap: Heap, procs: number, max: number, out: number[
   let n = Math.min(size, Math.floor(size / procs) + 1, max);
   let g = a[H.GQ_HEAD]!;
   while (n-- > 0 && g !== 0) {
-    heap.see(g, 64);
     out.push(g);
     g = heap.i32[(g >> 2) + G.SCHEDLINK]!;
   }

@@ -107,7 +107,6 @@ export function readyTakeAll(heap: Heap, t: number, out: number[]): number {
   if (Atomics.load(heap.i32, tw + T.READY) === 0) return 0;
   let w = Atomics.exchange(heap.i32, tw + T.READY, 0);
   while (w !== 0) {
-    heap.see(w, W_BYTES);
     out.push(w);
     w = heap.i32[(w >> 2) + W.LINK]!;
   }

@@ -58,7 +58,6 @@ export class Cond extends RuntimeObject {
 
 registerHandleKind(Kind.COND, (h, g) => {
   const heap = need('Cond').heap;
-  heap.see(h, 32);
   const kind = heap.i32[(h >> 2) + L_KIND]!;
   const lh = heap.i32[(h >> 2) + L]!;
   const l = kind === Kind.RWMUTEX ? new RWMutex(lh, g) : new Mutex(lh, g);

@@ -94,7 +94,6 @@ export function semacquireSync(t: Thread, at: number, reason: number, g: number,
 function shift(t: Thread, at: number): number {
   const w = t.heap.i32[at + HEAD]!;
   if (w === 0) return 0;
-  t.heap.see(w, 64);
   const next = t.heap.i32[(w >> 2) + W.NEXT]!;
   t.heap.i32[at + HEAD] = next;
   if (next === 0) t.heap.i32[at + TAIL] = 0;
@@ -120,7 +119,6 @@ export function semwakeAll(t: Thread, at: number): number {
   unlock(a, at + LOCK);
   let n = 0;
   while (w !== 0) {
-    t.heap.see(w, 64);
     const next = t.heap.i32[(w >> 2) + W.NEXT]!;
     wakeWaiter(t, w);
     w = next;

@@ -135,7 +135,6 @@ export class Semaphore extends RuntimeObject {
     let cur = a[i + HEAD]!;
     while (cur !== 0 && cur !== w) {
       prev = cur;
-      t.heap.see(cur, 64);
       cur = t.heap.i32[(cur >> 2) + W.NEXT]!;
     }
     if (cur === 0) {
@@ -187,7 +186,6 @@ export class Semaphore extends RuntimeObject {
     const i = this.h >> 2;
     const woken: number[] = [];
     for (let w = t.heap.i32[i + HEAD]!; w !== 0; w = t.heap.i32[i + HEAD]!) {
-      t.heap.see(w, 64);
       const need = t.heap.i32[(w >> 2) + W.CASE]!;
       if (t.heap.i32[i + SIZE]! - t.heap.i32[i + CUR]! < need) break; // FIFO: later ones wait too
       t.heap.i32[i + CUR] = t.heap.i32[i + CUR]! + need;

@@ -132,7 +132,6 @@ function release(t: Thread, h: number): void {
   a[i + WG.TAIL] = 0;
   unlock(a, i + WG.LOCK);
   while (w !== 0) {
-    t.heap.see(w, 64);
     const next = t.heap.i32[(w >> 2) + W.NEXT]!;
     wakeWaiter(t, w);
     w = next;

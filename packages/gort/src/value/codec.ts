@@ -249,7 +249,6 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
     default:
       break;
   }
-  heap.see(slot, SLOT_BYTES);
   if (p.tag === 4 && isInt(num)) {
     heap.i32[slot >> 2] = Tag.INT;
     heap.i32[(slot >> 2) + 1] = num;
@@ -277,7 +276,6 @@ export function encodeInto(heap: Heap, slot: number, v: unknown, path: string): 
 
 /** Decode the slot (for goroutine g, or 0); with `consume`, free its out-of-line block. */
 export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown {
-  heap.see(slot, SLOT_BYTES);
   const i = slot >> 2;
   const tag = heap.i32[i]!;
   switch (tag) {
@@ -303,9 +301,7 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       return revive(heap.f64[(slot + 8) >> 3]! | 0, heap.i32[i + 1]!, g);
     case Tag.CLONED: {
       const b = heap.i32[i + 1]!;
-      heap.see(b, 4);
       const n = heap.i32[b >> 2]!;
-      heap.see(b, 4 + n);
       // slice(), not subarray(): deserialize() makes typed arrays that alias its input, and
       // the block is freed (and reused) right after; they must own a private copy.
       const v = deserialize(heap.u8.slice(b + 4, b + 4 + n)) as unknown;
@@ -362,9 +358,7 @@ export function encodeArgs(heap: Heap, args: readonly unknown[], fn: unknown): n
 }
 
 export function decodeArgs(heap: Heap, block: number, g = 0): unknown[] {
-  heap.see(block, 8);
   const n = heap.i32[block >> 2]!;
-  heap.see(block, 8 + n * SLOT_BYTES);
   const out: unknown[] = new Array(n);
   for (let k = 0; k < n; k++) out[k] = read(heap, block + 8 + k * SLOT_BYTES, true, g);
   heap.free(block);
@@ -373,7 +367,6 @@ export function decodeArgs(heap: Heap, block: number, g = 0): unknown[] {
 
 export function dropArgs(heap: Heap, block: number): void {
   if (block === 0) return;
-  heap.see(block, 8);
   const n = heap.i32[block >> 2]!;
   for (let k = 0; k < n; k++) drop(heap, block + 8 + k * SLOT_BYTES);
   heap.free(block);

@@ -66,7 +66,7 @@ describe('go/test/chan/select2.go', () => {
         const rss1 = process.memoryUsage().rss;
         return { warm: warm.got, n, got, ms, grew: rss1 - rss0, dummyLen: dummy.len };
       },
-      { procs: 2, heapLimit: 4 << 20, heapInitial: 2 << 20 },
+      { procs: 2, heapLimit: 4 << 20 },
     );
     console.log(`select2: ${r.n} selects in ${Math.round(r.ms)} ms, RSS grew by ${(r.grew / 1e6).toFixed(1)} MB`);
     expect(r.warm).toBe(WARM);
