@@ -21,6 +21,7 @@ interface Counts {
   allocs: number;
   frees: number;
   swaps: number;
+  exhausted: number;
 }
 
 function runWorker(url: URL, workerData: Record<string, unknown>): Promise<Counts> {
@@ -32,37 +33,51 @@ function runWorker(url: URL, workerData: Record<string, unknown>): Promise<Count
   });
 }
 
+async function stress(maxBytes: number, tight: boolean, ops = OPS): Promise<Counts[]> {
+  const dist = new URL('../dist/heap/heap.js', import.meta.url);
+  expect(existsSync(dist), `${dist.pathname} missing: build dist first`).toBe(true);
+  const seed = Number(process.env.GORT_SEED ?? (Date.now() % 1_000_000_007));
+  console.log(`heap stress seed ${seed} (replay: GORT_SEED=${seed})`);
+  const heap = Heap.create(THREADS, { maxBytes });
+  const owned = new SharedArrayBuffer(maxBytes >> 3);
+  const mail = new SharedArrayBuffer(64 * 2 * 4);
+  const url = new URL('./heap.stress.worker.mjs', import.meta.url);
+  const counts = await Promise.all(
+    Array.from({ length: THREADS }, (_, id) => runWorker(url, { id, ops, seed: seed + id * 7919, sab: heap.sab, owned, mail, tight })),
+  );
+  // Blocks left in the mailbox: still held, by nobody in particular. Check and free them here.
+  const m = new Int32Array(mail);
+  const galloc = new GAllocator(heap);
+  const marks = new Uint8Array(owned);
+  let inMail = 0;
+  for (let slot = 0; slot < m.length; slot += 2) {
+    const h = m[slot]!;
+    if (h === 0) continue;
+    inMail++;
+    expect(Atomics.sub(marks, h >> 3, 1)).toBe(1);
+    if (m[slot + 1]! < 0) galloc.free(h);
+    else heap.free(h);
+  }
+  const allocs = counts.reduce((n, c) => n + c.allocs, 0);
+  const frees = counts.reduce((n, c) => n + c.frees, 0);
+  expect(counts.every((c) => c.swaps > 500)).toBe(true); // blocks really moved between threads
+  console.log(`allocations ${allocs}, in the mailbox at the end ${inMail}, exhausted ${counts.map((c) => c.exhausted).join('/')}`);
+  expect(frees + inMail).toBe(allocs);
+  expect(marks.every((b) => b === 0)).toBe(true);
+  if (tight) {
+    // Everything is free again: after a coalesce, one block of most of the heap must fit.
+    expect(heap.alloc(maxBytes >> 1)).toBeGreaterThan(0);
+  }
+  return counts;
+}
+
 describe('heap stress (real workers)', () => {
   it('4 threads alloc, free and swap blocks and G records: no block held twice, every one freed once', async () => {
-    const dist = new URL('../dist/heap/heap.js', import.meta.url);
-    expect(existsSync(dist), `${dist.pathname} missing: build dist first`).toBe(true);
-    const seed = Number(process.env.GORT_SEED ?? (Date.now() % 1_000_000_007));
-    console.log(`heap stress seed ${seed} (replay: GORT_SEED=${seed})`);
-    const heap = Heap.create(THREADS, { maxBytes: MAX_BYTES });
-    const owned = new SharedArrayBuffer(MAX_BYTES >> 3);
-    const mail = new SharedArrayBuffer(64 * 2 * 4);
-    const url = new URL('./heap.stress.worker.mjs', import.meta.url);
-    const counts = await Promise.all(
-      Array.from({ length: THREADS }, (_, id) => runWorker(url, { id, ops: OPS, seed: seed + id * 7919, sab: heap.sab, owned, mail })),
-    );
-    // Blocks left in the mailbox: still held, by nobody in particular. Check and free them here.
-    const m = new Int32Array(mail);
-    const galloc = new GAllocator(heap);
-    const marks = new Uint8Array(owned);
-    let inMail = 0;
-    for (let slot = 0; slot < m.length; slot += 2) {
-      const h = m[slot]!;
-      if (h === 0) continue;
-      inMail++;
-      expect(Atomics.sub(marks, h >> 3, 1)).toBe(1);
-      if (m[slot + 1]! < 0) galloc.free(h);
-      else heap.free(h);
-    }
-    const allocs = counts.reduce((n, c) => n + c.allocs, 0);
-    const frees = counts.reduce((n, c) => n + c.frees, 0);
-    expect(counts.every((c) => c.swaps > 500)).toBe(true); // blocks really moved between threads
-    console.log(`allocations ${allocs}, in the mailbox at the end ${inMail}`);
-    expect(frees + inMail).toBe(allocs);
-    expect(marks.every((b) => b === 0)).toBe(true);
+    await stress(MAX_BYTES, false);
+  }, 120_000);
+
+  it('the same in a heap too small for them: exhausted allocations reuse freed space of every class, concurrently', async () => {
+    const counts = await stress(8 << 20, true, OPS / 4);
+    expect(counts.reduce((n, c) => n + c.exhausted, 0)).toBeGreaterThan(0); // the tight path really ran
   }, 120_000);
 });

@@ -13,12 +13,17 @@ import { workerData, parentPort } from 'node:worker_threads';
 const { Heap } = await import(new URL('../dist/heap/heap.js', import.meta.url).href);
 const { GAllocator } = await import(new URL('../dist/sched/galloc.js', import.meta.url).href);
 
-const { id, ops, seed } = workerData;
+const { id, ops, seed, tight } = workerData;
 const owned = new Uint8Array(workerData.owned);
 const mail = new Int32Array(workerData.mail); // [handle, size-or--1 for a G] pairs
 const heap = new Heap(workerData.sab);
 const galloc = new GAllocator(heap);
-const SIZES = [1, 8, 24, 40, 56, 100, 200, 1000, 3000, 20_000];
+// In the tight variant the heap is small enough that allocations fail often, and the sizes
+// reach the large classes, so the exhausted path (split a larger class or a large block,
+// coalesce every central free block) runs while the other threads allocate and free.
+const SIZES = tight
+  ? [1, 24, 56, 200, 1000, 3000, 20_000, 70_000, 200_000, 1_100_000]
+  : [1, 8, 24, 40, 56, 100, 200, 1000, 3000, 20_000];
 
 let s = seed >>> 0 || 1;
 const rnd = (n) => {
@@ -33,6 +38,7 @@ let serial = 0;
 let allocs = 0;
 let frees = 0;
 let swaps = 0;
+let exhausted = 0;
 
 function fail(msg) {
   throw new Error(`thread ${id}: ${msg}`);
@@ -78,12 +84,23 @@ for (let k = 0; k < ops; k++) {
     for (let b = 0; b < burst; b++) {
       let h;
       let words;
-      if (isG) {
-        h = galloc.alloc();
-        words = -1;
-      } else {
-        h = heap.alloc(bytes);
-        words = Math.max(2, bytes >> 2);
+      try {
+        if (isG) {
+          h = galloc.alloc();
+          words = -1;
+        } else {
+          h = heap.alloc(bytes);
+          words = Math.max(2, bytes >> 2);
+        }
+      } catch (e) {
+        if (!tight || e?.name !== 'HeapExhaustedError') throw e;
+        exhausted++;
+        // Make room, as a program would once its work drains.
+        for (let f = 0; f < 8 && held.length > 0; f++) {
+          const [fh, fw] = held.pop();
+          release(fh, fw);
+        }
+        break;
       }
       mark(h);
       stamp(h, words);
@@ -127,4 +144,5 @@ for (let k = 0; k < ops; k++) {
   }
 }
 for (const [h, words] of held) release(h, words);
-parentPort.postMessage({ allocs, frees, swaps });
+heap.releaseCache(); // as a thread does before it ends: nothing stays stranded in this cache
+parentPort.postMessage({ allocs, frees, swaps, exhausted });

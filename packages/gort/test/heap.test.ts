@@ -72,6 +72,81 @@ describe('heap', () => {
     expect(heap.alloc(64)).toBeGreaterThan(0);
   });
 
+  it('after exhaustion, freed blocks of one class serve allocations of every other class', () => {
+    const heap = Heap.create(1, { maxBytes: 24 << 20 });
+    const other = new Heap(heap.sab); // frees on another thread, as a receiver would
+    const held: number[] = [];
+    expect(() => {
+      for (;;) held.push(heap.alloc(128 << 10)); // 128 KiB + header: the 256 KiB class
+    }).toThrow(HeapExhaustedError);
+    expect(held.length).toBeGreaterThan(80);
+    for (const h of held) other.free(h);
+    // Smaller classes (split), a larger class, a large block: all from the freed space.
+    const got = [heap.alloc(65536), heap.alloc(100), heap.alloc(600 << 10), heap.alloc(3 << 20)];
+    for (const h of got) expect(heap.kindOf(h)).toBe(0);
+    for (const h of got) heap.free(h);
+    // Everything is free: a coalesce gives back one run as large as most of the heap.
+    const big = heap.alloc(20 << 20);
+    expect(heap.sizeOf(big)).toBeGreaterThanOrEqual(20 << 20);
+    heap.free(big);
+    // And the small classes fill the heap again, as far as they did the first time.
+    let n = 0;
+    try {
+      for (;;) {
+        heap.alloc(128 << 10);
+        n++;
+      }
+    } catch (e) {
+      expect(e).toBeInstanceOf(HeapExhaustedError);
+    }
+    expect(n).toBeGreaterThanOrEqual(held.length - 2);
+  });
+
+  it('seeded random allocs and frees near the limit never hand out overlapping blocks', () => {
+    const seed = Number(process.env.GORT_SEED ?? (Date.now() % 1_000_000_007));
+    let s = seed >>> 0 || 1;
+    const rnd = (n: number): number => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) % n;
+    };
+    const limit = 4 << 20;
+    const heap = Heap.create(1, { maxBytes: limit });
+    const owner = new Int32Array(limit >> 4); // 16-byte granule -> 1 + index of the held block holding it
+    const live = new Map<number, number>();
+    const sizes = [8, 40, 300, 5000, 70_000, 300_000, 1_500_000];
+    let fails = 0;
+    for (let k = 0; k < 20_000; k++) {
+      if (rnd(100) < 55) {
+        const bytes = sizes[rnd(sizes.length)]! + rnd(64);
+        let h: number;
+        try {
+          h = heap.alloc(bytes);
+        } catch (e) {
+          expect(e, `seed ${seed}`).toBeInstanceOf(HeapExhaustedError);
+          fails++;
+          continue;
+        }
+        for (let g = (h - 8) >> 4, end = (h + bytes + 15) >> 4; g < end; g++) {
+          if (owner[g] !== 0) throw new Error(`seed ${seed} (GORT_SEED=${seed}): block ${h} overlaps a held one at byte ${g << 4}`);
+          owner[g] = h;
+        }
+        live.set(h, bytes);
+      } else if (live.size > 0) {
+        const keys = [...live.keys()];
+        const h = keys[rnd(keys.length)]!;
+        const bytes = live.get(h)!;
+        for (let g = (h - 8) >> 4, end = (h + bytes + 15) >> 4; g < end; g++) owner[g] = 0;
+        live.delete(h);
+        heap.free(h);
+      }
+    }
+    expect(fails, `seed ${seed}`).toBeGreaterThan(0); // the limit was reached
+    for (const h of live.keys()) heap.free(h);
+    expect(heap.sizeOf(heap.alloc(limit >> 1))).toBeGreaterThanOrEqual(limit >> 1);
+  });
+
   it('round-trips strings', () => {
     const heap = Heap.create(1);
     const s = 'héllo 🌍 ' + 'x'.repeat(10_000);

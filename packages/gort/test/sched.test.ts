@@ -346,6 +346,43 @@ describe('values', () => {
       { heapLimit: 4 << 20 },
     );
   });
+
+  it('space freed after exhaustion is reused by allocations of other sizes, on every thread', async () => {
+    const r = await run(
+      async () => {
+        const c = chan<string>(1000);
+        const s = 'x'.repeat(65536); // 128 KiB of UTF-16: blocks of one size class
+        let sent = 0;
+        await expect(
+          (async () => {
+            for (;;) {
+              await c.send(s + sent);
+              sent++;
+            }
+          })(),
+        ).rejects.toThrow(HeapExhaustedError);
+        for (let i = 0; i < sent; i++) expect((await c.recv())!.length).toBeGreaterThan(65536);
+        // Arguments of another size class, received and freed on the Ms.
+        let ok = 0;
+        for (let i = 0; i < 20; i++) ok += (await spawn((x: string) => x.length, 'y'.repeat(32760))) === 32760 ? 1 : 0;
+        // And the channel fills about as far as the first time.
+        let again = 0;
+        try {
+          for (;;) {
+            await c.send(s + again);
+            again++;
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(HeapExhaustedError);
+        }
+        return { sent, ok, again };
+      },
+      { procs: 2, heapLimit: 24 << 20 },
+    );
+    expect(r.sent).toBeGreaterThan(60);
+    expect(r.ok).toBe(20);
+    expect(r.again).toBeGreaterThanOrEqual(r.sent - 4);
+  });
 });
 
 describe('failure', () => {

@@ -40,6 +40,13 @@ function batchOf(c: number): number {
   return c <= 6 ? 64 : Math.max(1, 64 >> (c - 6));
 }
 
+/**
+ * Classes from this one up (64 KiB blocks and larger) are not kept in a thread's cache: a
+ * free goes straight to the central list, where any thread (and coalesce) can reuse it. A
+ * cache of two 1 MiB blocks per thread would strand megabytes on threads that do not need them.
+ */
+const UNCACHED = 12;
+
 export interface HeapOptions {
   /** The size of the buffer, reserved at once; pages are committed as they are first touched. Default 1 GiB. */
   maxBytes?: number;
@@ -121,7 +128,14 @@ export class Heap {
     const list = this.cache[c]!;
     list.push(h);
     const b = batchOf(c);
-    if (list.length >= 2 * b) this.giveBack(c, b);
+    if (list.length >= 2 * b || c >= UNCACHED) this.giveBack(c, c >= UNCACHED ? list.length : b);
+  }
+
+  /** Return every block this thread caches to the central lists, e.g. before the thread ends. */
+  releaseCache(): void {
+    lock(this.i32, H.ALLOC_LOCK);
+    this.flushCachesLocked();
+    unlock(this.i32, H.ALLOC_LOCK);
   }
 
   /** Usable bytes of a live block. */
@@ -139,24 +153,39 @@ export class Heap {
   private refill(c: number): void {
     const a = this.i32;
     const list = this.cache[c]!;
+    const size = 16 << c;
     let first: number;
     let fresh = 0;
+    let bytes = 0;
     lock(a, H.ALLOC_LOCK);
     try {
       first = a[H.FREE_HEAD + c]!;
       if (first !== 0) {
         a[H.FREE_HEAD + c] = this.i32[(first >> 2) + 1]!;
       } else {
-        fresh = this.bumpReserve((16 << c) * batchOf(c), 16 << c);
+        bytes = size * batchOf(c);
+        fresh = this.bumpTry(bytes, size);
+        if (fresh < 0) {
+          // The bump pointer is spent: take a range freed earlier, from another class.
+          fresh = this.rangeFor(c, size);
+          bytes = this.rangeBytes;
+          // More blocks than one batch: the rest go to the central list, in batches.
+          for (let n = Math.floor(bytes / size), b = batchOf(c); n > b; ) {
+            const k = Math.min(b, n - b);
+            n -= k;
+            this.linkBatch(c, fresh + n * size, k);
+          }
+          bytes = Math.min(bytes, size * batchOf(c));
+        }
       }
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);
     }
-    if (first === 0) return this.carve(c, fresh, batchOf(c), list);
+    if (first === 0) return this.carve(c, fresh, Math.floor(bytes / size), list);
     for (let h = first; h !== 0; h = this.i32[h >> 2]!) list.push(h);
   }
 
-  /** Cut `n` blocks of class c from `start`, bytes this thread reserved from the bump pointer. */
+  /** Cut `n` blocks of class c from `start`, bytes this thread reserved. */
   private carve(c: number, start: number, n: number, out: number[]): void {
     const size = 16 << c;
     for (let k = n - 1; k >= 0; k--) {
@@ -166,15 +195,190 @@ export class Heap {
     }
   }
 
-  /** Under ALLOC_LOCK: advance BUMP by `bytes` (aligned to min(align, 64)). */
-  private bumpReserve(bytes: number, align: number): number {
+  /** Under ALLOC_LOCK: push `n` free blocks of class c starting at byte `start` as one central batch. */
+  private linkBatch(c: number, start: number, n: number): void {
+    const a = this.i32;
+    const size = 16 << c;
+    let first = 0;
+    for (let k = n - 1; k >= 0; k--) {
+      const h = start + k * size + 8;
+      a[(h >> 2) - 2] = c;
+      a[(h >> 2) - 1] = FREE;
+      a[h >> 2] = first;
+      first = h;
+    }
+    a[(first >> 2) + 1] = a[H.FREE_HEAD + c]!;
+    a[H.FREE_HEAD + c] = first;
+  }
+
+  /**
+   * Under ALLOC_LOCK: advance BUMP by `bytes` (start aligned to min(align, 64)); the start, or
+   * -1 when the buffer has no room left.
+   */
+  private bumpTry(bytes: number, align: number): number {
     const a = this.i32;
     const al = Math.min(align, 64);
     const start = (a[H.BUMP]! + al - 1) & ~(al - 1);
     const need = start + bytes;
-    if (need > this.sab.byteLength) throw new HeapExhaustedError(this.sab.byteLength, bytes);
+    if (need > this.sab.byteLength) return -1;
     Atomics.store(this.i32, H.BUMP, need);
     return start;
+  }
+
+  /** Bytes of the range rangeFor last returned. */
+  private rangeBytes = 0;
+
+  /**
+   * Under ALLOC_LOCK, once BUMP cannot give `size` bytes for class c: a free range of at least
+   * `size` bytes (its length in rangeBytes, a multiple of `size`), from the first that has one:
+   * BUMP's last bytes, a large free block (split), a free block of a larger class (split),
+   * and, after all of those, the same again once every central free block has been coalesced
+   * (coalesce). Throws HeapExhaustedError when none has room.
+   */
+  private rangeFor(c: number, size: number): number {
+    for (let pass = 0; pass < 2; pass++) {
+      if (pass === 1) this.coalesce();
+      let start = this.bumpTry(size, size);
+      if (start >= 0) {
+        this.rangeBytes = size;
+        return start;
+      }
+      start = this.takeLarge(Math.max(size, LARGE_UNIT), true);
+      if (start >= 0) return start;
+      for (let d = c + 1; d < NCLASS; d++) {
+        const h = this.i32[H.FREE_HEAD + d]!;
+        if (h === 0) continue;
+        // Take the first block of the first batch; the batch's other blocks stay a batch.
+        const rest = this.i32[h >> 2]!;
+        const nextBatch = this.i32[(h >> 2) + 1]!;
+        if (rest !== 0) {
+          this.i32[(rest >> 2) + 1] = nextBatch;
+          this.i32[H.FREE_HEAD + d] = rest;
+        } else this.i32[H.FREE_HEAD + d] = nextBatch;
+        this.rangeBytes = 16 << d;
+        return h - 8;
+      }
+    }
+    throw new HeapExhaustedError(this.sab.byteLength, size - 8);
+  }
+
+  /**
+   * Under ALLOC_LOCK: unlink the first large free block of at least `size` bytes (a multiple of
+   * LARGE_UNIT) and return the byte where it starts; a block larger than `size` is split, its
+   * tail staying on the list. With `whole`, a small-class caller takes the whole block when it
+   * is at most 2 units (rangeBytes says how much). -1 when none is large enough.
+   */
+  private takeLarge(size: number, whole = false): number {
+    const a = this.i32;
+    let prev = 0;
+    for (let cur = a[H.LARGE_HEAD]!; cur !== 0; cur = a[cur >> 2]!) {
+      const sz = a[(cur >> 2) + 1]!;
+      if (sz >= size) {
+        const next = a[cur >> 2]!;
+        let take = sz;
+        if (sz > size && !(whole && sz <= 2 * LARGE_UNIT)) {
+          // Split: the tail [cur - 8 + size, …) stays a free large block in cur's place.
+          take = size;
+          const t = cur + size;
+          a[(t >> 2) - 2] = -(sz - size);
+          a[(t >> 2) - 1] = FREE;
+          a[t >> 2] = next;
+          a[(t >> 2) + 1] = sz - size;
+          if (prev === 0) a[H.LARGE_HEAD] = t;
+          else a[prev >> 2] = t;
+        } else if (prev === 0) a[H.LARGE_HEAD] = next;
+        else a[prev >> 2] = next;
+        this.rangeBytes = take;
+        return cur - 8;
+      }
+      prev = cur;
+    }
+    return -1;
+  }
+
+  /**
+   * Under ALLOC_LOCK, when the heap is exhausted: merge every block on the central free lists
+   * (small classes and large) with its free neighbours. A merged run that ends at BUMP moves
+   * BUMP down to its start; any other run is cut into one large block (its 64-byte-aligned
+   * whole LARGE_UNITs) and power-of-two blocks for its two ends, each a central batch of one.
+   * This thread's cache is returned first; blocks in other threads' caches are not free to
+   * this function and stay as they are (each thread caches a bounded number per class). Cost: one bit per 16 bytes below BUMP, and a walk of
+   * every central free block; it runs only when an allocation would otherwise fail.
+   */
+  private coalesce(): void {
+    const a = this.i32;
+    this.flushCachesLocked();
+    const bump = a[H.BUMP]!;
+    const bits = new Uint32Array(((bump >> 4) + 31) >>> 5);
+    const mark = (from: number, bytes: number): void => {
+      for (let g = from >> 4, end = (from + bytes) >> 4; g < end; g++) bits[g >>> 5]! |= 1 << (g & 31);
+    };
+    for (let c = 0; c < NCLASS; c++) {
+      for (let batch = a[H.FREE_HEAD + c]!; batch !== 0; batch = a[(batch >> 2) + 1]!) {
+        for (let h = batch; h !== 0; h = a[h >> 2]!) mark(h - 8, 16 << c);
+      }
+      a[H.FREE_HEAD + c] = 0;
+    }
+    for (let h = a[H.LARGE_HEAD]!; h !== 0; h = a[h >> 2]!) mark(h - 8, a[(h >> 2) + 1]!);
+    a[H.LARGE_HEAD] = 0;
+    const n = bump >> 4;
+    let g = 0;
+    while (g < n) {
+      if ((bits[g >>> 5]! & (1 << (g & 31))) === 0) {
+        g++;
+        continue;
+      }
+      const s = g;
+      while (g < n && (bits[g >>> 5]! & (1 << (g & 31))) !== 0) g++;
+      const from = s << 4;
+      const to = g << 4;
+      if (to === bump) Atomics.store(a, H.BUMP, from);
+      else this.freeRange(from, to);
+    }
+  }
+
+  /** Under ALLOC_LOCK: put the free bytes [from, to) back on the central lists (see coalesce). */
+  private freeRange(from: number, to: number): void {
+    const a = this.i32;
+    const mid = (from + 63) & ~63;
+    const units = Math.floor((to - mid) / LARGE_UNIT);
+    if (mid < to && units > 0) {
+      this.freeSmall(from, mid);
+      const h = mid + 8;
+      a[(h >> 2) - 2] = -(units * LARGE_UNIT);
+      a[(h >> 2) - 1] = FREE;
+      a[h >> 2] = a[H.LARGE_HEAD]!;
+      a[(h >> 2) + 1] = units * LARGE_UNIT;
+      a[H.LARGE_HEAD] = h;
+      from = mid + units * LARGE_UNIT;
+    }
+    this.freeSmall(from, to);
+  }
+
+  /** Under ALLOC_LOCK: cut [from, to) (multiples of 16) into the largest class blocks that fit. */
+  private freeSmall(from: number, to: number): void {
+    while (from < to) {
+      const c = Math.min(NCLASS - 1, 31 - Math.clz32(to - from) - 4);
+      this.linkBatch(c, from, 1);
+      from += 16 << c;
+    }
+  }
+
+  /** Under ALLOC_LOCK: return every block this thread caches to the central lists, one batch each. */
+  private flushCachesLocked(): void {
+    const a = this.i32;
+    for (let c = 0; c < NCLASS; c++) {
+      const list = this.cache[c]!;
+      if (list.length === 0) continue;
+      let first = 0;
+      for (const h of list) {
+        a[h >> 2] = first;
+        first = h;
+      }
+      list.length = 0;
+      a[(first >> 2) + 1] = a[H.FREE_HEAD + c]!;
+      a[H.FREE_HEAD + c] = first;
+    }
   }
 
   /**
@@ -201,25 +405,17 @@ export class Heap {
     const a = this.i32;
     lock(a, H.ALLOC_LOCK);
     try {
-      // First fit that wastes at most half the block; words: [next, size] in the payload.
-      let prev = 0;
-      let cur = a[H.LARGE_HEAD]!;
-      while (cur !== 0) {
-        const sz = this.i32[(cur >> 2) + 1]!;
-        const next = this.i32[cur >> 2]!;
-        if (sz >= size && sz <= size * 2) {
-          if (prev === 0) this.i32[H.LARGE_HEAD] = next;
-          else this.i32[prev >> 2] = next;
-          this.i32[(cur >> 2) - 2] = -sz;
-          this.i32[(cur >> 2) - 1] = LIVE_TAG | kind;
-          return cur;
-        }
-        prev = cur;
-        cur = next;
+      // First fit, split; words: [next, size] in the payload of a free large block.
+      let blk = this.takeLarge(size);
+      if (blk < 0) blk = this.bumpTry(size, 64);
+      if (blk < 0) {
+        this.coalesce();
+        blk = this.takeLarge(size);
+        if (blk < 0) blk = this.bumpTry(size, 64);
+        if (blk < 0) throw new HeapExhaustedError(this.sab.byteLength, total - 8);
       }
-      const blk = this.bumpReserve(size, 64);
-      this.i32[blk >> 2] = -size;
-      this.i32[(blk >> 2) + 1] = LIVE_TAG | kind;
+      a[blk >> 2] = -size;
+      a[(blk >> 2) + 1] = LIVE_TAG | kind;
       return blk + 8;
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);
