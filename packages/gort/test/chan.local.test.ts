@@ -163,6 +163,12 @@ describe('thread-local channels', () => {
     expect(got).toEqual(Array.from({ length: 16 }, (_, i) => i));
   });
 
+  it('receivers parked in order keep their order when the channel moves to the heap: receiver i gets value i', async () => {
+    const [got, apart] = await run(() => spawn(local.parkedReceiversInOrder, 16), { procs: 2 });
+    expect(apart).toBe(true);
+    expect(got).toEqual(Array.from({ length: 16 }, (_, i) => [i, i]));
+  });
+
   it('a full buffer and parked senders move to the heap in order: another M drains them FIFO', async () => {
     const [values, apart, len, here] = await run(() => spawn(local.bufferAndSendersInOrder, 4, 5), { procs: 2 });
     expect(apart).toBe(true);

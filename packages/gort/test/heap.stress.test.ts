@@ -60,7 +60,7 @@ async function stress(maxBytes: number, tight: boolean, ops = OPS): Promise<Coun
   }
   const allocs = counts.reduce((n, c) => n + c.allocs, 0);
   const frees = counts.reduce((n, c) => n + c.frees, 0);
-  expect(counts.every((c) => c.swaps > 500)).toBe(true); // blocks really moved between threads
+  expect(counts.every((c) => c.swaps > ops / 40)).toBe(true); // blocks really moved between threads (~10% of ops are swaps)
   console.log(`allocations ${allocs}, in the mailbox at the end ${inMail}, exhausted ${counts.map((c) => c.exhausted).join('/')}`);
   expect(frees + inMail).toBe(allocs);
   expect(marks.every((b) => b === 0)).toBe(true);
