@@ -1,8 +1,10 @@
 // Channels, select and timers: gort-specific semantics (values cross threads by copy, the
 // main thread can block, Node's timer limits, deadlock detection). Go's own channel tests
 // are ported under golang/.
-import { describe, it, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   run,
@@ -33,6 +35,25 @@ function runChild(mode: string, timeout = 10_000): { status: number | null; erro
     out = null;
   }
   return { status: r.status, error: r.error, out, stderr: r.stderr };
+}
+
+/**
+ * runChild without blocking this process's event loop (the child talks to a server here).
+ * Rejects if the child does not finish within `timeout` ms.
+ */
+function runChildAsync(mode: string, args: string[] = [], timeout = 10_000): Promise<{ out: Record<string, unknown> | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [child, mode, ...args], { timeout, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err !== null && err.killed) return reject(new Error(`child ${mode} timed out: ${stderr}`));
+      let out: Record<string, unknown> | null = null;
+      try {
+        out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+      } catch {
+        out = null;
+      }
+      resolve({ out, stderr });
+    });
+  });
 }
 
 /** Settles with 'timeout' after ms unless p settles first (a Node timer: no runtime needed). */
@@ -733,5 +754,58 @@ describe('deadlock detection', () => {
     const r = runChild('sleeping');
     expect(r.error).toBeUndefined();
     expect(r.out).toEqual({ ok: true, result: ['late', 'timer fired'] });
+  });
+
+  // Regression: the check looked at main's event loop only, and killed these programs at
+  // ~0.3 s although a timer, a request or a callback on an M was about to send.
+  it('a timer left by a goroutine that ended, which then sends: not a deadlock', () => {
+    const r = runChild('timer-sends');
+    expect(r.error).toBeUndefined();
+    expect(r.out).toEqual({ ok: true, result: 1 });
+  });
+
+  it('a callback registered before its goroutine parks, which then sends: not a deadlock', () => {
+    const r = runChild('callback-before-park');
+    expect(r.error).toBeUndefined();
+    expect(r.out).toEqual({ ok: true, result: 21 });
+  });
+
+  describe('with a local HTTP server that answers after 800 ms', () => {
+    let server: Server;
+    let url = '';
+    beforeAll(async () => {
+      server = createServer((_req, res) => {
+        setTimeout(() => res.end('body'), 800);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('a fire-and-forget fetch in a goroutine whose callback sends: not a deadlock', async () => {
+      const r = await runChildAsync('fetch-sends', [url]);
+      expect(r.out).toEqual({ ok: true, result: 'body' });
+    });
+
+    it('a goroutine parked in Promise.race with a fetch: not a deadlock', async () => {
+      const r = await runChildAsync('race-fetch', [url]);
+      expect(r.out).toEqual({ ok: true, result: 'body' });
+    });
+  });
+
+  it('a deadlock that follows an M\'s timer is still reported once the timer has fired', () => {
+    const r = runChild('deadlock-after-timer');
+    expect(r.error).toBeUndefined(); // ETIMEDOUT: the M never looked at its event loop again
+    expect(r.out).toMatchObject({ ok: false, name: 'DeadlockError' });
+  });
+
+  it('an unrelated unref\'d timer on an M does not hide a deadlock', () => {
+    const r = runChild('deadlock-unref-timer');
+    expect(r.error).toBeUndefined();
+    expect(r.out).toMatchObject({ ok: false, name: 'DeadlockError' });
+    expect(String(r.out!['dump'])).toMatch(/goroutine \d+ \[chan receive[,\]].*receiver/);
   });
 });

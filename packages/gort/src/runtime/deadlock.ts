@@ -6,6 +6,8 @@
  * - the main goroutine is parked on a runtime primitive (its pump waits on its doorbell),
  *   and the main thread has no other pending activity (Node resources beyond the Ms' ports);
  * - every M is parked, the global queue, every local queue and every READY list are empty;
+ * - every M is blocked with nothing pending in its own event loop (its LOOPIDLE word, set by
+ *   M.park): a goroutine's timer, socket or callback there may still send;
  * - no runtime timer is pending (TIMERS = 0), and no runtime object was exported to an
  *   outside thread (exportRef / attach);
  * - every live goroutine is WAITING on a runtime primitive. A goroutine whose wait gort
@@ -68,6 +70,9 @@ export function looksDeadlocked(heap: Heap, mainParked: boolean): boolean {
   }
   const n = a[H.NTHREADS]!;
   for (let t = 0; t < n; t++) if (Atomics.load(a, threadWord(heap, t) + T.READY) !== 0) return false;
+  // An M whose event loop has work of its own (a goroutine's timer, socket or callback) may
+  // still complete a waiter: Go does not report a deadlock while a timer is pending either.
+  for (let t = 1; t <= procs; t++) if (Atomics.load(a, threadWord(heap, t) + T.LOOPIDLE) !== 1) return false;
   let allWaiting = true;
   forEachG(heap, (g) => {
     if (Atomics.load(heap.i32, (g >> 2) + G.STATUS) !== Gstatus.WAITING) allWaiting = false;

@@ -11,7 +11,9 @@
  * nothing to do: spin briefly if fewer than half the busy Ps have a spinning M, watch longer
  * for hand-offs while its goroutines wait and another M runs, then park on the doorbell: with
  * a blocking Atomics.wait when its event loop has nothing to serve (it wakes fastest), else
- * with Atomics.waitAsync, so the event loop keeps serving this thread's timers and I/O.
+ * with Atomics.waitAsync, so the event loop keeps serving this thread's timers and I/O. Only
+ * the blocking park publishes LOOPIDLE = 1 (deadlock.ts); a waitAsync park ends after
+ * SYNC_PARK_MS so that the M looks at its event loop again.
  *
  * Invariants:
  * - A G is started by exactly one M (it was taken from exactly one queue, runq.ts) and, once
@@ -58,7 +60,8 @@ const BATCH = 16;
  * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
  * itself, an unref'd message port) is served. The turn is taken without leaving the park (no
  * spin, no re-publishing), but a timed wake-up still costs ~200 µs of CPU on these VMs: at 50
- * ms an idle M used 0.5% of a core, at 250 ms about 0.1%.
+ * ms an idle M used 0.5% of a core, at 250 ms about 0.1%. Also the longest waitAsync park:
+ * an M whose own timer or request is pending looks again this often (LOOPIDLE, deadlock.ts).
  */
 const SYNC_PARK_MS = 250;
 
@@ -565,15 +568,23 @@ export class M extends ThreadBase {
         // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200
         // µs: docs/design/scheduler.md, "Parking"). terminate() interrupts the wait.
         const seen = this.busy();
+        // LOOPIDLE: nothing here can make progress until rung (the deadlock check reads it).
+        Atomics.store(a, tw + T.LOOPIDLE, 1);
         // A held runnext elsewhere may become ours (hold.ts): look again after its grace.
         while (Atomics.wait(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : SYNC_PARK_MS) === 'timed-out') {
           // Give the event loop its turn, then block again unless something showed up.
+          Atomics.store(a, tw + T.LOOPIDLE, 0); // callbacks may run in this turn
           await macrotask();
           this.ringMain(true);
           if (this.busy() !== seen || !loopIdle(this) || this.workVisible()) break;
+          Atomics.store(a, tw + T.LOOPIDLE, 1);
         }
+        Atomics.store(a, tw + T.LOOPIDLE, 0);
       } else {
-        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : Infinity);
+        // The event loop has work (LOOPIDLE stays 0, and the deadlock check waits). Leave the
+        // park after SYNC_PARK_MS to look again: once that work is done, the M must block
+        // with LOOPIDLE = 1, or a true deadlock would never be reported.
+        const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, this.hold.watch() ? HOLD_GRACE_MS : SYNC_PARK_MS);
         if (r.async) {
           this.parkedNow = true;
           await r.value;

@@ -2,8 +2,8 @@
  * Thread records and P records.
  *
  * Thread 0 is the main thread (no P); threads 1..procs are the Ms, M i bound to P i-1; later
- * records are spare for threads that attach from outside. A thread record is one 64-byte
- * line; words:
+ * records are spare for threads that attach from outside. A thread record is two 64-byte
+ * lines (words 0-15 hot, 16-31 cold); words:
  *
  * | word | name     | written by                     | read by                  | note                          |
  * |------|----------|--------------------------------|--------------------------|-------------------------------|
@@ -23,6 +23,12 @@
  * | 13   | CONVREQ  | CAS push by any, exchange by owner | owner                | requests to share a local channel (chan/local.ts) |
  * | 14   | HOLD     | owner (plain, when it changes) | thieves                  | 1: the runnext G was spawned with a local channel |
  * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
+ * | 16   | LOOPIDLE | Atomics: owner M               | deadlock check           | 1 only while the M is parked in a blocking wait and its event loop had nothing pending when it blocked |
+ *
+ * LOOPIDLE is 0 (the default) whenever the M's event loop may have work of its own (a
+ * goroutine's timer, socket, callback) or the M has not looked: the deadlock check counts
+ * such an M as able to make progress. The M stores 1 only just before it blocks in park()
+ * with loopIdle() true, and 0 again as soon as the wait returns, before any callback can run.
  *
  * HOLD and BEAT are hints read racily: they decide when a thief takes a held runnext
  * (RunnextHold.mayTake, runtime/hold.ts), never whether a G runs.
@@ -57,8 +63,11 @@ export const T = {
   HOLD: 14,
   /** heartbeat: changes while this thread's goroutines make runtime operations (Thread.beat) */
   BEAT: 15,
+  /** 1 while this M is blocked in park() with nothing pending in its event loop (deadlock check) */
+  LOOPIDLE: 16,
 } as const;
-export const T_WORDS = 16;
+/** Two 64-byte lines: the hot words, then the cold ones. */
+export const T_WORDS = 32;
 
 /** POLLING: idle, watching for a hand-off to one of its parked goroutines (M.poll). */
 export const ThreadState = { STARTING: 0, RUNNING: 1, SPINNING: 2, PARKED: 3, EXITED: 4, POLLING: 5 } as const;

@@ -57,6 +57,84 @@ switch (mode) {
     });
     break;
 
+  // The cases below are correct programs in which every goroutine waits on a runtime
+  // primitive for a while, but an M's event loop holds what will wake them: not a deadlock.
+  // A goroutine ends, leaving a timer behind that sends.
+  case 'timer-sends':
+    await report(async () => {
+      const c = chan();
+      go((c) => {
+        setTimeout(() => c.send(1), 800);
+      }, c);
+      return c.recv();
+    });
+    break;
+
+  // A goroutine registers a callback, then parks on the channel that callback sends on.
+  case 'callback-before-park':
+    await report(async () => {
+      const c = chan();
+      const out = chan();
+      go(async (c, out) => {
+        setTimeout(() => c.send(20), 800);
+        await out.send((await c.recv()) + 1);
+      }, c, out);
+      return out.recv();
+    });
+    break;
+
+  // A fire-and-forget fetch (argv[3]: a local server that answers late) whose callback sends.
+  case 'fetch-sends':
+    await report(async () => {
+      const c = chan();
+      go((c, url) => {
+        void fetch(url)
+          .then((r) => r.text())
+          .then((t) => c.send(t));
+      }, c, process.argv[3]);
+      return c.recv();
+    });
+    break;
+
+  // A goroutine parked on a channel while it races it against a fetch (argv[3]).
+  case 'race-fetch':
+    await report(async () => {
+      const quit = chan();
+      const out = chan();
+      go(async (quit, out, url) => {
+        const v = await Promise.race([quit.recv(), fetch(url).then((r) => r.text())]);
+        await out.send(v);
+      }, quit, out, process.argv[3]);
+      return out.recv();
+    });
+    break;
+
+  // A timer's callback wakes main, then main blocks for good: a deadlock once the M's event
+  // loop is empty again (the M must look again after its timer fired).
+  case 'deadlock-after-timer':
+    await report(async () => {
+      const c = chan();
+      go((c) => {
+        setTimeout(() => c.send(1), 300);
+      }, c);
+      await c.recv();
+      await c.recv();
+    });
+    break;
+
+  // A true deadlock while an M holds an unrelated unref'd timer (which cannot keep a program
+  // alive, so cannot make progress either): still reported.
+  case 'deadlock-unref-timer':
+    await report(async () => {
+      const c = chan();
+      go(async function receiver(c) {
+        setTimeout(() => {}, 600_000).unref();
+        await c.recv();
+      }, c);
+      await c.recv();
+    });
+    break;
+
   // go() from main, then main blocks its thread in recvSync at once.
   case 'go-recvsync':
     await report(async () => {
