@@ -23,7 +23,10 @@ import {
   HeapExhaustedError,
   RuntimeStateError,
 } from 'gort';
-import { stats, dump } from 'gort/debug';
+import { stats, dump, goroutines } from 'gort/debug';
+import { Worker } from 'node:worker_threads';
+import { Heap } from '../src/heap/heap.js';
+import { H } from '../src/heap/layout.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url);
 const tasks = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('tasks.mjs', fixtures));
@@ -436,6 +439,98 @@ describe('failure', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkerCrashError);
     expect((err as Error).message).toMatch(/M\d/);
+  });
+
+  // Regression: under start(), a dead M left 19 of 20 joins pending for good (the goroutines
+  // it ran were gone, and those on the other M waited on a channel nobody would use again),
+  // and the runtime kept serving on a heap the dead thread may have left half-written.
+  it('a worker that runs out of memory under start(): every pending join and main park rejects with the crash, later calls refuse', async () => {
+    const rt = await start({ procs: 2, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
+    try {
+      const c = chan<number>();
+      const joins = Array.from({ length: 20 }, () => spawn(async (c: Chan<number>) => c.recv(), c));
+      const outcomes: unknown[] = joins.map(() => 'pending');
+      joins.forEach((p, k) => p.then((v) => (outcomes[k] = v), (e: unknown) => (outcomes[k] = e)));
+      const mainPark = c.send(-1).then(() => 'sent', (e: unknown) => e); // to one receiver, or parked
+      const mainRecv = chan<number>().recv().then((v) => v, (e: unknown) => e); // parked for good
+      while (goroutines().filter((g) => g.state === 'waiting').length < 19) await new Promise((r) => setTimeout(r, 10));
+      go(function hog() {
+        const keep: number[][] = [];
+        for (;;) keep.push(new Array(1e5).fill(1.5));
+      });
+      const err = await rt.failure.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkerCrashError);
+      await new Promise((r) => setImmediate(r));
+      // At most the one receiver main's send reached has returned; every other join rejects.
+      const got = outcomes.filter((o) => o === -1).length;
+      expect(outcomes.filter((o) => o === err).length).toBe(20 - got);
+      expect(got).toBeLessThanOrEqual(1);
+      expect(await mainRecv).toBe(err);
+      expect(['sent', err]).toContain(await mainPark);
+      // The runtime is stopped: each later call refuses, naming the crash, and nothing hangs.
+      const crash = /refused: the runtime stopped when a worker died \(gort: M\d/;
+      expect(() => spawn(() => 1)).toThrow(RuntimeStateError);
+      expect(() => go(() => {})).toThrow(crash);
+      expect(() => chan()).toThrow(crash);
+      // A channel operation refuses in its first heap lock: M<i> names the dead worker.
+      expect(() => c.send(1)).toThrow(/^gort: the runtime has stopped: M\d \(a worker thread\) died/);
+      expect(() => c.recv()).toThrow(RuntimeStateError);
+    } finally {
+      await rt.shutdown();
+    }
+    expect(await run(() => spawn((x: number) => x * 2, 21), { procs: 2 })).toBe(42); // a new runtime works
+  });
+
+  it('a worker that dies while main is parked with goroutines on both Ms: run() rejects with the crash', async () => {
+    const err = await run(
+      async () => {
+        const c = chan<number>();
+        for (let k = 0; k < 8; k++) go(async (c: Chan<number>) => void (await c.recv()), c);
+        while (goroutines().filter((g) => g.state === 'waiting').length < 8) await sleep(10);
+        go(function quitter() {
+          process.exit(3);
+        });
+        await c.recv(); // parked on main when the worker dies
+      },
+      { procs: 2 },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashError);
+    expect((err as WorkerCrashError).exitCode).toBe(3);
+  });
+
+  it('lock() on a heap lock held by a thread that died refuses once the crash is published, instead of waiting forever', async () => {
+    const heap = Heap.create(1, { maxBytes: 4 << 20 });
+    const a = heap.i32;
+    const word = H.ALLOC_LOCK;
+    Atomics.store(a, word, 2); // held, with waiters, by a thread that will never unlock
+    const lockUrl = new URL('../dist/heap/lock.js', import.meta.url).href;
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.lockUrl).then(({ lock }) => {
+         const a = new Int32Array(workerData.sab);
+         parentPort.postMessage('waiting');
+         try { lock(a, workerData.word); parentPort.postMessage('locked'); }
+         catch (e) { parentPort.postMessage(e.name + ': ' + e.message); }
+       });`,
+      { eval: true, workerData: { sab: heap.sab, word, lockUrl } },
+    );
+    const msgs: string[] = [];
+    const done = new Promise<string>((resolve) =>
+      w.on('message', (m: string) => {
+        msgs.push(m);
+        if (m !== 'waiting') resolve(m);
+      }),
+    );
+    try {
+      while (msgs.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50)); // it is in its futex wait now
+      expect(msgs).toEqual(['waiting']);
+      Atomics.store(a, H.CRASHED, 2); // what Runtime.crashed publishes
+      const still = new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5_000).unref());
+      expect(await Promise.race([done, still])).toMatch(/^RuntimeStateError: gort: the runtime has stopped: M2 \(a worker thread\) died/);
+    } finally {
+      await w.terminate();
+    }
   });
 
   it('the process exits on its own when main returns, with goroutines parked and queued', () => {

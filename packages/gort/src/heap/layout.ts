@@ -35,6 +35,7 @@
  * | 116  | GCHUNK_COUNT  | under ALLOC_LOCK (Atomics)  | any            | G chunks in the directory             |
  * | 117  | G_FREE_HEAD   | under ALLOC_LOCK            | under lock     | central free batches of G records     |
  * | 118  | NTHREADS      | creator, once               | any            | thread records (main + Ms + spare)    |
+ * | 119  | CRASHED       | main (Atomics.store, once)  | lock()         | index of the first M that died (0: none): every lock() refuses |
  * | 128..| GCHUNK_DIR[]  | under ALLOC_LOCK            | any (dump)     | (base, count) pairs of G chunks       |
  */
 export const H = {
@@ -64,6 +65,8 @@ export const H = {
   GCHUNK_COUNT: 116,
   G_FREE_HEAD: 117,
   NTHREADS: 118,
+  /** On a read-mostly line: lock() loads it on every call. */
+  CRASHED: 119,
   GCHUNK_DIR: 128,
 } as const;
 

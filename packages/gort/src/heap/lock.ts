@@ -7,10 +7,28 @@
  * spins briefly before it sleeps. Every operation is an Atomics op, hence sequentially
  * consistent: plain writes made inside the section are visible to the next holder, because
  * the unlock `exchange` pairs with the next lock's `compareExchange`.
+ *
+ * `a` is always the heap's Int32Array. Once a worker has died (H.CRASHED, set by the main
+ * thread), lock() refuses with a RuntimeStateError, at once and from inside its wait: the
+ * dead thread may have held this very lock, and the data it guards may be half-written
+ * (docs/architecture.md, "Failure"). So no thread waits forever for a dead holder once main
+ * has seen the crash.
  */
+import { RuntimeStateError } from '../errors.js';
+import { H } from './layout.js';
+
 const SPINS = 100;
 
+function refuse(a: Int32Array): never {
+  throw new RuntimeStateError(
+    `gort: the runtime has stopped: M${Atomics.load(a, H.CRASHED)} (a worker thread) died, and shared state may be half-written (see Runtime.failure)`,
+  );
+}
+
 export function lock(a: Int32Array, i: number): void {
+  // A plain read: CRASHED is written once, and an Atomics.load here cost 6 ns per lock (a
+  // third of an uncontended lock + unlock); the wait below reads it with Atomics.load.
+  if (a[H.CRASHED] !== 0) refuse(a);
   let c = Atomics.compareExchange(a, i, 0, 1);
   if (c === 0) return;
   for (let s = 0; s < SPINS; s++) {
@@ -21,6 +39,7 @@ export function lock(a: Int32Array, i: number): void {
   }
   if (c !== 2) c = Atomics.exchange(a, i, 2);
   while (c !== 0) {
+    if (Atomics.load(a, H.CRASHED) !== 0) refuse(a); // the holder may be the dead thread; pairs with Runtime.crashed's store
     Atomics.wait(a, i, 2, 1);
     c = Atomics.exchange(a, i, 2);
   }

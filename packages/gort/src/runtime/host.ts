@@ -11,6 +11,8 @@
  *
  * Failure: a panic (a goroutine threw and nobody joined it) or a dead worker rejects
  * `Runtime.failure` once, with the first error; run() then shuts down and rejects with it.
+ * A dead worker also stops the runtime at once (crashed): every main-thread waiter rejects
+ * with its WorkerCrashError and later calls throw RuntimeStateError; only shutdown() remains.
  * Control messages (ready, panic) use postMessage: they are not on any hot path.
  */
 import { availableParallelism } from 'node:os';
@@ -98,13 +100,13 @@ export class Runtime {
           w.on('error', (e) => {
             const err = new WorkerCrashError(i, null, this.running(i), e);
             reject(err);
-            this.fail(err);
+            this.crashed(i, err);
           });
           w.on('exit', (code) => {
             if (this.stopping) return;
             const err = new WorkerCrashError(i, code, this.running(i));
             reject(err);
-            this.fail(err);
+            this.crashed(i, err);
           });
         }),
       );
@@ -117,6 +119,26 @@ export class Runtime {
       () => this.main.parked,
       () => this.fail(new DeadlockError(dump())),
     );
+  }
+
+  /**
+   * M i died. It may have held a heap lock or left a record half-written, and the goroutines
+   * it ran are gone: the runtime cannot serve on safely, so it stops. Every lock() refuses
+   * from now on (H.CRASHED), the other Ms leave their loops (SHUTDOWN), every waiter of the
+   * main thread (spawn joins, the main goroutine's parks) rejects with `err`, and every later
+   * gort call on this thread throws a RuntimeStateError naming it. shutdown() still works.
+   */
+  private crashed(i: number, err: WorkerCrashError): void {
+    this.fail(err);
+    if (this.stopping || this.main.crash !== null) return;
+    const a = this.heap.i32;
+    Atomics.store(a, H.CRASHED, i); // pairs with lock()'s loads
+    Atomics.store(a, H.SHUTDOWN, 1); // pairs with each M's load every turn
+    for (let k = 1; k <= this.procs; k++) if (k !== i) ring(this.heap, k);
+    this.stopDeadlock?.();
+    this.stopDeadlock = null;
+    for (const tm of [...this.main.timers]) tm.stop(); // they would fire into the stopped runtime
+    this.main.abandon(err);
   }
 
   /** What M i was running, from its thread record (for crash reports). */

@@ -9,13 +9,16 @@
  * Atomics.waitAsync only while some waiter is outstanding. An attached
  * thread holds a ref'd handle while its pump waits (a pending waitAsync does not keep a
  * thread alive — BASELINES.md note 1); the main thread needs none while Ms run.
+ *
+ * After a worker died (abandon): every waiter of this thread is rejected with the
+ * WorkerCrashError, the pump stops, and a later park throws RuntimeStateError.
  */
 import type { Heap } from '../heap/heap.js';
 import { globrunqPutBatch } from '../sched/globrunq.js';
-import { T } from '../sched/threads.js';
 import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
 import { wakep } from './proc.js';
-import { ThreadBase } from './thread.js';
+import { ThreadBase, crashedError } from './thread.js';
+import { T, ring } from '../sched/threads.js';
 
 const INJECT_BATCH = 128;
 /**
@@ -69,9 +72,24 @@ export class LoopThread extends ThreadBase {
   }
 
   override watch(): void {
+    // After a worker died nothing will ever settle a new waiter here: refuse the park.
+    if (this.crash !== null) throw crashedError('a wait on the main thread', this.crash);
     if (this.pumping) return;
     this.pumping = true;
     void this.pump();
+  }
+
+  /**
+   * A worker died (Runtime.crashed): reject every waiter of this thread with `err` (joins,
+   * parks of the main goroutine) and stop the pump. Later parks throw (watch), later
+   * runtime calls too (need).
+   */
+  abandon(err: Error): void {
+    this.crash = err;
+    this.stopped = true;
+    this.pending.length = 0;
+    this.promises.rejectAll(err);
+    ring(this.heap, this.index); // the pump, parked in waitAsync, sees `stopped` and ends
   }
 
   /** Settle this thread's waiters as their READY records arrive; park while none has. */

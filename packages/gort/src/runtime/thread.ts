@@ -3,7 +3,8 @@
  *
  * Exactly one `Thread` exists per JS thread while a runtime is up: the main thread's is made
  * by start(), each M's by its worker entry. `current` is null elsewhere, and every public
- * call that needs a runtime goes through `need()`, which throws RuntimeStateError.
+ * call that needs a runtime goes through `need()`, which throws RuntimeStateError, also once
+ * a worker has died (`crash`: the runtime is stopped, and its heap may be half-written).
  *
  * Local promises: a waiter record owned by this thread carries a TOKEN, an index into this
  * thread's `promises` table (plain arrays with a free list: no Map, no per-entry object).
@@ -55,6 +56,11 @@ export class LocalPromises {
     else f(Promise.reject(v));
   }
 
+  /** Reject every pending promise with e (the runtime stopped under them: Runtime.crashed). */
+  rejectAll(e: Error): void {
+    for (let k = 0; k < this.res.length; k++) if (this.res[k] !== undefined) this.settle(k, false, e);
+  }
+
   /** Forget entry k without settling it (its waiter was never published). */
   cancel(k: number): void {
     this.res[k] = undefined;
@@ -93,6 +99,11 @@ export abstract class ThreadBase {
    * forever: runtime operations check it (yieldDue) and then resolve through setImmediate.
    */
   turnStart = performance.now();
+  /**
+   * The WorkerCrashError that stopped the runtime, on the main thread once a worker died
+   * (Runtime.crashed): from then on need() and every park here throw (crashedError).
+   */
+  crash: Error | null = null;
   /** Pending runtime timers made on this thread (cleared when the runtime shuts down). */
   readonly timers = new Set<{ stop(): boolean }>();
   /** goid of the goroutine whose synchronous code is running now (0: none). */
@@ -411,5 +422,11 @@ export function need(what: string): ThreadBase {
   if (current === null) {
     throw new RuntimeStateError(`gort: ${what} needs a running runtime: call it inside run(main), or after start()`);
   }
+  if (current.crash !== null) throw crashedError(what, current.crash);
   return current;
+}
+
+/** The error of a call refused because a worker died (ThreadBase.crash). */
+export function crashedError(what: string, crash: Error): RuntimeStateError {
+  return new RuntimeStateError(`gort: ${what} refused: the runtime stopped when a worker died (${crash.message})`, { cause: crash });
 }
