@@ -126,7 +126,8 @@ export class Runtime {
    * it ran are gone: the runtime cannot serve on safely, so it stops. Every lock() refuses
    * from now on (H.CRASHED), the other Ms leave their loops (SHUTDOWN), every waiter of the
    * main thread (spawn joins, the main goroutine's parks) rejects with `err`, and every later
-   * gort call on this thread throws a RuntimeStateError naming it. shutdown() still works.
+   * gort call on this thread that creates, waits or locks throws a RuntimeStateError naming
+   * it (need, LoopThread.watch, lock). shutdown() still works.
    */
   private crashed(i: number, err: WorkerCrashError): void {
     this.fail(err);
