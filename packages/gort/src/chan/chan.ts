@@ -197,14 +197,13 @@ function mayBlockSpin(t: Thread, c: number): boolean {
 }
 
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
-  protected readonly kind = Kind.CHAN;
 
   /** A channel with `capacity` buffer slots (0: unbuffered). The other arguments are the runtime's. */
   constructor(capacity = 0, handle?: number, g?: number) {
     if (handle === undefined && (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_CAP)) {
       throw new RangeError(`makechan: size out of range: ${String(capacity)} (an integer from 0 to ${MAX_CAP})`);
     }
-    super('chan()', CH_BYTES, handle, g);
+    super('chan()', Kind.CHAN, CH_BYTES, handle, g);
     if (handle === undefined) {
       const heap = this.t.heap;
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;

@@ -43,10 +43,9 @@ export interface Locker {
 type Acquire = { lifo: boolean };
 
 export class Mutex extends RuntimeObject implements Locker {
-  protected readonly kind = Kind.MUTEX;
 
-  constructor(handle?: number, g?: number) {
-    super('new Mutex()', (1 + SEMA_WORDS) * 4, handle, g);
+  constructor(handle?: number, g?: number, embedded = false) {
+    super('new Mutex()', Kind.MUTEX, (1 + SEMA_WORDS) * 4, handle, g, embedded);
   }
 
   /** @internal word index of STATE, for RWMutex/Cond built on this mutex */

@@ -31,12 +31,11 @@ const WAIT_R = waitCode('sync.RWMutex.RLock');
 const WAIT_W = waitCode('sync.RWMutex.Lock');
 
 export class RWMutex extends RuntimeObject {
-  protected readonly kind = Kind.RWMUTEX;
   private readonly w: Mutex;
 
   constructor(handle?: number, g?: number) {
-    super('new RWMutex()', BYTES, handle, g);
-    this.w = new Mutex(this.h, this.g); // the embedded writer mutex shares the record
+    super('new RWMutex()', Kind.RWMUTEX, BYTES, handle, g);
+    this.w = new Mutex(this.h, this.g, true); // the embedded writer mutex shares the record
   }
 
   private get at(): number {
