@@ -26,6 +26,7 @@ import { initFnTable } from '../shipping/registry.js';
 import { current, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
+import { describe } from '../value/describe.js';
 
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
@@ -155,6 +156,7 @@ let active: Runtime | null = null;
 
 /** Start a long-lived runtime on this thread; `await rt.shutdown()` when done. Main thread. */
 export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`gort: start()'s options must be an object, got ${describe(opts)}`);
   if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
   const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());
   if (!Number.isInteger(procs) || procs < 1 || procs > 256) {
@@ -186,6 +188,7 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
  * shut everything down when it returns. Rejects with the first goroutine panic or worker crash.
  */
 export async function run<T>(main: () => T | Promise<T>, opts: RuntimeOptions = {}): Promise<Awaited<T>> {
+  if (typeof main !== 'function') throw new TypeError(`gort: run() needs the main function, got ${describe(main)}`);
   const rt = await start(opts);
   try {
     return await Promise.race([Promise.resolve().then(main), rt.failure]);
