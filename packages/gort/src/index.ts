@@ -13,7 +13,7 @@ import { isAbsolute } from 'node:path';
 
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
-export { Chan, chan } from './chan/chan.js';
+export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';

@@ -29,7 +29,7 @@ import { parkCurrent } from '../runtime/park.js';
 import { W, WFlag, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES } from '../value/codec.js';
 import { CH, enqueue, moveSlot, unlink } from './hchan.js';
-import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, Chan } from './chan.js';
+import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, Chan, RecvOnlyChan } from './chan.js';
 import { describe } from '../value/describe.js';
 import { flushWakes } from './hchan.js';
 import { chanOwner, ensureShared, requestShared } from './local.js';
@@ -79,6 +79,7 @@ export function recv<T, R = T | undefined>(ch: Chan<T> | null, fn?: (value: T | 
 /** A send case: fn() runs if it is chosen (without fn, select() resolves to undefined). */
 export function send<T, R = undefined>(ch: Chan<T> | null, value: T, fn?: () => R): SelectCase<R> {
   const c = chanArg('send()', ch);
+  if (c instanceof RecvOnlyChan) throw new TypeError(`gort: send() on a receive-only channel (a context's done() or a timer's c)`);
   fnArg('send()', fn);
   const f = (fn ?? nothing) as () => R;
   return new Case<R>('send', c, value, () => f());

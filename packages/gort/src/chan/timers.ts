@@ -87,6 +87,8 @@ export class NodeTimer {
 export class Timer {
   /** Receives the time (ms since the epoch) once the duration has passed. */
   readonly c: Chan<number>;
+  /** The sending side of c (c itself is receive-only). */
+  private readonly tx: Chan<number>;
   private readonly nt: NodeTimer;
   private readonly t: Thread;
 
@@ -94,9 +96,10 @@ export class Timer {
     const t = need('timer()');
     const d = checkMs(ms, 'timer()');
     this.t = t;
-    this.c = Chan.forTimer();
+    this.tx = Chan.forTimer();
+    this.c = Chan.recvOnly(this.tx.h, t.curG);
     this.nt = new NodeTimer(t, () => {
-      this.c.trySend(Date.now());
+      this.tx.trySend(Date.now());
     });
     this.nt.start(d);
   }
@@ -105,7 +108,7 @@ export class Timer {
   stop(): boolean {
     if (current !== this.t) return false; // its runtime shut down, and the timer with it
     const pending = this.nt.stop();
-    return dropStale(this.c) || pending;
+    return dropStale(this.tx) || pending;
   }
 
   /** Restart it with a new duration; true if it was pending, or had fired unreceived. */
@@ -113,7 +116,7 @@ export class Timer {
     const d = checkMs(ms, 'Timer.reset()');
     if (current !== this.t) return false;
     const pending = this.nt.pending;
-    const stale = dropStale(this.c);
+    const stale = dropStale(this.tx);
     this.nt.start(d);
     return pending || stale;
   }
@@ -131,6 +134,7 @@ function dropStale(c: Chan<number>): boolean {
  */
 export class Ticker {
   readonly c: Chan<number>;
+  private readonly tx: Chan<number>;
   private readonly nt: NodeTimer;
   private period: number;
   private stopped = false;
@@ -142,11 +146,12 @@ export class Ticker {
     const p = checkMs(ms, 'tick()');
     if (p <= 0) throw new RangeError('gort: non-positive interval for tick()');
     this.period = p;
-    this.c = Chan.forTimer();
+    this.tx = Chan.forTimer();
+    this.c = Chan.recvOnly(this.tx.h, t.curG);
     this.nt = new NodeTimer(t, () => {
       if (this.stopped) return;
       this.nt.start(this.period);
-      this.c.trySend(Date.now());
+      this.tx.trySend(Date.now());
     });
     this.nt.start(p);
   }
@@ -155,7 +160,7 @@ export class Ticker {
     if (current !== this.t) return;
     this.stopped = true;
     this.nt.stop();
-    dropStale(this.c);
+    dropStale(this.tx);
   }
 
   reset(ms: number): void {
@@ -164,7 +169,7 @@ export class Ticker {
     if (current !== this.t) return;
     this.period = p;
     this.stopped = false;
-    dropStale(this.c);
+    dropStale(this.tx);
     this.nt.start(p);
   }
 }

@@ -102,7 +102,7 @@ export class Context implements HandleObject {
 
   /** A channel closed when the context is canceled or its deadline passes. */
   done(): Chan<void> {
-    if (this.doneChan === null) this.doneChan = new Chan<void>(0, this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
+    if (this.doneChan === null) this.doneChan = Chan.recvOnly<void>(this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
     return this.doneChan;
   }
 
@@ -165,7 +165,7 @@ function alloc(t: Thread, parent: number, deadline: number, done = 0): number {
   const h = heap.alloc(BYTES, Kind.CONTEXT);
   heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
   heap.i32[(h >> 2) + C.PARENT] = parent;
-  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : new Chan<void>(0).h;
+  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : Chan.forDone().h;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
   return h;
 }
