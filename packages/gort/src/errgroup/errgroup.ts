@@ -14,6 +14,7 @@
  * go() returned (even without awaiting it) waits for that goroutine too.
  */
 import { RuntimeObject } from '../runtime/object.js';
+import { SyncError } from '../errors.js';
 import { newproc } from '../runtime/proc.js';
 import { need } from '../runtime/thread.js';
 import { encodeInto, read, registerHandleKind } from '../value/codec.js';
@@ -105,13 +106,14 @@ export class Group extends RuntimeObject {
   setLimit(n: number): void {
     const heap = this.t.heap;
     const i = this.h >> 2;
+    if (typeof n !== 'number') throw new TypeError(`errgroup: setLimit needs an integer, got ${describe(n)}`);
     if (n < 0) {
       heap.i32[i + SEM] = 0;
       return;
     }
-    if (!Number.isInteger(n)) throw new RangeError(`errgroup: setLimit needs an integer, got ${n}`);
+    if (!Number.isInteger(n) || n > 0x7fffffff) throw new RangeError(`errgroup: setLimit needs an integer up to 2^31-1, got ${n}`);
     if (Atomics.load(heap.i32, i + 1) !== 0) {
-      throw new Error('errgroup: modify limit while goroutines in the group are still active');
+      throw new SyncError('errgroup: modify limit while goroutines in the group are still active');
     }
     heap.i32[i + SEM] = new Semaphore(n).h;
   }

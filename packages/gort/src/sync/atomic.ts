@@ -12,7 +12,7 @@ import { describe } from '../value/describe.js';
 
 /** v as an int32 (Go's int32: a number that is an integer in range; a TypeError or RangeError otherwise). */
 function i32(v: unknown, what: string): number {
-  if (((v as number) | 0) === v) return v as number;
+  if (typeof v === 'number' && (v | 0) === v) return v;
   if (typeof v !== 'number') throw new TypeError(`sync: ${what} needs an int32 (a number), got ${describe(v)}`);
   throw new RangeError(`sync: ${what} needs an integer from -2^31 to 2^31-1, got ${v}`);
 }
