@@ -39,6 +39,8 @@ import {
   afterFunc,
   withContext,
   Context,
+  Group,
+  RecvOnlyChan,
   type Runtime,
 } from 'gort';
 import { Kind } from '../src/value/kinds.js';
@@ -108,6 +110,33 @@ describe('a wrong object where a runtime object belongs (kind checks)', () => {
     expect(() => select([recv(c, (v) => v), handMade])).toThrow(/case 1/);
     expect(() => select(bad<[]>('cases'))).toThrow(TypeError);
     expect(await c.recv()).toBe(3); // the bad select took nothing
+  });
+
+  it("a context's done() and a timer's c are receive-only: closing done() no longer breaks cancel", async () => {
+    const [parent, cancel] = withCancel(background());
+    const [child] = withCancel(parent);
+    const d = parent.done();
+    expect(d).toBeInstanceOf(RecvOnlyChan);
+    expect(() => d.close()).toThrow(/^gort: close on a receive-only channel/);
+    expect(() => d.send(undefined)).toThrow(TypeError);
+    expect(() => d.trySend(undefined)).toThrow(TypeError);
+    expect(() => send(d, undefined)).toThrow(/^gort: send\(\) on a receive-only channel/);
+    const t = timer(60_000);
+    expect(() => t.c.trySend(1)).toThrow(TypeError);
+    expect(() => after(60_000).close()).toThrow(TypeError);
+    t.stop();
+    // On another thread the revived channel is receive-only too.
+    expect(await spawn(async (d: Chan<void>) => {
+      try {
+        d.close();
+        return 'closed';
+      } catch (e) {
+        return (e as Error).name;
+      }
+    }, d)).toBe('TypeError');
+    cancel(); // used to throw ClosedChannelError halfway once a program had closed done()
+    expect(await select([recv(child.done(), () => 'child done')])).toBe('child done');
+    expect(child.err()?.message).toBe('context canceled');
   });
 
   it('a Chan (or Context, WaitGroup…) made from a handle of another kind is a TypeError', async () => {
@@ -274,6 +303,10 @@ describe('bad arguments (typed errors, no spin, nothing lost)', () => {
     await expect(once.do(bad(5))).rejects.toThrow(TypeError);
     expect(once.done).toBe(false); // a bad call does not use the Once up
     expect(() => new Cond(bad({}))).toThrow(/^sync: new Cond\(\) needs a Mutex or an RWMutex, got a plain object/);
+    expect(() => new AtomicInt32(bad(5n))).toThrow(/needs an int32 \(a number\), got bigint 5n/);
+    const g = new Group();
+    expect(() => g.setLimit(bad(Symbol('n')))).toThrow(/^errgroup: setLimit needs an integer, got a symbol/);
+    expect(() => g.setLimit(2 ** 40)).toThrow(RangeError);
   });
 
   it('after all of the above the runtime still works', async () => {
