@@ -7,11 +7,14 @@
  * | 4    | L_KIND | the locker's handle kind (Mutex or RWMutex)            |
  * | 5    | L      | the locker's handle                                    |
  *
+ * wait() without L locked is a SyncError before anything is queued (Go's fatal "unlock of
+ * unlocked mutex"; a queued waiter whose wait threw would eat a later signal).
  * wait() queues its waiter before it unlocks L, so a signal made after that unlock finds
  * it: no wake-up is lost (Go gets the same from notifyList tickets).
  */
 import { RuntimeObject, badHandle } from '../runtime/object.js';
 import { describe } from '../value/describe.js';
+import { SyncError } from '../errors.js';
 import { need } from '../runtime/thread.js';
 import { waitCode } from '../sched/g.js';
 import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
@@ -43,6 +46,9 @@ export class Cond extends RuntimeObject {
   }
 
   async wait(): Promise<void> {
+    // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
+    // that eats a later signal.
+    if (!(this.L as Mutex | RWMutex).locked()) throw new SyncError('sync: Cond.wait without holding its lock (unlock of unlocked mutex)');
     const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g);
     this.L.unlock();
     await p;

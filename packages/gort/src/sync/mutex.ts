@@ -81,6 +81,11 @@ export class Mutex extends RuntimeObject implements Locker {
     return Atomics.compareExchange(a, this.at + STATE, old, old | LOCKED) === old;
   }
 
+  /** @internal whether it is locked now (unlock() would not throw); a racy snapshot */
+  locked(): boolean {
+    return (Atomics.load(this.t.heap.i32, this.at + STATE) & LOCKED) !== 0;
+  }
+
   unlock(): void {
     const a = this.t.heap.i32;
     const i = this.at + STATE;

@@ -112,6 +112,11 @@ export class RWMutex extends RuntimeObject {
     return true;
   }
 
+  /** @internal whether it is write-locked (or a writer is on its way in): unlock() would not throw */
+  locked(): boolean {
+    return Atomics.load(this.t.heap.i32, this.at + READERS) < 0;
+  }
+
   unlock(): void {
     const a = this.t.heap.i32;
     const r = Atomics.add(a, this.at + READERS, MAX_READERS) + MAX_READERS;
