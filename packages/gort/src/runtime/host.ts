@@ -157,6 +157,12 @@ let active: Runtime | null = null;
 /** Start a long-lived runtime on this thread; `await rt.shutdown()` when done. Main thread. */
 export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`gort: start()'s options must be an object, got ${describe(opts)}`);
+  if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || !opts.execArgv.every((a) => typeof a === 'string'))) {
+    throw new TypeError(`gort: start()'s execArgv must be an array of strings, got ${describe(opts.execArgv)}`);
+  }
+  if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
+    throw new TypeError(`gort: start()'s resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
+  }
   if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
   const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());
   if (!Number.isInteger(procs) || procs < 1 || procs > 256) {
