@@ -345,6 +345,80 @@ const OPS: Array<[string, (p: Pool, args: unknown[]) => unknown]> = [
   ['attach', (_, a) => attach(a0(a))],
 ];
 
+/**
+ * The same on an M, inside one goroutine (channels made there are local to it: the other
+ * code path). An inline goroutine sees only its parameters and gort's names, so its pool and
+ * its calls are built in it; `steps` are [call, argument indices…] chosen by fast-check.
+ * Returns the problems found (an empty list when every call behaved).
+ */
+async function fuzzOnM(steps: number[][], callMs: number): Promise<string[]> {
+  const problems: string[] = [];
+  const bg = background();
+  const [ctx, cancel] = withCancel(bg);
+  const sentinel = chan<unknown>(3);
+  const SENT = [7, 'x', { deep: [1, null] }];
+  for (const v of SENT) await sentinel.send(v);
+  const local = chan<unknown>(2);
+  const closed = chan<unknown>();
+  closed.close();
+  const mu = new Mutex();
+  const pool: unknown[] = [
+    sentinel, local, chan(), ctx, ctx.done(), after(60_000), bg, new WaitGroup(), mu, new Cond(mu), new Semaphore(2),
+    new AtomicInt32(1), new Once(), undefined, null, 0, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 32, '', '100', {}, [], 5n,
+    () => 1, { default: 3 }, new WeakMap(), Promise.resolve(1),
+  ];
+  const notSentinel = (v: unknown): unknown => (v === sentinel ? null : v);
+  const calls: Array<[string, (a: unknown[]) => unknown]> = [
+    ['withCancel', (a) => withCancel(a[0] as never)],
+    ['withTimeout', (a) => withTimeout(a[0] as never, a[1] as never)],
+    ['withDeadline', (a) => withDeadline(a[0] as never, a[1] as never)],
+    ['withValue', (a) => withValue(a[0] as never, a[1] as never, a[2])],
+    ['afterFunc', (a) => afterFunc(a[0] as never, a[1] as never)],
+    ['select recv', (a) => select([recv(notSentinel(a[0]) as never, a[1] as never)], { default: () => 'd' })],
+    ['select send', (a) => select([send(notSentinel(a[0]) as never, a[1], a[2] as never)], { default: () => 'd' })],
+    ['select options', (a) => select([recv(closed)], a[0] as never)],
+    ['chan', (a) => chan(a[0] as never)],
+    ['trySend', (a) => local.trySend(a[0])],
+    ['tryRecv', () => local.tryRecv()],
+    ['close', (a) => (notSentinel(a[0]) as { close?: () => void } | null)?.close?.()],
+    ['wg.add', (a) => new WaitGroup().add(a[0] as never)],
+    ['go', (a) => go(a[0] as never, a[1])],
+    ['spawn', (a) => spawn(a[0] as never, a[1])],
+    ['timer', (a) => timer(a[0] as never).stop()],
+    ['new Semaphore', (a) => new Semaphore(a[0] as never)],
+    ['AtomicInt32.add', (a) => new AtomicInt32(0).add(a[0] as never)],
+  ];
+  for (const [k, ...ix] of steps) {
+    const [name, f] = calls[k! % calls.length]!;
+    const args = ix.map((i) => pool[i! % pool.length]);
+    const what = `${name}(${args.map((v) => (typeof v === 'object' && v !== null ? (v.constructor?.name ?? 'null-proto') : typeof v === 'bigint' ? 'bigint' : String(v))).join(', ')}) on an M`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const r = await Promise.race([
+        Promise.resolve(f(args)).then(() => 'ok'),
+        new Promise((res) => {
+          timer = setTimeout(() => res('timeout'), callMs);
+        }),
+      ]);
+      if (r === 'timeout') problems.push(`${what} neither returned nor threw within ${callMs} ms`);
+    } catch (e) {
+      const typed =
+        ((e instanceof TypeError || e instanceof RangeError) && /^(gort|sync|semaphore|makechan|context|errgroup):/.test(e.message)) ||
+        e instanceof SyncError ||
+        e instanceof ClosedChannelError ||
+        e instanceof CanceledError;
+      if (!typed) problems.push(`${what}: not a typed error: ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  cancel();
+  const got: unknown[] = [];
+  for (let k = 0; k <= SENT.length; k++) got.push(sentinel.tryRecv());
+  if (JSON.stringify(got) !== JSON.stringify([...SENT.map((v) => [v, true]), null])) problems.push(`the sentinel channel now holds ${JSON.stringify(got)}`);
+  return problems;
+}
+
 describe('misuse fuzzer', () => {
   let rt: Runtime;
   beforeAll(async () => {
@@ -423,5 +497,23 @@ describe('misuse fuzzer', () => {
     }
     for (const k of pool.cancels) k();
     expect(rt.error).toBe(null);
+  });
+
+  it(`the same inside a goroutine on an M, on channels local to it (seed ${SEED})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }), async (steps) => {
+        const problems = await Promise.race([
+          spawn(fuzzOnM, steps, CALL_MS),
+          new Promise<string[]>((res) => setTimeout(() => res(['the goroutine did not finish within 10 s']), 10_000).unref()),
+        ]);
+        expect(problems).toEqual([]);
+        expect(rt.error).toBe(null);
+      }),
+      { seed: SEED, numRuns: Math.max(1, Math.round(RUNS / 8)), endOnFailure: process.env['GORT_FUZZ_SHRINK'] !== '1' },
+    );
+    const c = chan<number>();
+    const p = spawn(async (c: Chan<number>) => c.send(1), c);
+    expect(await c.recv()).toBe(1);
+    await p;
   });
 });

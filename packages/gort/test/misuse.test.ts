@@ -10,6 +10,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   start,
   run,
+  fromModule,
   spawn,
   chan,
   select,
@@ -309,6 +310,20 @@ describe('bad arguments (typed errors, no spin, nothing lost)', () => {
     expect(() => g.setLimit(2 ** 40)).toThrow(RangeError);
   });
 
+  it('cond.wait() without holding its lock is a SyncError that leaves no waiter behind to eat a signal', async () => {
+    const mu = new Mutex();
+    const cond = new Cond(mu);
+    await expect(cond.wait()).rejects.toThrow(/^sync: Cond\.wait without holding its lock/);
+    await mu.lock();
+    const w = cond.wait(); // unlocks mu once queued
+    await mu.lock();
+    cond.signal();
+    mu.unlock();
+    const r = await Promise.race([w.then(() => 'woken'), new Promise((res) => setTimeout(() => res('signal lost'), 3000))]);
+    expect(r).toBe('woken');
+    mu.unlock();
+  });
+
   it('after all of the above the runtime still works', async () => {
     const c = chan<number>();
     const p = spawn(async (c: Chan<number>) => {
@@ -343,6 +358,8 @@ describe('calls after the runtime shut down', () => {
   it('run() needs a function, start() an options object', async () => {
     await expect(run(bad(5))).rejects.toThrow(/^gort: run\(\) needs the main function, got number 5/);
     await expect(start(bad(null))).rejects.toThrow(/^gort: start\(\)'s options must be an object/);
+    await expect(start({ execArgv: bad('--x') })).rejects.toThrow(/^gort: start\(\)'s execArgv must be an array of strings/);
+    expect(() => fromModule(bad(123))).toThrow(/^gort: fromModule\(\) needs a URL or an absolute path, got number 123/);
     expect(await run(() => 'still runs', { procs: 1 })).toBe('still runs');
   });
 });
