@@ -216,6 +216,7 @@ describe('bad arguments (typed errors, no spin, nothing lost)', () => {
     expect(() => withCancelCause(bad<Context>(null))).toThrow(/got null/);
     expect(() => withTimeoutCause(bad<Context>(5), 5, 'c')).toThrow(TypeError);
     expect(() => afterFunc(bad<Context>({}), () => {})).toThrow(/^gort: afterFunc\(\) needs a Context/);
+    expect(() => afterFunc(background(), bad('f'))).toThrow(/^gort: afterFunc\(\) needs a goroutine function, got string "f"/);
   });
 
   it("withTimeout(bg, '100' | NaN | null | undefined) and bad deadlines are typed errors, not expired contexts", () => {

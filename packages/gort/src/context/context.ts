@@ -320,6 +320,7 @@ function startAfter(t: Thread, h: number): void {
 export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) => unknown, ...args: A): () => boolean {
   const t = need('afterFunc()');
   ctxArg('afterFunc()', ctx, 'a');
+  if (typeof fn !== 'function') throw new TypeError(`gort: afterFunc() needs a goroutine function, got ${describe(fn)}`);
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
