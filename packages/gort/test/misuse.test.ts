@@ -150,6 +150,8 @@ describe('a wrong object where a runtime object belongs (kind checks)', () => {
     expect(() => new WaitGroup(chanH)).toThrow(TypeError);
     expect(() => new Mutex(12345)).toThrow(/no live runtime object/);
     expect(() => new Chan(0, 7)).toThrow(TypeError);
+    expect(() => new Chan(0, chanH + 0.5)).toThrow(TypeError); // a handle is an integer
+    expect(() => new Chan(0, bad(String(chanH)))).toThrow(TypeError);
     // A ref made by hand whose handle names something else: refused before anything is revived.
     expect(() => attach({ gort: 'ref', sab: rt.heap.sab, kind: Kind.CHAN, handle: ctxH })).toThrow(/^gort: attach\(\) was given a ref whose handle \d+ names no live Chan/);
     expect(() => attach(bad({ gort: 'ref', sab: 1, kind: 2, handle: 8 }))).toThrow(TypeError);

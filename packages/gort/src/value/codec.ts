@@ -84,14 +84,15 @@ const P_TRUE = { tag: 3 } as const;
 
 /** [kind, handle] of a runtime object, checked against the heap when one is given. */
 function handleOf(v: object, path: string, heap: Heap | undefined): readonly [number, number] {
-  const r = (v as HandleObject)[GORT_HANDLE]();
-  const kind = Array.isArray(r) ? (r[0] as unknown) : undefined;
-  const h = Array.isArray(r) ? (r[1] as unknown) : undefined;
-  if (typeof kind !== 'number' || revivers[kind] === undefined || typeof h !== 'number') {
+  const r = (v as HandleObject)[GORT_HANDLE]() as unknown as ArrayLike<unknown> | null | undefined;
+  const kind = r?.[0];
+  const h = r?.[1] as number;
+  if (typeof kind !== 'number' || revivers[kind] === undefined) {
     throw new TypeError(`gort: ${path} claims to be a runtime object but names no known kind of one`);
   }
+  // kindOf is -1 for anything that is not a live block's handle (a non-number too).
   if (heap !== undefined && heap.kindOf(h) !== kind) {
-    throw new TypeError(`gort: ${path} claims to be a runtime object, but its handle ${h} names no live record of its kind (${kind})`);
+    throw new TypeError(`gort: ${path} claims to be a runtime object, but its handle ${String(h)} names no live record of its kind (${kind})`);
   }
   return [kind, h];
 }
