@@ -358,6 +358,32 @@ describe('calls after the runtime shut down', () => {
     expect(t.reset(10)).toBe(false);
   });
 
+  it('an object of a runtime that has shut down cannot be sent in the next one (its handle would name another object)', async () => {
+    let old: Chan<number> | undefined;
+    let oldCtx: Context | undefined;
+    await run(() => {
+      old = chan<number>(1);
+      [oldCtx] = withCancel(background());
+    }, { procs: 1 });
+    const r = await run(async () => {
+      const fresh = chan<number>(1); // likely at the same offset as `old` in the new heap
+      const out: string[] = [];
+      for (const v of [old, oldCtx, { nested: old }]) {
+        try {
+          await spawn(async (c: unknown) => c, v);
+          out.push('sent');
+        } catch (e) {
+          out.push((e as Error).name);
+        }
+      }
+      expect(() => exportRef(old!)).toThrow(/^gort: this Chan belongs to a runtime that has shut down/);
+      await fresh.send(1);
+      out.push(String(await fresh.recv()));
+      return out;
+    }, { procs: 1 });
+    expect(r).toEqual(['RuntimeStateError', 'RuntimeStateError', 'RuntimeStateError', '1']);
+  });
+
   it('run() needs a function, start() an options object', async () => {
     await expect(run(bad(5))).rejects.toThrow(/^gort: run\(\) needs the main function, got number 5/);
     await expect(start(bad(null))).rejects.toThrow(/^gort: start\(\)'s options must be an object/);

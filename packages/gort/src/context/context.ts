@@ -43,7 +43,7 @@ import { lock, unlock } from '../heap/lock.js';
 import { Chan } from '../chan/chan.js';
 import { NodeTimer } from '../chan/timers.js';
 import { current, need, type Thread } from '../runtime/thread.js';
-import { badHandle } from '../runtime/object.js';
+import { badHandle, staleObject } from '../runtime/object.js';
 import { describe } from '../value/describe.js';
 import { drop, dropArgs, encodeArgs, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
 import { newprocEncoded } from '../runtime/proc.js';
@@ -97,6 +97,7 @@ export class Context implements HandleObject {
   }
 
   [GORT_HANDLE](): readonly [number, number] {
+    if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
     return [Kind.CONTEXT, this.h];
   }
 

@@ -15,7 +15,8 @@
  * not checked are `embedded` ones: an object whose layout starts a bigger record of its
  * owner's (a Group's WaitGroup, an RWMutex's or a Once's Mutex), made by that owner.
  */
-import { need, type Thread } from './thread.js';
+import { current, need, type Thread } from './thread.js';
+import { RuntimeStateError } from '../errors.js';
 import { parkCurrent } from './park.js';
 import type { WaitReason } from '../sched/g.js';
 import { GORT_HANDLE, type HandleObject } from '../value/codec.js';
@@ -46,7 +47,13 @@ export abstract class RuntimeObject implements HandleObject {
     }
   }
 
+  /**
+   * The kind and handle, to send it. Only on the thread and runtime that made this object: a
+   * handle of a runtime that has shut down may name another object in the next runtime's
+   * heap (allocation is deterministic), so sending it would alias that object silently.
+   */
   [GORT_HANDLE](): readonly [number, number] {
+    if (current !== this.t) throw staleObject(this.kind);
     return [this.kind, this.h];
   }
 
@@ -56,6 +63,11 @@ export abstract class RuntimeObject implements HandleObject {
     parkCurrent(this.t, this.t.lastWaiter, reason, this.g);
     return p;
   }
+}
+
+/** The error for an object of a runtime that has shut down, used in another (or none). */
+export function staleObject(kind: number): RuntimeStateError {
+  return new RuntimeStateError(`gort: this ${kindName[kind] ?? 'runtime object'} belongs to a runtime that has shut down; make a new one in the running runtime`);
 }
 
 /** The TypeError for a handle whose record is not of the kind expected (`got`: heap.kindOf). */
