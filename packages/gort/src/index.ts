@@ -10,10 +10,11 @@ import { liveGoroutines } from './sched/threads.js';
 import { setNamespace, MODULE_REF, type ModuleRef } from './shipping/registry.js';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
+import { describe } from './value/describe.js';
 
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
-export { Chan, chan } from './chan/chan.js';
+export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';
@@ -116,6 +117,9 @@ export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends 
  */
 export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
   let href: string;
+  if (!(url instanceof URL) && typeof url !== 'string') {
+    throw new TypeError(`gort: fromModule() needs a URL or an absolute path, got ${describe(url)}`);
+  }
   if (url instanceof URL) href = url.href;
   else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) href = url;
   else if (isAbsolute(url)) href = pathToFileURL(url).href;

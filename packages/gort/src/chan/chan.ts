@@ -21,7 +21,7 @@ import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
 import { RuntimeObject } from '../runtime/object.js';
 import { parkCurrent, unparkSync } from '../runtime/park.js';
-import { CLOSED, type Thread } from '../runtime/thread.js';
+import { CLOSED, current, type Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
@@ -197,14 +197,13 @@ function mayBlockSpin(t: Thread, c: number): boolean {
 }
 
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
-  protected readonly kind = Kind.CHAN;
 
   /** A channel with `capacity` buffer slots (0: unbuffered). The other arguments are the runtime's. */
   constructor(capacity = 0, handle?: number, g?: number) {
     if (handle === undefined && (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_CAP)) {
       throw new RangeError(`makechan: size out of range: ${String(capacity)} (an integer from 0 to ${MAX_CAP})`);
     }
-    super('chan()', CH_BYTES, handle, g);
+    super('chan()', Kind.CHAN, CH_BYTES, handle, g);
     if (handle === undefined) {
       const heap = this.t.heap;
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
@@ -246,8 +245,20 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
    */
   static forTimer(): Chan<number> {
     const c = new Chan<number>(1);
-    c.t.heap.i32[(c.h >> 2) + CH.FLAGS] = ChFlag.TIMER; // before the channel can reach another thread
+    c.t.heap.i32[(c.h >> 2) + CH.FLAGS] = ChFlag.TIMER | ChFlag.RECV_ONLY; // before the channel can reach another thread
     return c;
+  }
+
+  /** @internal A context's done channel: unbuffered, closed by the runtime only. */
+  static forDone(): Chan<void> {
+    const c = new Chan<void>(0);
+    c.t.heap.i32[(c.h >> 2) + CH.FLAGS] = ChFlag.RECV_ONLY;
+    return c;
+  }
+
+  /** @internal The receive-only object programs get for a channel the runtime sends on or closes. */
+  static recvOnly<T>(h: number, g: number): Chan<T> {
+    return new RecvOnlyChan<T>(0, h, g);
   }
 
   /** Buffer slots; 0 for a timer's channel (Go 1.23: timer channels are unbuffered). */
@@ -559,9 +570,37 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
 
 const ITER_DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
+function recvOnlyError(op: string): TypeError {
+  return new TypeError(`gort: ${op} on a receive-only channel (a context's done() or a timer's c, which only the runtime sends on or closes)`);
+}
+
+/**
+ * Go's <-chan: a context's done() and a timer's or ticker's `c`. Receiving works as on any
+ * channel; send, trySend, sendSync and close are TypeErrors (Go rejects them at compile time).
+ * A program that closed done() used to make the context's cancel throw halfway through,
+ * with its children left uncanceled. Revived as such on every thread (ChFlag.RECV_ONLY).
+ */
+export class RecvOnlyChan<T = unknown> extends Chan<T> {
+  override send(_v: T): Promise<void> {
+    throw recvOnlyError('send');
+  }
+  override trySend(_v: T): boolean {
+    throw recvOnlyError('send');
+  }
+  override sendSync(_v: T): void {
+    throw recvOnlyError('send');
+  }
+  override close(): void {
+    throw recvOnlyError('close');
+  }
+}
+
 /** Go's make(chan T, capacity). */
 export function chan<T = unknown>(capacity = 0): Chan<T> {
   return new Chan<T>(capacity);
 }
 
-registerHandleKind(Kind.CHAN, (h, g) => new Chan(0, h, g));
+registerHandleKind(Kind.CHAN, (h, g) =>
+  // A read of an unchecked handle, to pick the class; the constructor checks the kind.
+  ((current?.heap.i32[(h >> 2) + CH.FLAGS] ?? 0) & ChFlag.RECV_ONLY) !== 0 ? new RecvOnlyChan(0, h, g) : new Chan(0, h, g),
+);

@@ -50,6 +50,11 @@ export const CH_BYTES = 52;
 export const ChFlag = {
   /** A timer's or ticker's channel: len and cap read 0, as Go 1.23's synchronous timer channels. */
   TIMER: 1,
+  /**
+   * Only the runtime sends on or closes it (a context's done channel, a timer's or ticker's):
+   * programs get a RecvOnlyChan for it (chan.ts), as Go's <-chan.
+   */
+  RECV_ONLY: 2,
 } as const;
 
 /** Copy a 16-byte value slot (hands over its out-of-line block). */

@@ -14,6 +14,13 @@
  *    earlier: a linked case waiter names it, and a reused record would be claimed by a
  *    counterpart by mistake (Go's select2 leak test covers the "nothing left" half).
  * A null channel's case never fires; select([]) with no default parks forever.
+ *
+ * Misuse: recv()/send() check their channel (a Chan or null) and callback (a function, or
+ * none: a receive case then yields the value, a send case undefined) when the case is made;
+ * select() checks every case is one recv()/send() made, and its options, before it encodes
+ * a value or touches a channel — so a bad case never costs a value. A Context, a WaitGroup
+ * or anything else where a channel belongs is a TypeError, never a read of its record as a
+ * channel's.
  */
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
@@ -22,7 +29,8 @@ import { parkCurrent } from '../runtime/park.js';
 import { W, WFlag, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES } from '../value/codec.js';
 import { CH, enqueue, moveSlot, unlink } from './hchan.js';
-import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, type Chan } from './chan.js';
+import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, Chan, RecvOnlyChan } from './chan.js';
+import { describe } from '../value/describe.js';
 import { flushWakes } from './hchan.js';
 import { chanOwner, ensureShared, requestShared } from './local.js';
 
@@ -33,14 +41,62 @@ export interface SelectCase<R> {
   /** @internal */ readonly fn: (value: unknown, ok: boolean) => R;
 }
 
-/** A receive case: fn(value, ok) runs if it is chosen. */
-export function recv<T, R>(ch: Chan<T> | null, fn: (value: T | undefined, ok: boolean) => R): SelectCase<R> {
-  return { dir: 'recv', ch: ch as Chan<unknown> | null, value: undefined, fn: fn as (v: unknown, ok: boolean) => R };
+/** The only SelectCase objects select() takes: made by recv() and send(), frozen. */
+class Case<R> implements SelectCase<R> {
+  constructor(
+    readonly dir: 'send' | 'recv',
+    readonly ch: Chan<unknown> | null,
+    readonly value: unknown,
+    readonly fn: (value: unknown, ok: boolean) => R,
+  ) {
+    Object.freeze(this);
+  }
 }
 
-/** A send case: fn() runs if it is chosen. */
-export function send<T, R>(ch: Chan<T> | null, value: T, fn: () => R): SelectCase<R> {
-  return { dir: 'send', ch: ch as Chan<unknown> | null, value, fn: () => fn() };
+function chanArg(what: string, ch: unknown): Chan<unknown> | null {
+  if (ch === null || ch instanceof Chan) return ch;
+  const hint = typeof ch === 'object' && ch !== null && typeof (ch as { done?: unknown }).done === 'function' && typeof (ch as { err?: unknown }).err === 'function' ? ' (for a Context, use ctx.done())' : '';
+  throw new TypeError(`gort: ${what} needs a Chan (or null, which never fires), got ${describe(ch)}${hint}`);
+}
+
+function fnArg(what: string, fn: unknown): void {
+  if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`gort: ${what}'s callback must be a function (or left out), got ${describe(fn)}`);
+}
+
+const identity = (v: unknown): unknown => v;
+const nothing = (): undefined => undefined;
+
+/**
+ * A receive case: fn(value, ok) runs if it is chosen, and select() resolves to its result.
+ * Without fn, select() resolves to the value received (undefined once closed and drained).
+ */
+export function recv<T, R = T | undefined>(ch: Chan<T> | null, fn?: (value: T | undefined, ok: boolean) => R): SelectCase<R> {
+  const c = chanArg('recv()', ch);
+  fnArg('recv()', fn);
+  return new Case<R>('recv', c, undefined, (fn ?? identity) as (v: unknown, ok: boolean) => R);
+}
+
+/** A send case: fn() runs if it is chosen (without fn, select() resolves to undefined). */
+export function send<T, R = undefined>(ch: Chan<T> | null, value: T, fn?: () => R): SelectCase<R> {
+  const c = chanArg('send()', ch);
+  if (c instanceof RecvOnlyChan) throw new TypeError(`gort: send() on a receive-only channel (a context's done() or a timer's c)`);
+  fnArg('send()', fn);
+  const f = (fn ?? nothing) as () => R;
+  return new Case<R>('send', c, value, () => f());
+}
+
+/** Check what select() was given, before it touches anything. */
+function checkSelect(cases: unknown, options: unknown): void {
+  if (!Array.isArray(cases)) throw new TypeError(`gort: select() needs an array of cases made by recv() and send(), got ${describe(cases)}`);
+  for (let k = 0; k < cases.length; k++) {
+    if (!(cases[k] instanceof Case)) {
+      throw new TypeError(`gort: select() case ${k} is not a case made by recv() or send(), got ${describe(cases[k])}`);
+    }
+  }
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw new TypeError(`gort: select()'s options must be an object, got ${describe(options)}`);
+  const d = (options as { default?: unknown }).default;
+  if (d !== undefined && typeof d !== 'function') throw new TypeError(`gort: select()'s options.default must be a function, got ${describe(d)}`);
 }
 
 export interface SelectOptions<R> {
@@ -56,6 +112,7 @@ function ownerOf(ch: Chan<unknown>): number {
 
 export function select<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R> = {}): Promise<Awaited<R>> {
   const t = need('select()');
+  checkSelect(cases, options);
   const live: number[] = [];
   for (let k = 0; k < cases.length; k++) if (cases[k]!.ch !== null) live.push(k);
   if (live.length === 0) {

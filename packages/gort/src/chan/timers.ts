@@ -10,6 +10,8 @@
  * cleared its Node timer and uncounted itself. Node timers are unref'd: like Go, a program
  * ends when main returns, whatever timers are pending. Durations beyond Node's limit
  * (2^31-1 ms, which Node would turn into 1 ms) are waited out in chained steps.
+ * stop() and reset() called after the runtime that made the timer shut down do nothing (they
+ * return false): a timer or signal handler may outlive run().
  */
 import { H } from '../heap/layout.js';
 import { current, need, type Thread } from '../runtime/thread.js';
@@ -85,28 +87,36 @@ export class NodeTimer {
 export class Timer {
   /** Receives the time (ms since the epoch) once the duration has passed. */
   readonly c: Chan<number>;
+  /** The sending side of c (c itself is receive-only). */
+  private readonly tx: Chan<number>;
   private readonly nt: NodeTimer;
+  private readonly t: Thread;
 
   constructor(ms: number) {
     const t = need('timer()');
-    this.c = Chan.forTimer();
+    const d = checkMs(ms, 'timer()');
+    this.t = t;
+    this.tx = Chan.forTimer();
+    this.c = Chan.recvOnly(this.tx.h, t.curG);
     this.nt = new NodeTimer(t, () => {
-      this.c.trySend(Date.now());
+      this.tx.trySend(Date.now());
     });
-    this.nt.start(checkMs(ms, 'timer()'));
+    this.nt.start(d);
   }
 
   /** Stop the timer; true if that kept its value from being received (it was pending, or fired unreceived). */
   stop(): boolean {
+    if (current !== this.t) return false; // its runtime shut down, and the timer with it
     const pending = this.nt.stop();
-    return dropStale(this.c) || pending;
+    return dropStale(this.tx) || pending;
   }
 
   /** Restart it with a new duration; true if it was pending, or had fired unreceived. */
   reset(ms: number): boolean {
     const d = checkMs(ms, 'Timer.reset()');
+    if (current !== this.t) return false;
     const pending = this.nt.pending;
-    const stale = dropStale(this.c);
+    const stale = dropStale(this.tx);
     this.nt.start(d);
     return pending || stale;
   }
@@ -124,36 +134,42 @@ function dropStale(c: Chan<number>): boolean {
  */
 export class Ticker {
   readonly c: Chan<number>;
+  private readonly tx: Chan<number>;
   private readonly nt: NodeTimer;
   private period: number;
   private stopped = false;
+  private readonly t: Thread;
 
   constructor(ms: number) {
     const t = need('tick()');
+    this.t = t;
     const p = checkMs(ms, 'tick()');
     if (p <= 0) throw new RangeError('gort: non-positive interval for tick()');
     this.period = p;
-    this.c = Chan.forTimer();
+    this.tx = Chan.forTimer();
+    this.c = Chan.recvOnly(this.tx.h, t.curG);
     this.nt = new NodeTimer(t, () => {
       if (this.stopped) return;
       this.nt.start(this.period);
-      this.c.trySend(Date.now());
+      this.tx.trySend(Date.now());
     });
     this.nt.start(p);
   }
 
   stop(): void {
+    if (current !== this.t) return;
     this.stopped = true;
     this.nt.stop();
-    dropStale(this.c);
+    dropStale(this.tx);
   }
 
   reset(ms: number): void {
     const p = checkMs(ms, 'Ticker.reset()');
     if (p <= 0) throw new RangeError('gort: non-positive interval for Ticker.reset()');
+    if (current !== this.t) return;
     this.period = p;
     this.stopped = false;
-    dropStale(this.c);
+    dropStale(this.tx);
     this.nt.start(p);
   }
 }

@@ -32,15 +32,23 @@
  * needed — cancel takes one record's LOCK at a time. A child unlinks itself from its parent's
  * list only while the parent is active: a canceled parent's list belongs to its cancel.
  * Records live until the runtime shuts down (docs/architecture.md, "Memory").
+ *
+ * Misuse: every function checks its context argument is a Context (instanceof) and its
+ * duration or deadline before it allocates anything; a Context made from a handle checks
+ * the record is a context (its heap kind). A cancel function is idempotent, as Go's: called
+ * after the runtime that made it shut down (from a timer or signal handler, say) it does
+ * nothing.
  */
 import { lock, unlock } from '../heap/lock.js';
 import { Chan } from '../chan/chan.js';
 import { NodeTimer } from '../chan/timers.js';
-import { need, type Thread } from '../runtime/thread.js';
+import { current, need, type Thread } from '../runtime/thread.js';
+import { badHandle, staleObject } from '../runtime/object.js';
+import { describe } from '../value/describe.js';
 import { drop, dropArgs, encodeArgs, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
 import { newprocEncoded } from '../runtime/proc.js';
 import { moveSlot } from '../chan/hchan.js';
-import { Kind } from '../value/kinds.js';
+import { Kind, RecordKind } from '../value/kinds.js';
 
 const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20 } as const;
 const BYTES = 24 * 4;
@@ -82,17 +90,20 @@ export class Context implements HandleObject {
   /** @internal contexts are made by background(), withCancel(), … */
   constructor(h: number, g?: number) {
     this.t = need('context');
+    const k = this.t.heap.kindOf(h);
+    if (k !== Kind.CONTEXT) throw badHandle('Context', Kind.CONTEXT, k, h);
     this.h = h;
     this.g = g ?? this.t.curG;
   }
 
   [GORT_HANDLE](): readonly [number, number] {
+    if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
     return [Kind.CONTEXT, this.h];
   }
 
   /** A channel closed when the context is canceled or its deadline passes. */
   done(): Chan<void> {
-    if (this.doneChan === null) this.doneChan = new Chan<void>(0, this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
+    if (this.doneChan === null) this.doneChan = Chan.recvOnly<void>(this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
     return this.doneChan;
   }
 
@@ -152,10 +163,10 @@ export class Context implements HandleObject {
 
 function alloc(t: Thread, parent: number, deadline: number, done = 0): number {
   const heap = t.heap;
-  const h = heap.alloc(BYTES);
+  const h = heap.alloc(BYTES, Kind.CONTEXT);
   heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
   heap.i32[(h >> 2) + C.PARENT] = parent;
-  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : new Chan<void>(0).h;
+  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : Chan.forDone().h;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
   return h;
 }
@@ -176,6 +187,37 @@ export function background(): Context {
 
 /** Go's context.TODO: the same as background(). */
 export const todo = background;
+
+/** `v` as a Context, or the TypeError that names the call (before anything is made). */
+function ctxArg(what: string, v: unknown, role = 'a parent'): Context {
+  if (v instanceof Context) return v;
+  const hint = typeof v === 'number' || typeof v === 'string' || v instanceof Date ? ` (the ${role.replace(/^an? /, '')} context comes first: ${what.replace('()', '')}(parent, …))` : '';
+  throw new TypeError(`gort: ${what} needs ${role} Context (e.g. background()), got ${describe(v)}${hint}`);
+}
+
+/** A duration in ms: a finite number (negative: already expired, as Go's). */
+function msArg(what: string, ms: unknown): number {
+  if (typeof ms !== 'number') throw new TypeError(`gort: ${what} needs a timeout in ms (a number), got ${describe(ms)}`);
+  if (!Number.isFinite(ms)) throw new RangeError(`gort: ${what} needs a finite timeout in ms, got ${ms}`);
+  return ms;
+}
+
+/** A deadline: ms since the epoch (finite) or a valid Date. */
+function deadlineArg(what: string, d: unknown): number {
+  if (d instanceof Date) {
+    const n = d.getTime();
+    if (Number.isNaN(n)) throw new RangeError(`gort: ${what} got an invalid Date`);
+    return n;
+  }
+  if (typeof d !== 'number') throw new TypeError(`gort: ${what} needs a deadline (ms since the epoch, or a Date), got ${describe(d)}`);
+  if (!Number.isFinite(d)) throw new RangeError(`gort: ${what} needs a finite deadline, got ${d}`);
+  return d;
+}
+
+/** This thread, if the runtime that made t is still running on it; null once it shut down. */
+function still(t: Thread): Thread | null {
+  return current === t ? t : null;
+}
 
 /** Attach a new child of parent; returns its handle (canceled at once if parent is done). */
 function child(t: Thread, parent: Context, deadline: number): number {
@@ -278,12 +320,14 @@ function startAfter(t: Thread, h: number): void {
  */
 export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) => unknown, ...args: A): () => boolean {
   const t = need('afterFunc()');
+  ctxArg('afterFunc()', ctx, 'a');
+  if (typeof fn !== 'function') throw new TypeError(`gort: afterFunc() needs a goroutine function, got ${describe(fn)}`);
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
   let h: number;
   try {
-    h = heap.alloc(BYTES);
+    h = heap.alloc(BYTES, RecordKind.AFTER_FUNC);
   } catch (e) {
     dropArgs(heap, argsH);
     throw e;
@@ -307,7 +351,8 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   unlock(a, (ph >> 2) + C.LOCK);
   if (ps !== 0) startAfter(t, h);
   return () => {
-    const st = need('stop()');
+    const st = still(t);
+    if (st === null) return false; // the runtime shut down: nothing will start it now
     const sh = st.heap;
     lock(sh.i32, (h >> 2) + C.LOCK);
     const pending = sh.i32[(h >> 2) + C.STATE] === 0;
@@ -328,29 +373,36 @@ export function cancelContext(t: Thread, h: number): void {
 /** Go's context.WithCancel: a child canceled by cancel() or when parent is. */
 export function withCancel(parent: Context): [Context, CancelFunc] {
   const t = need('withCancel()');
-  const h = child(t, parent, 0);
-  return [new Context(h), () => cancel(need('cancel()'), h, 1, true)];
+  const h = child(t, ctxArg('withCancel()', parent), 0);
+  return [
+    new Context(h),
+    () => {
+      const ct = still(t);
+      if (ct !== null) cancel(ct, h, 1, true);
+    },
+  ];
 }
 
 /** Go's context.WithDeadline: also canceled (DeadlineExceeded) at `deadline` (ms since the epoch, or a Date). */
 export function withDeadline(parent: Context, deadline: number | Date): [Context, CancelFunc] {
-  return deadlineCtx('withDeadline()', parent, deadline, false, undefined);
+  return deadlineCtx('withDeadline()', parent, deadlineArg('withDeadline()', deadline), false, undefined);
 }
 
 /** Go 1.21's context.WithDeadlineCause: as withDeadline, and cause(ctx) is `cause` once the deadline passes. */
 export function withDeadlineCause(parent: Context, deadline: number | Date, cause: unknown): [Context, CancelFunc] {
-  return deadlineCtx('withDeadlineCause()', parent, deadline, true, cause);
+  return deadlineCtx('withDeadlineCause()', parent, deadlineArg('withDeadlineCause()', deadline), true, cause);
 }
 
 /** Go 1.21's context.WithTimeoutCause. */
 export function withTimeoutCause(parent: Context, ms: number, cause: unknown): [Context, CancelFunc] {
-  return deadlineCtx('withTimeoutCause()', parent, Date.now() + ms, true, cause);
+  ctxArg('withTimeoutCause()', parent);
+  return deadlineCtx('withTimeoutCause()', parent, Date.now() + msArg('withTimeoutCause()', ms), true, cause);
 }
 
-function deadlineCtx(what: string, parent: Context, deadline: number | Date, hasCause: boolean, cause: unknown): [Context, CancelFunc] {
+function deadlineCtx(what: string, parent: Context, d: number, hasCause: boolean, cause: unknown): [Context, CancelFunc] {
   const t = need(what);
+  ctxArg(what, parent);
   const heap = t.heap;
-  const d = typeof deadline === 'number' ? deadline : deadline.getTime();
   // The deadline's cause waits in the record's CAUSE slot; only the deadline points
   // CAUSE_FROM at it. Encoded first, so that a value that cannot be cloned throws here with
   // nothing made.
@@ -379,15 +431,18 @@ function deadlineCtx(what: string, parent: Context, deadline: number | Date, has
   return [
     new Context(h),
     () => {
+      const ct = still(t);
+      if (ct === null) return;
       timer.stop();
-      cancel(need('cancel()'), h, 1, true);
+      cancel(ct, h, 1, true);
     },
   ];
 }
 
 /** Go's context.WithTimeout. */
 export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] {
-  return withDeadline(parent, Date.now() + ms);
+  ctxArg('withTimeout()', parent);
+  return deadlineCtx('withTimeout()', parent, Date.now() + msArg('withTimeout()', ms), false, undefined);
 }
 
 /**
@@ -396,11 +451,12 @@ export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] 
  */
 export function withCancelCause(parent: Context): [Context, (cause?: unknown) => void] {
   const t = need('withCancelCause()');
-  const h = child(t, parent, 0);
+  const h = child(t, ctxArg('withCancelCause()', parent), 0);
   return [
     new Context(h),
     (cause?: unknown) => {
-      const ct = need('cancel()');
+      const ct = still(t);
+      if (ct === null) return;
       if (cause === undefined || cause === null) return cancel(ct, h, 1, true);
       encodeInto(ct.heap, ct.scratch, cause, 'the cause'); // throws before anything changed
       cancel(ct, h, 1, true, h, ct.scratch);
@@ -414,11 +470,13 @@ export function withCancelCause(parent: Context): [Context, (cause?: unknown) =>
  */
 export function withoutCancel(parent: Context): Context {
   const t = need('withoutCancel()');
-  return new Context(alloc(t, parent.h, 0));
+  return new Context(alloc(t, ctxArg('withoutCancel()', parent).h, 0));
 }
 
 /** Go's context.WithValue: key and value are cloned into the heap (any thread sees them). */
 export function withValue(parent: Context, key: string | number | boolean, value: unknown): Context {
+  need('withValue()');
+  ctxArg('withValue()', parent);
   if (key === null || key === undefined) throw new TypeError('context: nil key');
   if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'boolean') {
     throw new TypeError(`context: a key must be a string, number or boolean (compared by value across threads), got ${typeof key}`);

@@ -14,10 +14,12 @@
  * go() returned (even without awaiting it) waits for that goroutine too.
  */
 import { RuntimeObject } from '../runtime/object.js';
+import { SyncError } from '../errors.js';
 import { newproc } from '../runtime/proc.js';
 import { need } from '../runtime/thread.js';
 import { encodeInto, read, registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { describe } from '../value/describe.js';
 import { WaitGroup } from '../sync/waitgroup.js';
 import { Semaphore } from '../sync/semaphore.js';
 import { Context, cancelContext, withCancel } from '../context/context.js';
@@ -29,13 +31,13 @@ const ERR = 8;
 const BYTES = 48;
 
 export class Group extends RuntimeObject {
-  protected readonly kind = Kind.GROUP;
   private readonly wg: WaitGroup;
 
   /** A new group. (The arguments are the runtime's: revival, and withContext's context.) */
   constructor(handle?: number, g?: number, ctx?: Context) {
-    super('new Group()', BYTES, handle, g);
-    this.wg = new WaitGroup(this.h, this.g);
+    if (ctx !== undefined && !(ctx instanceof Context)) throw new TypeError(`gort: new Group() was given ${describe(ctx)} as its context`);
+    super('new Group()', Kind.GROUP, BYTES, handle, g);
+    this.wg = new WaitGroup(this.h, this.g, true);
     if (ctx !== undefined) this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;
   }
 
@@ -104,13 +106,14 @@ export class Group extends RuntimeObject {
   setLimit(n: number): void {
     const heap = this.t.heap;
     const i = this.h >> 2;
+    if (typeof n !== 'number') throw new TypeError(`errgroup: setLimit needs an integer, got ${describe(n)}`);
     if (n < 0) {
       heap.i32[i + SEM] = 0;
       return;
     }
-    if (!Number.isInteger(n)) throw new RangeError(`errgroup: setLimit needs an integer, got ${n}`);
+    if (!Number.isInteger(n) || n > 0x7fffffff) throw new RangeError(`errgroup: setLimit needs an integer up to 2^31-1, got ${n}`);
     if (Atomics.load(heap.i32, i + 1) !== 0) {
-      throw new Error('errgroup: modify limit while goroutines in the group are still active');
+      throw new SyncError('errgroup: modify limit while goroutines in the group are still active');
     }
     heap.i32[i + SEM] = new Semaphore(n).h;
   }
@@ -128,6 +131,9 @@ export class Group extends RuntimeObject {
 
 /** A group whose first error (or wait() returning) cancels the returned context. */
 export function withContext(parent: Context): [Group, Context] {
+  if (!(parent instanceof Context)) {
+    throw new TypeError(`gort: withContext() needs a parent Context (e.g. background()), got ${describe(parent)}`);
+  }
   const [ctx] = withCancel(parent);
   return [new Group(undefined, undefined, ctx), ctx];
 }

@@ -112,7 +112,7 @@ export class Heap {
    * was given (by user code, or decoded from a value), to check it before writing through it.
    */
   kindOf(h: number): number {
-    if (typeof h !== 'number' || (h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength) return -1;
+    if (typeof h !== 'number' || (h | 0) !== h || (h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength) return -1;
     const w = this.i32[(h >> 2) - 1]!;
     return (w & 0xffff0000) === LIVE_TAG ? w & 0xffff : -1;
   }

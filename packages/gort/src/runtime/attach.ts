@@ -9,6 +9,10 @@
  * Atomics.wait (the *Sync methods), never through the scheduler, and it may start
  * goroutines with go()/spawn() (they run on the Ms). Thread records are claimed with an
  * atomic counter and never returned: at most SPARE_THREADS threads attach per runtime.
+ *
+ * A ref is plain data anyone can make: exportRef() checks the object's handle names a live
+ * record of its kind, and attach() checks the ref's handle against the heap's kind tag
+ * before it claims a thread record or revives anything (a TypeError otherwise).
  */
 import { isMainThread } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
@@ -17,6 +21,8 @@ import { RuntimeStateError } from '../errors.js';
 import { SPARE_THREADS } from '../sched/threads.js';
 import { GORT_HANDLE, type HandleObject, reviveHandle } from '../value/codec.js';
 import { LoopThread } from './loop-thread.js';
+import { describe } from '../value/describe.js';
+import { kindName } from '../value/kinds.js';
 import { current, setCurrent } from './thread.js';
 
 export interface RuntimeRef {
@@ -37,17 +43,25 @@ export function exportRef(obj: HandleObject): RuntimeRef {
     throw new TypeError('gort: exportRef() takes a runtime object (chan, WaitGroup, Mutex, Context, …)');
   }
   const [kind, handle] = obj[GORT_HANDLE]();
+  if (current.heap.kindOf(handle) !== kind) {
+    throw new TypeError(`gort: exportRef() was given an object whose handle ${String(handle)} names no live runtime object of its kind`);
+  }
   Atomics.store(current.heap.i32, H.EXPORTED, 1); // outside threads may take part: deadlock.ts
   return { gort: 'ref', sab: current.heap.sab, kind, handle };
 }
 
 /** Join the runtime a ref belongs to (once per thread) and return the live object. */
 export function attach<T = unknown>(ref: RuntimeRef): T {
-  if (!isRuntimeRef(ref)) throw new TypeError('gort: attach() takes what exportRef() made');
+  if (!isRuntimeRef(ref) || !(ref.sab instanceof SharedArrayBuffer) || typeof ref.kind !== 'number' || typeof ref.handle !== 'number') {
+    throw new TypeError(`gort: attach() takes what exportRef() made, got ${describe(ref)}`);
+  }
+  const badKind = (): TypeError =>
+    new TypeError(`gort: attach() was given a ref whose handle ${ref.handle} names no live ${kindName[ref.kind] ?? `runtime object of kind ${ref.kind}`}`);
   if (current === null || current.heap.sab !== ref.sab) {
     if (current !== null) throw new RuntimeStateError('gort: this thread already belongs to another gort runtime');
     if (isMainThread) throw new RuntimeStateError('gort: attach() is for other threads; the main thread uses run() or start()');
     const heap = new Heap(ref.sab);
+    if (heap.kindOf(ref.handle) !== ref.kind) throw badKind(); // before claiming a thread record
     const a = heap.i32;
     const procs = a[H.PROCS]!;
     const n = Atomics.add(a, H.ATTACHED, 1);
@@ -57,5 +71,6 @@ export function attach<T = unknown>(ref: RuntimeRef): T {
     }
     setCurrent(new LoopThread(heap, procs + 1 + n, true));
   }
+  if (current!.heap.kindOf(ref.handle) !== ref.kind) throw badKind();
   return reviveHandle(ref.kind, ref.handle) as T;
 }

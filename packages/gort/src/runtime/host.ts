@@ -28,6 +28,7 @@ import { initFnTable } from '../shipping/registry.js';
 import { current, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
+import { describe } from '../value/describe.js';
 
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
@@ -178,6 +179,13 @@ let active: Runtime | null = null;
 
 /** Start a long-lived runtime on this thread; `await rt.shutdown()` when done. Main thread. */
 export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`gort: start()'s options must be an object, got ${describe(opts)}`);
+  if (opts.execArgv !== undefined && (!Array.isArray(opts.execArgv) || !opts.execArgv.every((a) => typeof a === 'string'))) {
+    throw new TypeError(`gort: start()'s execArgv must be an array of strings, got ${describe(opts.execArgv)}`);
+  }
+  if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
+    throw new TypeError(`gort: start()'s resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
+  }
   if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
   const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());
   if (!Number.isInteger(procs) || procs < 1 || procs > 256) {
@@ -209,6 +217,7 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
  * shut everything down when it returns. Rejects with the first goroutine panic or worker crash.
  */
 export async function run<T>(main: () => T | Promise<T>, opts: RuntimeOptions = {}): Promise<Awaited<T>> {
+  if (typeof main !== 'function') throw new TypeError(`gort: run() needs the main function, got ${describe(main)}`);
   const rt = await start(opts);
   try {
     return await Promise.race([Promise.resolve().then(main), rt.failure]);

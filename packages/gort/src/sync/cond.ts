@@ -7,10 +7,14 @@
  * | 4    | L_KIND | the locker's handle kind (Mutex or RWMutex)            |
  * | 5    | L      | the locker's handle                                    |
  *
+ * wait() without L locked is a SyncError before anything is queued (Go's fatal "unlock of
+ * unlocked mutex"; a queued waiter whose wait threw would eat a later signal).
  * wait() queues its waiter before it unlocks L, so a signal made after that unlock finds
  * it: no wake-up is lost (Go gets the same from notifyList tickets).
  */
-import { RuntimeObject } from '../runtime/object.js';
+import { RuntimeObject, badHandle } from '../runtime/object.js';
+import { describe } from '../value/describe.js';
+import { SyncError } from '../errors.js';
 import { need } from '../runtime/thread.js';
 import { waitCode } from '../sched/g.js';
 import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
@@ -25,14 +29,15 @@ const L = 5;
 const WAIT = waitCode('sync.Cond.Wait');
 
 export class Cond extends RuntimeObject {
-  protected readonly kind = Kind.COND;
   readonly L: Locker;
 
   /** A Cond whose wait() unlocks and relocks `l` (a Mutex or RWMutex). */
   constructor(l: Mutex | RWMutex, handle?: number, g?: number) {
-    super('new Cond()', 32, handle, g);
+    if (handle === undefined && !(l instanceof Mutex) && !(l instanceof RWMutex)) {
+      throw new TypeError(`sync: new Cond() needs a Mutex or an RWMutex, got ${describe(l)}`);
+    }
+    super('new Cond()', Kind.COND, 32, handle, g);
     if (handle === undefined) {
-      if (!(l instanceof Mutex) && !(l instanceof RWMutex)) throw new TypeError('sync: Cond needs a Mutex or an RWMutex');
       const [kind, lh] = (l as unknown as HandleObject)[GORT_HANDLE]();
       this.t.heap.i32[(this.h >> 2) + L_KIND] = kind;
       this.t.heap.i32[(this.h >> 2) + L] = lh;
@@ -41,6 +46,9 @@ export class Cond extends RuntimeObject {
   }
 
   async wait(): Promise<void> {
+    // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
+    // that eats a later signal.
+    if (!(this.L as Mutex | RWMutex).locked()) throw new SyncError('sync: Cond.wait without holding its lock (unlock of unlocked mutex)');
     const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g);
     this.L.unlock();
     await p;
@@ -58,6 +66,7 @@ export class Cond extends RuntimeObject {
 
 registerHandleKind(Kind.COND, (h, g) => {
   const heap = need('Cond').heap;
+  if (heap.kindOf(h) !== Kind.COND) throw badHandle('Cond', Kind.COND, heap.kindOf(h), h); // before reading its words
   const kind = heap.i32[(h >> 2) + L_KIND]!;
   const lh = heap.i32[(h >> 2) + L]!;
   const l = kind === Kind.RWMUTEX ? new RWMutex(lh, g) : new Mutex(lh, g);

@@ -43,10 +43,9 @@ export interface Locker {
 type Acquire = { lifo: boolean };
 
 export class Mutex extends RuntimeObject implements Locker {
-  protected readonly kind = Kind.MUTEX;
 
-  constructor(handle?: number, g?: number) {
-    super('new Mutex()', (1 + SEMA_WORDS) * 4, handle, g);
+  constructor(handle?: number, g?: number, embedded = false) {
+    super('new Mutex()', Kind.MUTEX, (1 + SEMA_WORDS) * 4, handle, g, embedded);
   }
 
   /** @internal word index of STATE, for RWMutex/Cond built on this mutex */
@@ -80,6 +79,11 @@ export class Mutex extends RuntimeObject implements Locker {
     const old = Atomics.load(a, this.at + STATE);
     if ((old & (LOCKED | STARVING)) !== 0) return false;
     return Atomics.compareExchange(a, this.at + STATE, old, old | LOCKED) === old;
+  }
+
+  /** @internal whether it is locked now (unlock() would not throw); a racy snapshot */
+  locked(): boolean {
+    return (Atomics.load(this.t.heap.i32, this.at + STATE) & LOCKED) !== 0;
   }
 
   unlock(): void {

@@ -13,21 +13,22 @@
 import { RuntimeObject } from '../runtime/object.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { describe } from '../value/describe.js';
 import { Mutex } from './mutex.js';
 
 const DONE = 0;
 const MUTEX_BYTE = 8;
 
 export class Once extends RuntimeObject {
-  protected readonly kind = Kind.ONCE;
   private readonly m: Mutex;
 
   constructor(handle?: number, g?: number) {
-    super('new Once()', 32, handle, g);
-    this.m = new Mutex(this.h + MUTEX_BYTE, this.g);
+    super('new Once()', Kind.ONCE, 32, handle, g);
+    this.m = new Mutex(this.h + MUTEX_BYTE, this.g, true);
   }
 
   async do(fn: () => unknown): Promise<void> {
+    if (typeof fn !== 'function') throw new TypeError(`sync: Once.do needs a function, got ${describe(fn)}`); // before it counts as done
     const a = this.t.heap.i32;
     if (Atomics.load(a, (this.h >> 2) + DONE) === 1) return;
     await this.m.lock();

@@ -31,12 +31,11 @@ const WAIT_R = waitCode('sync.RWMutex.RLock');
 const WAIT_W = waitCode('sync.RWMutex.Lock');
 
 export class RWMutex extends RuntimeObject {
-  protected readonly kind = Kind.RWMUTEX;
   private readonly w: Mutex;
 
   constructor(handle?: number, g?: number) {
-    super('new RWMutex()', BYTES, handle, g);
-    this.w = new Mutex(this.h, this.g); // the embedded writer mutex shares the record
+    super('new RWMutex()', Kind.RWMUTEX, BYTES, handle, g);
+    this.w = new Mutex(this.h, this.g, true); // the embedded writer mutex shares the record
   }
 
   private get at(): number {
@@ -111,6 +110,11 @@ export class RWMutex extends RuntimeObject {
       return false;
     }
     return true;
+  }
+
+  /** @internal whether it is write-locked (or a writer is on its way in): unlock() would not throw */
+  locked(): boolean {
+    return Atomics.load(this.t.heap.i32, this.at + READERS) < 0;
   }
 
   unlock(): void {

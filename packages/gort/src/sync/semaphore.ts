@@ -20,6 +20,7 @@ import { waitCode } from '../sched/g.js';
 import { W } from '../sched/waiter.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { describe } from '../value/describe.js';
 
 const LOCK = 0;
 const SIZE = 1;
@@ -36,16 +37,25 @@ export interface Cancelable {
 }
 
 function checkN(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`semaphore: ${what} needs a non-negative integer weight, got ${n}`);
+  if (typeof n !== 'number') throw new TypeError(`semaphore: ${what} needs a weight (a number), got ${describe(n)}`);
+  // The weights live in int32 words.
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`semaphore: ${what} needs an integer weight from 0 to 2^31-1, got ${n}`);
+}
+
+function checkCtx(ctx: unknown): void {
+  if (ctx === undefined) return;
+  const c = ctx as Partial<Cancelable> | null;
+  if (typeof c !== 'object' || c === null || typeof c.done !== 'function' || typeof c.err !== 'function') {
+    throw new TypeError(`semaphore: acquire's second argument must be a Context, got ${describe(ctx)}`);
+  }
 }
 
 export class Semaphore extends RuntimeObject {
-  protected readonly kind = Kind.SEMAPHORE;
 
   /** A semaphore with total weight `size`. */
   constructor(size: number, handle?: number, g?: number) {
     if (handle === undefined) checkN(size, 'new Semaphore()');
-    super('new Semaphore()', 24, handle, g);
+    super('new Semaphore()', Kind.SEMAPHORE, 24, handle, g);
     if (handle === undefined) this.t.heap.i32[(this.h >> 2) + SIZE] = size;
   }
 
@@ -60,6 +70,7 @@ export class Semaphore extends RuntimeObject {
    */
   acquire(n = 1, ctx?: Cancelable): Promise<void> {
     checkN(n, 'acquire');
+    checkCtx(ctx);
     const a = this.t.heap.i32;
     const i = this.h >> 2;
     if (n > a[i + SIZE]!) {

@@ -8,8 +8,9 @@
  * | 2    | HEAD  | under LOCK                      | first parked waiter (linked via W.NEXT)     |
  * | 3    | TAIL  | under LOCK                      | last parked waiter                           |
  *
- * Invariants: COUNT >= 0 after every add (a negative counter is Go's panic, raised at the
- * call site and the add undone). A waiter is linked only under LOCK after re-reading
+ * Invariants: 0 <= COUNT <= 2^31-1 after every add (a negative counter is Go's panic, a
+ * counter past int32 a RangeError, both raised at the call site with the add undone; a
+ * delta that is not a safe integer in int32 range is refused before the add). A waiter is linked only under LOCK after re-reading
  * COUNT != 0 there, and the add that takes COUNT to 0 empties the list under the same LOCK
  * if COUNT is still 0 there, so no waiter is left behind once COUNT is 0 (no lost wake-up)
  * and none is woken while COUNT is not 0 (no spurious one).
@@ -26,20 +27,25 @@ import { newproc } from '../runtime/proc.js';
 import type { Thread } from '../runtime/thread.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { describe } from '../value/describe.js';
 
 const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+/** The counter is an int32 word. */
+const MAX_COUNT = 0x7fffffff;
 
 export class WaitGroup extends RuntimeObject {
-  protected readonly kind = Kind.WAITGROUP;
 
   /** A new WaitGroup with counter 0. (The arguments are the runtime's, for revival.) */
-  constructor(handle?: number, g?: number) {
-    super('new WaitGroup()', 16, handle, g);
+  constructor(handle?: number, g?: number, embedded = false) {
+    super('new WaitGroup()', Kind.WAITGROUP, 16, handle, g, embedded);
   }
 
   /** Add delta (may be negative) to the counter. */
   add(delta = 1): void {
-    if (!Number.isInteger(delta)) throw new TypeError(`sync: WaitGroup.add needs an integer, got ${delta}`);
+    if (typeof delta !== 'number') throw new TypeError(`sync: WaitGroup.add needs an integer, got ${describe(delta)}`);
+    if (!Number.isInteger(delta) || delta > MAX_COUNT || delta < -MAX_COUNT) {
+      throw new RangeError(`sync: WaitGroup.add needs an integer from -(2^31-1) to 2^31-1, got ${delta}`);
+    }
     wgAdd(this.t, this.h, delta);
   }
 
@@ -103,10 +109,11 @@ export class WaitGroup extends RuntimeObject {
 export function wgAdd(t: Thread, h: number, delta: number): void {
   const heap = t.heap;
   const i = h >> 2;
-  const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta;
-  if (c < 0) {
+  const c = Atomics.add(heap.i32, i + WG.COUNT, delta) + delta; // exact: old (int32) + delta (|delta| < 2^31)
+  if (c < 0 || c > MAX_COUNT) {
     Atomics.sub(heap.i32, i + WG.COUNT, delta);
-    throw new SyncError('sync: negative WaitGroup counter');
+    if (c < 0) throw new SyncError('sync: negative WaitGroup counter');
+    throw new RangeError(`sync: WaitGroup counter overflow: ${c - delta} + ${delta} is more than 2^31-1`);
   }
   if (c === 0 && delta !== 0) release(t, h);
 }

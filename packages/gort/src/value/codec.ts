@@ -15,7 +15,9 @@
  *
  * Invariants:
  * - `prepare` runs every check and may throw a TypeError naming the offending path; it
- *   allocates nothing. `write` allocates and cannot fail except on heap exhaustion, after
+ *   allocates nothing. Given the heap, it checks that a runtime object's handle names a live
+ *   record of the object's kind (heap.kindOf), so a forged handle object is refused where it
+ *   is sent, not where it is decoded; revivers check the kind again on the receiving side. `write` allocates and cannot fail except on heap exhaustion, after
  *   which nothing it allocated is left behind.
  * - A slot's out-of-line block belongs to the slot: `read` with `consume` frees it, `drop`
  *   frees it without decoding. A block is freed exactly once.
@@ -80,7 +82,22 @@ const P_NULL = { tag: 1 } as const;
 const P_FALSE = { tag: 2 } as const;
 const P_TRUE = { tag: 3 } as const;
 
-export function prepare(v: unknown, path: string): Prepared {
+/** [kind, handle] of a runtime object, checked against the heap when one is given. */
+function handleOf(v: object, path: string, heap: Heap | undefined): readonly [number, number] {
+  const r = (v as HandleObject)[GORT_HANDLE]() as unknown as ArrayLike<unknown> | null | undefined;
+  const kind = r?.[0];
+  const h = r?.[1] as number;
+  if (typeof kind !== 'number' || revivers[kind] === undefined) {
+    throw new TypeError(`gort: ${path} claims to be a runtime object but names no known kind of one`);
+  }
+  // kindOf is -1 for anything that is not a live block's handle (a non-number too).
+  if (heap !== undefined && heap.kindOf(h) !== kind) {
+    throw new TypeError(`gort: ${path} claims to be a runtime object, but its handle ${String(h)} names no live record of its kind (${kind})`);
+  }
+  return [kind, h];
+}
+
+export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
   switch (typeof v) {
     case 'number':
       return { tag: 4, num: v };
@@ -99,10 +116,10 @@ export function prepare(v: unknown, path: string): Prepared {
   }
   if (v === null) return P_NULL;
   if (typeof v === 'object' && GORT_HANDLE in v) {
-    const [kind, h] = (v as HandleObject)[GORT_HANDLE]();
+    const [kind, h] = handleOf(v, path, heap);
     return { tag: 6, kind, h };
   }
-  const replaced = check(v, path, new Set());
+  const replaced = check(v, path, new Set(), heap);
   try {
     return { tag: 7, bytes: serialize(replaced) };
   } catch (e) {
@@ -127,22 +144,37 @@ const plainProtos = new Set<unknown>([
   BigInt.prototype,
 ]);
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+/** Objects structured clone refuses outright (not a prototype lost: no copy exists at all). */
+const uncloneable = new Map<unknown, string>([
+  [WeakMap.prototype, 'a WeakMap'],
+  [WeakSet.prototype, 'a WeakSet'],
+  [WeakRef.prototype, 'a WeakRef'],
+  [FinalizationRegistry.prototype, 'a FinalizationRegistry'],
+  [Promise.prototype, 'a Promise'],
+]);
 
 /**
  * Walk an object graph: reject what structured clone would reject or silently mangle
  * (functions, symbols, class instances, which lose their prototype and private state),
  * replace nested runtime objects by markers. Returns v itself when nothing was replaced.
  */
-function check(v: unknown, path: string, seen: Set<object>): unknown {
+function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefined): unknown {
   if (typeof v === 'function') throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
   if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return v;
   if (GORT_HANDLE in v) {
-    const [kind, h] = (v as HandleObject)[GORT_HANDLE]();
+    const [kind, h] = handleOf(v, path, heap);
     return { [MARK]: kind, h };
   }
   const proto = Object.getPrototypeOf(v) as object | null;
+  const never = uncloneable.get(proto) ?? (v instanceof Promise ? 'a Promise' : undefined);
+  if (never !== undefined) {
+    throw new TypeError(
+      `gort: ${path} is ${never}, which cannot be sent to another thread at all (no copy of it can exist there)` +
+        (never === 'a Promise' ? '; await it and send the result' : ''),
+    );
+  }
   if (v instanceof SharedArrayBuffer || (ArrayBuffer.isView(v) && v.buffer instanceof SharedArrayBuffer)) {
     // v8.serialize would copy it, where structured clone shares it: refuse rather than copy.
     throw new TypeError(
@@ -165,7 +197,7 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
   let out: unknown = v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const r = check(v[i], `${path}[${i}]`, seen);
+      const r = check(v[i], `${path}[${i}]`, seen, heap);
       if (r !== v[i]) {
         if (out === v) out = v.slice();
         (out as unknown[])[i] = r;
@@ -175,8 +207,8 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
     let changed = false;
     const entries: [unknown, unknown][] = [];
     for (const [k, x] of v) {
-      const rk = check(k, `${path} key`, seen);
-      const rx = check(x, `${path}.get(${String(k)})`, seen);
+      const rk = check(k, `${path} key`, seen, heap);
+      const rx = check(x, `${path}.get(${String(k)})`, seen, heap);
       if (rk !== k || rx !== x) changed = true;
       entries.push([rk, rx]);
     }
@@ -185,7 +217,7 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
     let changed = false;
     const items: unknown[] = [];
     for (const x of v) {
-      const rx = check(x, `${path} item`, seen);
+      const rx = check(x, `${path} item`, seen, heap);
       if (rx !== x) changed = true;
       items.push(rx);
     }
@@ -193,7 +225,7 @@ function check(v: unknown, path: string, seen: Set<object>): unknown {
   } else if (proto === Object.prototype || proto === null) {
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
-      const r = check(x, `${path}.${k}`, seen);
+      const r = check(x, `${path}.${k}`, seen, heap);
       if (r !== x) {
         if (out === v) out = { ...(v as object) };
         (out as Record<string, unknown>)[k] = r;
@@ -271,7 +303,7 @@ export function encodeInto(heap: Heap, slot: number, v: unknown, path: string): 
     }
     return;
   }
-  write(heap, slot, prepare(v, path));
+  write(heap, slot, prepare(v, path, heap));
 }
 
 /** Decode the slot (for goroutine g, or 0); with `consume`, free its out-of-line block. */
@@ -333,7 +365,7 @@ function encodeArg(heap: Heap, slot: number, v: unknown, k: number, fn: unknown)
   } catch (e) {
     // prepare() makes every check before write() allocates: run it again to throw its error
     // naming the argument (a value that passed once, e.g. through a getter, keeps e).
-    if (e instanceof TypeError) prepare(v, `argument ${k} of ${(fn as { name?: string } | null)?.name || 'anonymous'}`);
+    if (e instanceof TypeError) prepare(v, `argument ${k} of ${(fn as { name?: string } | null)?.name || 'anonymous'}`, heap);
     throw e;
   }
 }

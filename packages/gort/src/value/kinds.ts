@@ -1,4 +1,15 @@
-/** Kinds of runtime objects that travel between threads as a handle (value/codec.ts HANDLE tag). */
+/**
+ * Kinds of heap records. A block's header carries the kind it was allocated with
+ * (heap/heap.ts, `alloc(bytes, kind)`; `kindOf(h)` reads it back, -1 for no live block).
+ *
+ * `Kind` lists the runtime objects that travel between threads as a handle (value/codec.ts
+ * HANDLE tag; a slot's f64 holds the kind). A handle that enters from user code (decoded
+ * from a slot, revived by attach(), handed to a constructor) is checked against its
+ * record's kind before anything reads or writes through it: a mismatch is a TypeError,
+ * never a write into the wrong record (RuntimeObject and Context constructors).
+ * `RecordKind` adds records that never travel as handles but are still worth telling apart.
+ * Kind 0 is untyped data (argument blocks, strings, buffers).
+ */
 export const Kind = {
   WAITGROUP: 1,
   CHAN: 2,
@@ -12,3 +23,25 @@ export const Kind = {
   CONTEXT: 10,
   GROUP: 11,
 } as const;
+
+export const RecordKind = {
+  ...Kind,
+  /** A context.afterFunc registration (context/context.ts). */
+  AFTER_FUNC: 12,
+} as const;
+
+/** The user-facing name of a handle kind, for error messages. */
+export const kindName: Readonly<Record<number, string>> = {
+  1: 'WaitGroup',
+  2: 'Chan',
+  3: 'Mutex',
+  4: 'RWMutex',
+  5: 'Once',
+  6: 'Cond',
+  7: 'Semaphore',
+  8: 'AtomicInt32',
+  9: 'AtomicBigInt64',
+  10: 'Context',
+  11: 'Group',
+  12: 'afterFunc registration',
+};

@@ -26,6 +26,7 @@ import {
   Canceled,
   type Chan,
   type Context,
+  SyncError,
 } from 'gort';
 
 const isDone = (c: Context): Promise<boolean> => select([recv(c.done(), () => true)], { default: () => false });
@@ -208,6 +209,7 @@ describe('golang.org/x/sync errgroup/errgroup_test.go', () => {
         const g = new Group();
         const ch = chan<void>();
         await g.go((ch: Chan<void>) => ch.recv(), ch);
+        expect(() => g.setLimit(3)).toThrow(SyncError);
         expect(() => g.setLimit(3)).toThrow(/modify limit/);
         await ch.send();
         await g.wait();
