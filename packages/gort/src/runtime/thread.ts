@@ -18,7 +18,7 @@ import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
 import { heapIdle, type Idle } from '../sched/idle.js';
-import { W, WFlag, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
+import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
@@ -188,7 +188,7 @@ export abstract class ThreadBase {
 
   /** Hand a goroutine's join waiter w to thread `owner` (not this one): READY list and ring. */
   pushReady(owner: number, w: number): void {
-    readyPush(this.heap, owner, w);
+    this.idle.pushReady(owner, w);
   }
 
   /**
