@@ -336,14 +336,19 @@ interface Explored {
   distinct: number;
 }
 
-/** Run scn once per seed (or, with `untilFailure`, until the first failing seed). */
-function exploreIdle(pool: SimPool, scn: IdleScenario, seedList: number[], untilFailure = false): Explored {
+/**
+ * Run scn once per seed (or, with `untilFailure`, until the first failing seed). Runs block
+ * this thread (Atomics.wait on the simulated threads): every 50 runs the event loop gets a
+ * turn, so that vitest's own messages are answered in long explorations (GORT_MODEL_RUNS).
+ */
+async function exploreIdle(pool: SimPool, scn: IdleScenario, seedList: number[], untilFailure = false): Promise<Explored> {
   const t0 = Date.now();
   const runs: IdleRun[] = [];
   const failures: IdleRun[] = [];
   const traces = new Set<string>();
   let steps = 0;
   for (const seed of seedList) {
+    if (runs.length % 50 === 49) await new Promise((r) => setImmediate(r));
     const r = runIdle(pool, scn, seed);
     runs.push(r);
     steps += r.choices.length;
@@ -511,19 +516,19 @@ const anyOp = (rep: Explored, f: (o: IdleRecord) => boolean): boolean => rep.run
 const MUTANT_SEEDS = Array.from({ length: 1000 }, (_, i) => i + 1);
 
 describe(`idle/park protocol model (${replay ? `replaying seed ${seeds[0]}` : `${seeds.length} seeds per scenario`})`, () => {
-  it(parkVsWakeP.name, () => {
-    const rep = exploreIdle(pool, parkVsWakeP, seeds);
+  it(parkVsWakeP.name, async () => {
+    const rep = await exploreIdle(pool, parkVsWakeP, seeds);
     expectAllPass(rep);
     if (coverage) {
-      expect(rep.distinct).toBeGreaterThan(seeds.length / 2);
+      expect(rep.distinct).toBeGreaterThan(Math.min(seeds.length, 100) / 2); // the seeds really vary the schedule
       expect(anyOp(rep, (o) => o.kind === 'woke' && o.claimed)).toBe(true); // wakeP handed over spinning
       expect(anyOp(rep, (o) => o.kind === 'park' && o.found)).toBe(true); // the last look found work
       expect(anyOp(rep, (o) => o.kind === 'park' && !o.found)).toBe(true);
     }
   });
 
-  it(mainWakesTwo.name, () => {
-    const rep = exploreIdle(pool, mainWakesTwo, seeds);
+  it(mainWakesTwo.name, async () => {
+    const rep = await exploreIdle(pool, mainWakesTwo, seeds);
     expectAllPass(rep);
     if (coverage) {
       expect(anyOp(rep, (o) => o.kind === 'woke' && o.claimed && o.found)).toBe(true); // claimed during its last look
@@ -531,8 +536,8 @@ describe(`idle/park protocol model (${replay ? `replaying seed ${seeds[0]}` : `$
     }
   });
 
-  it(lastLookVsWakeP.name, () => {
-    const rep = exploreIdle(pool, lastLookVsWakeP, seeds);
+  it(lastLookVsWakeP.name, async () => {
+    const rep = await exploreIdle(pool, lastLookVsWakeP, seeds);
     expectAllPass(rep);
     if (coverage) {
       expect(anyOp(rep, (o) => o.kind === 'park' && o.found)).toBe(true);
@@ -540,14 +545,14 @@ describe(`idle/park protocol model (${replay ? `replaying seed ${seeds[0]}` : `$
     }
   });
 
-  it(mainWakesThree.name, () => {
-    const rep = exploreIdle(pool, mainWakesThree, seeds);
+  it(mainWakesThree.name, async () => {
+    const rep = await exploreIdle(pool, mainWakesThree, seeds);
     expectAllPass(rep);
     if (coverage) expect(anyOp(rep, (o) => o.kind === 'woke' && o.claimed)).toBe(true);
   });
 
-  it(spinnerFindsWork.name, () => {
-    const rep = exploreIdle(pool, spinnerFindsWork, seeds);
+  it(spinnerFindsWork.name, async () => {
+    const rep = await exploreIdle(pool, spinnerFindsWork, seeds);
     expectAllPass(rep);
     if (coverage) {
       expect(anyOp(rep, (o) => o.kind === 'unspin' && o.last && o.more)).toBe(true); // from spinning: must wake
@@ -555,20 +560,21 @@ describe(`idle/park protocol model (${replay ? `replaying seed ${seeds[0]}` : `$
     }
   });
 
-  it(readyVsPark.name, () => {
-    const rep = exploreIdle(pool, readyVsPark, seeds);
+  it(readyVsPark.name, async () => {
+    const rep = await exploreIdle(pool, readyVsPark, seeds);
     expectAllPass(rep);
     if (coverage) expect(anyOp(rep, (o) => o.kind === 'woke' && !o.found && !o.claimed)).toBe(true); // rung for READY
   });
 
-  it(readyVsPump.name, () => {
-    expectAllPass(exploreIdle(pool, readyVsPump, seeds));
+  it(readyVsPump.name, async () => {
+    expectAllPass(await exploreIdle(pool, readyVsPump, seeds));
   });
 
-  it('random scripts (a fresh scenario per seed)', () => {
+  it('random scripts (a fresh scenario per seed)', async () => {
     const t0 = Date.now();
     let steps = 0;
     for (const seed of seeds) {
+      if (seed % 50 === 0) await new Promise((r) => setImmediate(r));
       const r = runIdle(pool, randomScenario(seed), seed);
       steps += r.choices.length;
       expect(r.violations, r.violations.length > 0 ? r.report() : `GORT_MODEL_SEED=${seed}`).toEqual([]);
@@ -593,8 +599,8 @@ describe(`idle/park protocol model (${replay ? `replaying seed ${seeds[0]}` : `$
       ['noGiveBack', mainWakesTwo, /NMSPINNING leaked/],
     ];
     for (const [mutation, base, want] of cases) {
-      it(`${mutation} (on "${base.name}")`, () => {
-        const rep = exploreIdle(pool, { ...base, name: `${base.name} [${mutation}]`, mutation }, MUTANT_SEEDS, true);
+      it(`${mutation} (on "${base.name}")`, async () => {
+        const rep = await exploreIdle(pool, { ...base, name: `${base.name} [${mutation}]`, mutation }, MUTANT_SEEDS, true);
         expect(rep.failures.length, `no seed of ${MUTANT_SEEDS.length} found the ${mutation} bug`).toBeGreaterThan(0);
         const f = rep.failures[0]!;
         expect(f.violations.join('\n')).toMatch(want);
