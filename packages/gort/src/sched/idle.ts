@@ -1,59 +1,31 @@
 /**
- * The idle/park protocol: which Ms count as spinning, which Ps are idle, how a thread parks on
- * its doorbell without losing a wake-up, and how completions reach it (its READY list). One
- * set of named transitions over shared words, as tokio keeps its worker idle state and parker
- * in one place (idle.rs, park.rs) where Go spreads it over proc.go (wakep, resetspinning,
- * findRunnable's park path). Policy is the caller's: when to spin and for how long, when to
- * park, and the wait on the doorbell itself (Atomics.wait or waitAsync) stay in runtime/m.ts
- * and runtime/loop-thread.ts. Every atomic goes through the AtomicsLike seam, and the word
- * positions and the number of Ps are parameters, so test/idle.model.test.ts runs this very
- * code under seeded interleavings (docs/design/scheduler.md, "The park protocol").
+ * The idle/park protocol as named transitions: which Ms count as spinning (NMSPINNING), which
+ * Ps are idle (NPIDLE, IDLE_MASK), how a thread parks on its doorbell without losing a wake-up
+ * (DOORBELL, PARKED) and how completions reach it (READY, a Treiber stack linked through
+ * W.LINK). One place, as tokio's idle.rs/park.rs, for what Go spreads over proc.go (wakep,
+ * resetspinning, findRunnable's park path). The policy (when to spin, how long, when to park,
+ * the wait itself: Atomics.wait or waitAsync) stays in runtime/m.ts and loop-thread.ts. Every
+ * atomic goes through the AtomicsLike seam and the layout and number of Ps are parameters, so
+ * test/idle.model.test.ts runs this code under seeded interleavings. The M of P p is thread
+ * p + 1; per-thread words are threads.ts's T (docs/design/scheduler.md, "The park protocol").
  *
- * Words. Global (`IdleLayout`; production: heap/layout.ts H): NMSPINNING (Ms counted as
- * spinning), NPIDLE (Ps counted idle), IDLE_MASK (bit p: P p is idle, `procs` bits). Per
- * thread t, in its record at `threads + t * T_WORDS` (sched/threads.ts T): DOORBELL (the
- * futex word it parks on), PARKED (1 from "about to park" to awake; 2 for the main pump's
- * short park), READY (Treiber stack of completed waiters, linked through W.LINK), SPINNING
- * (1 while counted in NMSPINNING; for heap dumps only). The M of P p is thread p + 1.
- *
- * Transitions (t: the calling M's thread index; "any": any thread):
- * - transitionToSpinning(t): claim a spinning slot, only while 2 × NMSPINNING < procs − NPIDLE.
- * - becomeSpinning(t): count t as spinning without the cap (an M whose last look found work).
- * - transitionFromSpinning(t): stop counting t; true if it was the last spinner, and then the
- *   caller must wakeP if work is queued (Go's resetspinning): a producer that saw it spinning
- *   left the wake-up to it.
- * - publishIdle(p): clear the doorbell, PARKED = 1, NPIDLE + 1, set p's idle bit. The caller
- *   must then look at every source of work once more before it waits on the doorbell.
- * - unpublishIdle(p): PARKED = 0 and clear p's bit. True if wakeP had claimed it, which
- *   counted this M in NMSPINNING (it is spinning now); false if the M took its own bit back
- *   (NPIDLE − 1 here).
- * - wakeP() (any): if no M spins and some P is idle, NMSPINNING 0 → 1, claim the lowest idle
- *   bit (NPIDLE − 1) and ring that P's M: the claim is the spinning hand-over.
- * - prepareToPark(t, how) / leavePark(t): the same doorbell and PARKED steps for a thread with
- *   no P (LoopThread's pump); publishIdle/unpublishIdle include them.
- * - pushReady(t, w) (any but t): push w on t's READY list, then ring t if PARKED.
- *   pushReadyQuiet + ringIfParked are its two halves, for a caller that rings later.
- * - takeReady(t, out) (t only): take the whole list, oldest first. hasReady(t): a look.
- * - ring(t) (any): DOORBELL = 1, notify.
+ * Who calls what: an M its own spinning and idle transitions; any thread wakeP, ring and
+ * pushReady (never to itself); only thread t takeReady(t).
  *
  * Invariants (test/idle.model.test.ts checks them):
- * - 0 ≤ NMSPINNING ≤ procs + 1: each M is counted once at most, plus the count a wakeP holds
- *   from its CAS to its claim or give-back (one at a time: the CAS needs 0). So the spinning
- *   cap can briefly count a wakeP in flight as a spinner. At quiescence NMSPINNING is the
- *   number of Ms whose SPINNING is 1 (0 once every M sleeps).
- * - popcount(IDLE_MASK) ≤ NPIDLE after every step (NPIDLE goes up before the bit is set and
- *   down after it is cleared); equal at quiescence. NPIDLE ≤ procs + the wakePs between their
- *   claim and their NPIDLE − 1 (the claimed M may wake for another reason and go idle again
- *   first): a reader such as the deadlock check must not take NPIDLE > procs as an error.
- * - Only wakeP clears another P's idle bit, with an `and` whose old value tells both sides
- *   who cleared it: the claimed M learns it was handed the spinning count from the same bit.
- * - No lost wake-up: publish-then-look on the parker's side (publishIdle, then the caller's
- *   last look) against publish-then-look on the producer's (queue a G, then wakeP; push on
- *   READY, then load PARKED). Sequentially consistent Atomics order each pair, so one side
- *   sees the other (docs/design/memory-model.md, "Dekker handshake").
+ * - No lost wake-up: the parker publishes (publishIdle / prepareToPark), then looks at every
+ *   source of work; a producer publishes work, then looks (wakeP; pushReady's load of PARKED).
+ *   SC Atomics order each pair (docs/design/memory-model.md, "Dekker handshake").
  * - The doorbell is cleared before PARKED is published: a ring decided by seeing PARKED lands
  *   after the clear, so the wait on it returns at once or is notified.
- * - The READY list is push-only and emptied whole by its owner: no ABA (sched/waiter.ts).
+ * - Only wakeP clears another P's idle bit, with an `and` whose old value tells both sides:
+ *   the claimed M learns it was handed the spinning count from its bit being gone.
+ * - 0 ≤ NMSPINNING ≤ procs + 1 (each M once at most, plus a wakeP's count from its CAS to its
+ *   claim or give-back; the CAS needs 0, so one at a time); 0 at quiescence.
+ * - popcount(IDLE_MASK) ≤ NPIDLE (raised before the bit is set, lowered after it is cleared),
+ *   equal at quiescence; NPIDLE ≤ procs + the wakePs between their claim and their decrement
+ *   (the claimed M may wake for another reason and park again first). Readers such as the
+ *   deadlock check must not take NPIDLE > procs as corruption.
  */
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
