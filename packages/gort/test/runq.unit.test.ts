@@ -381,6 +381,9 @@ function racingAtomics(opts: {
     add: (a: Int32Array, i: number, v: number) => Atomics.add(a, i, v),
     sub: (a: Int32Array, i: number, v: number) => Atomics.sub(a, i, v),
     exchange: (a: Int32Array, i: number, v: number) => Atomics.exchange(a, i, v),
+    and: (a: Int32Array, i: number, v: number) => Atomics.and(a, i, v),
+    or: (a: Int32Array, i: number, v: number) => Atomics.or(a, i, v),
+    notify: (a: Int32Array, i: number, count?: number) => Atomics.notify(a, i, count),
     compareExchange: (a: Int32Array, i: number, e: number, v: number) => {
       A.cas++;
       if (A.cas === 1) {

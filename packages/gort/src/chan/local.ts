@@ -39,7 +39,7 @@ import { ClosedChannelError } from '../errors.js';
 import { complete } from '../runtime/park.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
-import { ring, T, threadWord } from '../sched/threads.js';
+import { T, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
 import { bufSlot, CH, closeLocked, enqueue, flushWakes, moveSlot } from './hchan.js';
@@ -476,7 +476,7 @@ function pushRequest(t: Thread, owner: number, w: number): void {
     a[(w >> 2) + W.LINK] = head;
     if (Atomics.compareExchange(a, tw + T.CONVREQ, head, w) === head) break; // publishes w's fields
   }
-  if (Atomics.load(a, tw + T.PARKED) !== 0) ring(t.heap, owner); // Dekker pair with the parker's PARKED store
+  t.idle.ringIfParked(owner); // Dekker pair with the parker's PARKED store (sched/idle.ts)
 }
 
 /**

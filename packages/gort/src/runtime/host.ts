@@ -23,7 +23,7 @@ import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } fr
 import { dump } from '../debug/index.js';
 import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
-import { T, initSchedRecords, ring, threadWord } from '../sched/threads.js';
+import { T, initSchedRecords, threadWord } from '../sched/threads.js';
 import { initFnTable } from '../shipping/registry.js';
 import { current, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
@@ -136,7 +136,7 @@ export class Runtime {
     const a = this.heap.i32;
     Atomics.store(a, H.CRASHED, i); // pairs with lock()'s loads
     Atomics.store(a, H.SHUTDOWN, 1); // pairs with each M's load every turn
-    for (let k = 1; k <= this.procs; k++) if (k !== i) ring(this.heap, k);
+    for (let k = 1; k <= this.procs; k++) if (k !== i) this.main.idle.ring(k);
     this.stopDeadlock?.();
     this.stopDeadlock = null;
     for (const tm of [...this.main.timers]) tm.stop(); // they would fire into the stopped runtime
@@ -167,8 +167,8 @@ export class Runtime {
     this.main.stopped = true;
     for (const tm of [...this.main.timers]) tm.stop(); // main-thread timers must not fire into the next runtime
     Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
-    for (let i = 1; i <= this.procs; i++) ring(this.heap, i);
-    ring(this.heap, 0);
+    for (let i = 1; i <= this.procs; i++) this.main.idle.ring(i);
+    this.main.idle.ring(0);
     await Promise.all(this.workers.map((w) => w.terminate()));
     if (current === this.main) setCurrent(null);
     if (active === this) active = null;

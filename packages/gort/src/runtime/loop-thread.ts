@@ -4,7 +4,7 @@
  *
  * It runs no goroutines. Goroutines it creates go to the global queue: the first of a
  * microtask turn at once, the rest in batches flushed at the end of the turn (or every
- * INJECT_BATCH); each flush wakes one idle P (wakep). Its waiters' completions come back
+ * INJECT_BATCH); each flush wakes one idle P (wakeP). Its waiters' completions come back
  * through its READY list; a pump drains them and parks on the doorbell with
  * Atomics.waitAsync only while some waiter is outstanding. An attached
  * thread holds a ref'd handle while its pump waits (a pending waitAsync does not keep a
@@ -15,10 +15,9 @@
  */
 import type { Heap } from '../heap/heap.js';
 import { globrunqPutBatch } from '../sched/globrunq.js';
-import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
-import { wakep } from './proc.js';
+import { T } from '../sched/threads.js';
+import { Parked } from '../sched/idle.js';
 import { ThreadBase, crashedError } from './thread.js';
-import { T, ring } from '../sched/threads.js';
 
 const INJECT_BATCH = 128;
 /**
@@ -64,7 +63,7 @@ export class LoopThread extends ThreadBase {
     if (this.pending.length === 0 || this.stopped) return;
     globrunqPutBatch(this.heap, this.pending);
     this.pending.length = 0;
-    wakep(this.heap);
+    this.idle.wakeP();
   };
 
   override beforeBlock(): void {
@@ -89,7 +88,7 @@ export class LoopThread extends ThreadBase {
     this.stopped = true;
     this.pending.length = 0;
     this.promises.rejectAll(err);
-    ring(this.heap, this.index); // the pump, parked in waitAsync, sees `stopped` and ends
+    this.idle.ring(this.index); // the pump, parked in waitAsync, sees `stopped` and ends
   }
 
   /** Settle this thread's waiters as their READY records arrive; park while none has. */
@@ -104,8 +103,8 @@ export class LoopThread extends ThreadBase {
     let streaming = false;
     try {
       while (this.promises.size > 0 && !this.stopped) {
-        if (readyNonEmpty(this.heap, this.index)) {
-          const n = readyTakeAll(this.heap, this.index, this.buf);
+        if (this.idle.hasReady(this.index)) {
+          const n = this.idle.takeReady(this.index, this.buf);
           for (const w of this.buf) this.settle(w);
           Atomics.add(a, tw + T.PROGRESS, n);
           streaming = true;
@@ -120,9 +119,8 @@ export class LoopThread extends ThreadBase {
         // cost the ringer 45-65 µs here, up to 2 per ms from 2 Ms in sched/fine.
         const timed = streaming;
         streaming = false;
-        Atomics.store(a, tw + T.DOORBELL, 0);
-        Atomics.store(a, tw + T.PARKED, timed ? 2 : 1); // Dekker pair with readyPush's load of PARKED
-        if (!readyNonEmpty(this.heap, this.index)) {
+        this.idle.prepareToPark(this.index, timed ? Parked.BRIEFLY : Parked.YES); // doorbell cleared, then PARKED
+        if (!this.idle.hasReady(this.index)) {
           const r = Atomics.waitAsync(a, tw + T.DOORBELL, 0, timed ? STREAM_PARK_MS : Infinity);
           if (r.async) {
             this.parked = true;
@@ -130,7 +128,7 @@ export class LoopThread extends ThreadBase {
             this.parked = false;
           }
         }
-        Atomics.store(a, tw + T.PARKED, 0);
+        this.idle.leavePark(this.index);
       }
     } finally {
       if (hold !== null) clearInterval(hold);

@@ -20,7 +20,8 @@
  *   started, lives on this thread until it finishes.
  * - `spinning` is true iff this M is counted in NMSPINNING (and its record's SPINNING is 1).
  * - Before parking, the M publishes PARKED and its idle bit, then re-checks every source of
- *   work; a producer publishes work, then checks PARKED / idle bits. No wake is lost.
+ *   work; a producer publishes work, then checks PARKED / idle bits. No wake is lost. The
+ *   steps are sched/idle.ts's named transitions (model-checked); the policy around them is here.
  */
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
@@ -28,11 +29,10 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord, ring, threadWord } from '../sched/threads.js';
-import { readyNonEmpty, readyTakeAll } from '../sched/waiter.js';
+import { T, ThreadState, pWord, threadWord } from '../sched/threads.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
-import { completeWaiter, wakep } from './proc.js';
+import { completeWaiter } from './proc.js';
 import { requestsPending, serveRequests, shareAll } from '../chan/local.js';
 import { SLICE_MS, ThreadBase, setCurrent } from './thread.js';
 import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
@@ -125,7 +125,7 @@ export class M extends ThreadBase {
     // Go's newproc wakes an idle P. A held G is meant for this M: wake one only when this M
     // starts holding (after an idle spell or unheld spawns), so that it watches (park); an M
     // already watching needs no ring, and a ring per sieve filter cost procs 2 ~20%.
-    if (held !== STILL_HELD) wakep(this.heap);
+    if (held !== STILL_HELD) this.idle.wakeP();
     this.nudge(); // a G displaced from runnext to the ring waits for the loop
     if (!this.kickQueued && !this.yieldDue()) {
       this.kickQueued = true;
@@ -199,7 +199,7 @@ export class M extends ThreadBase {
   gosched(): Promise<void> {
     // Called from a goroutine resumed by the event loop (a timer, I/O) while this M is parked:
     // ring our own doorbell, or nobody would run the loop that resolves it.
-    if (this.parkedNow) ring(this.heap, this.index);
+    if (this.parkedNow) this.idle.ring(this.index);
     this.nudge();
     return new Promise((r) => this.yielded.push(r));
   }
@@ -301,7 +301,7 @@ export class M extends ThreadBase {
    */
   override spinWorth(): boolean {
     if (this.procs < 2 || this.live - this.parkedGoroutines > 1) return false;
-    if (this.runq.size() > 0 || this.runq.hasRunnext() || readyNonEmpty(this.heap, this.index)) return false;
+    if (this.runq.size() > 0 || this.runq.hasRunnext() || this.idle.hasReady(this.index)) return false;
     for (let i = 1; i <= this.procs; i++) {
       if (i !== this.index && this.runsSoon(i, true)) return true;
     }
@@ -338,8 +338,8 @@ export class M extends ThreadBase {
   /** Settle the waiters other threads completed for us; returns how many. */
   private drainReady(): number {
     serveRequests(this);
-    if (!readyNonEmpty(this.heap, this.index)) return 0;
-    const n = readyTakeAll(this.heap, this.index, this.buf);
+    if (!this.idle.hasReady(this.index)) return 0;
+    const n = this.idle.takeReady(this.index, this.buf);
     for (const w of this.buf) this.settle(w);
     Atomics.add(this.heap.i32, this.tw + T.PROGRESS, n);
     return n;
@@ -475,7 +475,7 @@ export class M extends ThreadBase {
 
   private workVisible(): boolean {
     const heap = this.heap;
-    if (readyNonEmpty(heap, this.index) || globrunqSize(heap) > 0 || this.runq.size() > 0) return true;
+    if (this.idle.hasReady(this.index) || globrunqSize(heap) > 0 || this.runq.size() > 0) return true;
     if (requestsPending(this)) return true;
     if (this.runq.hasRunnext() || this.yielded.length > 0) return true;
     const v = this.victims;
@@ -492,12 +492,8 @@ export class M extends ThreadBase {
     this.hold.drop();
     const a = this.heap.i32;
     if (!this.spinning) {
-      const nsp = Atomics.load(a, H.NMSPINNING);
-      const busy = this.procs - Atomics.load(a, H.NPIDLE);
-      if (2 * nsp >= busy) return false;
+      if (!this.idle.transitionToSpinning(this.index)) return false;
       this.spinning = true;
-      Atomics.add(a, H.NMSPINNING, 1);
-      Atomics.store(a, this.tw + T.SPINNING, 1);
     }
     Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
     const deadline = performance.now() + SPIN_MS;
@@ -540,9 +536,8 @@ export class M extends ThreadBase {
   private stopSpinning(): void {
     this.spinning = false;
     const a = this.heap.i32;
-    Atomics.store(a, this.tw + T.SPINNING, 0);
     Atomics.store(a, this.tw + T.STATE, ThreadState.RUNNING);
-    if (Atomics.sub(a, H.NMSPINNING, 1) === 1 && (this.runq.size() > 0 || globrunqSize(this.heap) > 0)) wakep(this.heap);
+    if (this.idle.transitionFromSpinning(this.index) && (this.runq.size() > 0 || globrunqSize(this.heap) > 0)) this.idle.wakeP();
   }
 
   private async park(): Promise<void> {
@@ -551,16 +546,10 @@ export class M extends ThreadBase {
     const tw = this.tw;
     if (this.spinning) {
       this.spinning = false;
-      Atomics.store(a, tw + T.SPINNING, 0);
-      Atomics.sub(a, H.NMSPINNING, 1);
+      this.idle.transitionFromSpinning(this.index);
     }
-    const word = H.IDLE_MASK + (this.p >> 5);
-    const bit = 1 << (this.p & 31);
-    Atomics.store(a, tw + T.DOORBELL, 0);
-    Atomics.store(a, tw + T.PARKED, 1); // Dekker pair with readyPush's load of PARKED
-    Atomics.add(a, H.NPIDLE, 1);
-    Atomics.or(a, word, bit); // publish idle P; pairs with wakep's Atomics.and
-    const found = this.workVisible();
+    this.idle.publishIdle(this.p); // doorbell cleared, then PARKED, NPIDLE and our idle bit
+    const found = this.workVisible(); // the last look: after publishing (sched/idle.ts)
     if (!found) {
       Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
       if (loopIdle(this)) {
@@ -592,20 +581,17 @@ export class M extends ThreadBase {
         }
       }
     }
-    Atomics.store(a, tw + T.PARKED, 0);
-    if ((Atomics.and(a, word, ~bit) & bit) !== 0) {
-      Atomics.sub(a, H.NPIDLE, 1); // we left the idle set ourselves
+    if (!this.idle.unpublishIdle(this.p)) {
+      // We left the idle set ourselves.
       if (found) {
         // Go's findRunnable: an M whose last re-check finds work becomes spinning again, so
         // that starting it (stopSpinning) wakes another M if more is queued. A producer that
         // saw us spinning left that wake-up to us (wakep returns while NMSPINNING > 0).
         this.spinning = true;
-        Atomics.add(a, H.NMSPINNING, 1);
-        Atomics.store(a, tw + T.SPINNING, 1);
+        this.idle.becomeSpinning(this.index);
       }
     } else {
-      this.spinning = true; // wakep claimed our P: it counted us in NMSPINNING
-      Atomics.store(a, tw + T.SPINNING, 1);
+      this.spinning = true; // wakeP claimed our P: it counted us in NMSPINNING
     }
     Atomics.store(a, tw + T.STATE, this.spinning ? ThreadState.SPINNING : ThreadState.RUNNING);
   }

@@ -14,7 +14,7 @@
  */
 import type { Heap } from '../heap/heap.js';
 import { T, threadWord } from '../sched/threads.js';
-import { readyNonEmpty, readyPushQuiet, ringIfParked } from '../sched/waiter.js';
+import { heapIdle, type Idle } from '../sched/idle.js';
 
 /**
  * Least time between two rings of main by one M while it keeps running turns: the longest a
@@ -28,14 +28,16 @@ export class MainRing {
   /** When this M last rang main for quiet completions (the M's coarse clock, ms). */
   private last = -Infinity;
   private readonly mainTw: number;
+  private readonly idle: Idle;
 
   constructor(private readonly heap: Heap) {
     this.mainTw = threadWord(heap, 0);
+    this.idle = heapIdle(heap);
   }
 
   /** Push completion w for main without a ring: one is owed. */
   owe(w: number): void {
-    readyPushQuiet(this.heap, 0, w);
+    this.idle.pushReadyQuiet(0, w);
     this.owed = true;
   }
 
@@ -62,6 +64,6 @@ export class MainRing {
     this.owed = false;
     this.last = now;
     // Main may have taken our completions already (its park timed out): then no ring.
-    if (readyNonEmpty(this.heap, 0)) ringIfParked(this.heap, 0);
+    if (this.idle.hasReady(0)) this.idle.ringIfParked(0);
   }
 }

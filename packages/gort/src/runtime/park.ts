@@ -9,7 +9,7 @@
  * alone rather than guessed.
  */
 import { G, Gstatus, waitCode, type WaitReason } from '../sched/g.js';
-import { W, WFlag, WState, readyPush } from '../sched/waiter.js';
+import { W, WFlag, WState } from '../sched/waiter.js';
 import { T } from '../sched/threads.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
@@ -78,7 +78,7 @@ export function complete(t: Thread, w: number, state: number): void {
     return;
   }
   Atomics.store(heap.i32, i + W.STATE, state); // publishes VALUE; pairs with the load in settle
-  if (owner !== t.index) readyPush(heap, owner, w);
+  if (owner !== t.index) t.idle.pushReady(owner, w);
   else if ((flags & WFlag.SELECT) === 0 || t.yieldDue()) void t.yieldTurn(w).then((x) => t.settle(x)); // a preemption point
   else t.settle(w);
 }

@@ -1,16 +1,13 @@
 /**
- * Goroutine creation and completion, and waking idle Ps: Go's newproc, goexit, wakep.
- * Runs on any thread with a runtime (main or M).
+ * Goroutine creation and completion: Go's newproc and goexit. Waking an idle P (Go's wakep)
+ * is sched/idle.ts's wakeP. Runs on any thread with a runtime (main or M).
  *
  * Ordering: every field of a new G is written before `Thread.ready` publishes its handle on
  * a run queue (an Atomics store), and the function-table entry it names was published before
  * that. A G's result is written into its join waiter before the waiter's STATE store and the
  * READY-list CAS that hands it to the owner.
  */
-import { H } from '../heap/layout.js';
-import type { Heap } from '../heap/heap.js';
 import { G, Gstatus } from '../sched/g.js';
-import { ring } from '../sched/threads.js';
 import { W, WState } from '../sched/waiter.js';
 import { dropArgs, encodeArgs, encodeInto, prepare, Tag, write } from '../value/codec.js';
 import { HeapExhaustedError } from '../errors.js';
@@ -54,34 +51,6 @@ export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: rea
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
   t.ready(g, args);
   return goid;
-}
-
-/**
- * Go's wakep: if no M is spinning and some P is idle, claim an idle P and ring its M, handing
- * it the spinning state: it is counted in NMSPINNING before it wakes, and it learns so from
- * finding its idle bit cleared by someone else (only wakep clears another P's bit; a record
- * flag written after the claim would race with an M that unidles itself). Any thread.
- */
-export function wakep(heap: Heap): void {
-  const a = heap.i32;
-  if (Atomics.load(a, H.NMSPINNING) !== 0 || Atomics.load(a, H.NPIDLE) === 0) return;
-  if (Atomics.compareExchange(a, H.NMSPINNING, 0, 1) !== 0) return;
-  const procs = a[H.PROCS]!;
-  for (let wd = 0; wd * 32 < procs; wd++) {
-    let m = Atomics.load(a, H.IDLE_MASK + wd);
-    while (m !== 0) {
-      const bit = m & -m;
-      const old = Atomics.and(a, H.IDLE_MASK + wd, ~bit); // claim P; pairs with the parker's Atomics.or
-      if ((old & bit) !== 0) {
-        Atomics.sub(a, H.NPIDLE, 1);
-        // Clearing another P's idle bit is the hand-over: that M now counts as spinning.
-        ring(heap, wd * 32 + (31 - Math.clz32(bit)) + 1);
-        return;
-      }
-      m = old & ~bit;
-    }
-  }
-  Atomics.sub(a, H.NMSPINNING, 1);
 }
 
 /** Write a goroutine's outcome into waiter w and hand it to its owner. Any thread. */

@@ -17,7 +17,8 @@ import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
-import { W, WFlag, WState, readyPush, waiterAlloc } from '../sched/waiter.js';
+import { heapIdle, type Idle } from '../sched/idle.js';
+import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
@@ -81,6 +82,8 @@ export abstract class ThreadBase {
   readonly promises = new LocalPromises();
   /** Word index of this thread's record. */
   readonly tw: number;
+  /** The idle/park protocol's transitions (sched/idle.ts): wakeP, the READY list, the doorbell. */
+  readonly idle: Idle;
   /**
    * Bumped by every park and every settle on this thread: goroutines here are exchanging
    * values in microtasks, so the scheduler must not spin or park (it would block them). An
@@ -153,6 +156,7 @@ export abstract class ThreadBase {
     this.fns = new FnRegistry(heap);
     this.galloc = new GAllocator(heap);
     this.tw = threadWord(heap, index);
+    this.idle = heapIdle(heap);
     this.scratch = heap.alloc(SLOT_BYTES);
   }
 
@@ -184,7 +188,7 @@ export abstract class ThreadBase {
 
   /** Hand a goroutine's join waiter w to thread `owner` (not this one): READY list and ring. */
   pushReady(owner: number, w: number): void {
-    readyPush(this.heap, owner, w);
+    this.idle.pushReady(owner, w);
   }
 
   /**

@@ -14,6 +14,11 @@ export interface AtomicsLike {
   sub(a: Int32Array, i: number, v: number): number;
   exchange(a: Int32Array, i: number, v: number): number;
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number;
+  /** The idle mask's bit operations (sched/idle.ts); both return the old value. */
+  and(a: Int32Array, i: number, v: number): number;
+  or(a: Int32Array, i: number, v: number): number;
+  /** Wake up to `count` threads in Atomics.wait/waitAsync on word i (a doorbell ring). */
+  notify(a: Int32Array, i: number, count?: number): number;
 }
 
 export const realAtomics: AtomicsLike = Atomics as unknown as AtomicsLike;

@@ -35,7 +35,8 @@
  *
  * The PARKED/READY pair is a Dekker handshake (all Atomics, sequentially consistent): the
  * waker pushes to READY, then loads PARKED; the parker stores PARKED=1, then re-reads READY.
- * One of the two sees the other, so no wake is lost (docs/design/scheduler.md).
+ * One of the two sees the other, so no wake is lost (docs/design/scheduler.md). DOORBELL,
+ * PARKED, READY and SPINNING change only through sched/idle.ts's transitions.
  *
  * P records are run queues (runq.ts), RUNQ_CAP slots, P_WORDS apart.
  */
@@ -114,11 +115,4 @@ export function liveGoroutines(heap: Heap): number {
     live += Atomics.load(heap.i32, w + T.CREATED) - Atomics.load(heap.i32, w + T.EXITED);
   }
   return live;
-}
-
-/** Ring thread t's doorbell: wakes it if parked in waitAsync. Any thread. */
-export function ring(heap: Heap, t: number): void {
-  const w = threadWord(heap, t);
-  Atomics.store(heap.i32, w + T.DOORBELL, 1);
-  Atomics.notify(heap.i32, w + T.DOORBELL, 1);
 }

@@ -4,7 +4,8 @@
  * A parked goroutine, or a thread awaiting a result (spawn), owns a waiter record. Whoever
  * completes it writes the outcome into the record, then hands the record to the owner: the
  * owner's own thread resolves the local promise at once; another thread pushes the record on
- * the owner's READY list and rings the owner's doorbell if it is parked.
+ * the owner's READY list and rings the owner's doorbell if it is parked (sched/idle.ts's
+ * pushReady, which links records through LINK).
  *
  * | word | name   | written by                 | note                                          |
  * |------|--------|----------------------------|-----------------------------------------------|
@@ -25,7 +26,6 @@
  * is still the head. The taker reverses the list to restore completion order.
  */
 import type { Heap } from '../heap/heap.js';
-import { T, threadWord, ring } from './threads.js';
 
 export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, TOKEN: 4, FLAGS: 5, VALUE: 6, NEXT: 10, PREV: 11, SEL: 12, CASE: 13 } as const;
 export const WFlag = {
@@ -76,44 +76,4 @@ export function waiterAlloc(heap: Heap, owner: number, g: number, token: number)
   a[i + W.VALUE] = 0;
   a[i + W.SEL] = 0;
   return w;
-}
-
-/** Push w on thread t's READY list and ring t if it is parked. Any thread but t. */
-export function readyPush(heap: Heap, t: number, w: number): void {
-  readyPushQuiet(heap, t, w);
-  ringIfParked(heap, t);
-}
-
-/** readyPush without the wake-up: the caller owes thread t a ringIfParked (M.pushReady). */
-export function readyPushQuiet(heap: Heap, t: number, w: number): void {
-  const a = heap.i32;
-  const tw = threadWord(heap, t);
-  for (;;) {
-    const head = Atomics.load(a, tw + T.READY);
-    a[(w >> 2) + W.LINK] = head;
-    if (Atomics.compareExchange(a, tw + T.READY, head, w) === head) break; // publishes w's fields
-  }
-}
-
-/** Ring thread t if it is parked: after pushing to its READY list. */
-export function ringIfParked(heap: Heap, t: number): void {
-  if (Atomics.load(heap.i32, threadWord(heap, t) + T.PARKED) !== 0) ring(heap, t); // Dekker pair with the parker's store of PARKED
-}
-
-/** Take every waiter on thread t's READY list, oldest first. Owner only. */
-export function readyTakeAll(heap: Heap, t: number, out: number[]): number {
-  out.length = 0;
-  const tw = threadWord(heap, t);
-  if (Atomics.load(heap.i32, tw + T.READY) === 0) return 0;
-  let w = Atomics.exchange(heap.i32, tw + T.READY, 0);
-  while (w !== 0) {
-    out.push(w);
-    w = heap.i32[(w >> 2) + W.LINK]!;
-  }
-  out.reverse();
-  return out.length;
-}
-
-export function readyNonEmpty(heap: Heap, t: number): boolean {
-  return Atomics.load(heap.i32, threadWord(heap, t) + T.READY) !== 0;
 }

@@ -1,23 +1,29 @@
-// One simulated thread of the runq model checker (see sim.ts for the protocol).
+// One simulated thread of the model checker (see sim.ts for the protocol).
 //
-// Plain JavaScript because Node 20 cannot load .ts in a Worker: it runs the BUILT runq
-// (dist/sched/runq.js; the test command builds dist first). The worker lives across many
-// scenarios: each `run` message carries one thread's script, the shared queue memory and the
-// fault mode; the worker interprets the script against the real RunqOwner / RunqStealer,
-// whose every atomic operation goes through `seam` below and first waits for the controller's
-// turn. At the end it posts its results on `resultPort` and marks itself DONE.
+// Plain JavaScript because Node 20 cannot load .ts in a Worker: it runs the BUILT code
+// (dist/sched/runq.js, dist/sched/idle.js; the test command builds dist first). The worker
+// lives across many scenarios: each `run` message carries one thread's script, the shared
+// memory and the fault mode; by its `kind` the worker interprets the script against the real
+// RunqOwner / RunqStealer ('runq') or the real Idle transitions ('idle', idle-sim.mjs), whose
+// every atomic operation goes through `seam` below and first waits for the controller's turn.
+// At the end it posts its results on `resultPort` and marks itself DONE.
 import { parentPort, workerData } from 'node:worker_threads';
+import { runIdle } from './idle-sim.mjs';
 
 const { RunqOwner, RunqStealer, RETRY, RQ, runqWords } = await import(
   new URL('../../dist/sched/runq.js', import.meta.url).href
 );
 
 // Control words (must match sim.ts).
-const STATE = 0; // RUNNING | WAITING | DONE
+const STATE = 0; // RUNNING | WAITING | DONE | BLOCKED
 const GO = 1; // bumped by the controller to let this thread perform one seam op
+const BLOCK_WORD = 4; // BLOCKED: the word waited on
+const BLOCK_VALUE = 5; // ... and the value it waits to change from
+const STOP = 6; // set by the controller to end a thread blocked at quiescence
 const RUNNING = 0;
 const WAITING = 1;
 const DONE = 2;
+const BLOCKED = 3;
 
 const ctl = new Int32Array(workerData.ctl);
 const resultPort = workerData.resultPort;
@@ -45,8 +51,43 @@ function record(op, i, a, b, r) {
  * placed after it) — and between plain accesses and the seam op after them.
  */
 function plain() {
+  if (!plainSteps) return;
   turn();
   record('plain', -1, 0, 0, 0);
+}
+
+/**
+ * Whether the plain code after a seam op is a step of its own. The idle model turns it off:
+ * sched/idle.ts's only plain access to shared memory is a waiter's LINK, written between the
+ * load of READY and the CAS that publishes it, and it stays between them when it runs in the
+ * load's step; every step saved halves that model's cost.
+ */
+let plainSteps = true;
+
+/** Thrown out of `block` when the run ended with this thread blocked. */
+const stopped = { stopped: true };
+
+/**
+ * Atomics.wait(a, i, v) without a timeout, as a scheduled step: if a[i] !== v it returns at
+ * once; else the thread is not scheduled until another thread changed a[i]. At quiescence the
+ * controller stops it: `stopped` is thrown and the run ends with this thread blocked.
+ */
+function block(a, i, v) {
+  turn();
+  if (Atomics.load(a, i) === v) {
+    record('block', i, v, 0, v);
+    const g = Atomics.load(ctl, GO);
+    Atomics.store(ctl, BLOCK_WORD, i);
+    Atomics.store(ctl, BLOCK_VALUE, v);
+    Atomics.store(ctl, STATE, BLOCKED);
+    Atomics.notify(ctl, STATE);
+    while (Atomics.load(ctl, GO) === g) Atomics.wait(ctl, GO, g);
+    if (Atomics.load(ctl, STOP) !== 0) throw stopped;
+  }
+  const r = Atomics.load(a, i);
+  record('wake', i, v, 0, r);
+  plain();
+  return r;
 }
 
 /**
@@ -90,6 +131,28 @@ function makeSeam(fault) {
       record('xchg', i, v, 0, r);
       plain();
       return r;
+    },
+    and(a, i, v) {
+      turn();
+      const r = Atomics.and(a, i, v);
+      record('and', i, v, 0, r);
+      plain();
+      return r;
+    },
+    or(a, i, v) {
+      turn();
+      const r = Atomics.or(a, i, v);
+      record('or', i, v, 0, r);
+      plain();
+      return r;
+    },
+    notify(a, i, count) {
+      // Nobody really waits on the simulated memory: a waiter is a `block` on the word, and
+      // the controller wakes it once the word changed. Still a step, so that a ring is two.
+      turn();
+      record('notify', i, count ?? 0, 0, 0);
+      plain();
+      return 0;
     },
     compareExchange(a, i, e, v) {
       if (fault === 'splitCas') {
@@ -209,12 +272,19 @@ parentPort.on('message', (cmd) => {
   seq = -1;
   const ops = [];
   let error = null;
+  let blocked = false;
+  plainSteps = cmd.kind !== 'idle';
   try {
-    runScript(cmd, ops);
+    if (cmd.kind === 'idle') {
+      turn(); // start: nothing runs before the controller says so
+      record('start', -1, 0, 0, 0);
+      runIdle(cmd, ops, { seam: makeSeam(null), block, setSeq: (n) => (seq = n) });
+    } else runScript(cmd, ops);
   } catch (e) {
-    error = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+    if (e === stopped) blocked = true;
+    else error = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
   }
-  resultPort.postMessage({ id: cmd.id, ops, log, error, retryValue: RETRY });
+  resultPort.postMessage({ id: cmd.id, ops, log, error, retryValue: RETRY, blocked });
   Atomics.store(ctl, STATE, DONE);
   Atomics.notify(ctl, STATE);
 });

@@ -53,6 +53,13 @@
  * Reproduction: on failure the report starts with `GORT_MODEL_SEED=<seed>`; running the test
  * with that environment variable replays exactly that seed (same trace). `GORT_MODEL_RUNS`
  * scales the number of seeds per scenario.
+ *
+ * Other models. `SimPool.runRaw` is the controller without the run-queue specifics: any
+ * program a simulated thread runs through the seam (the worker picks it by the message's
+ * `kind`; test/idle.model.test.ts runs sched/idle.ts this way). A thread may also block, as in
+ * Atomics.wait: it is not scheduled while its word holds the value it waits on. A run ends
+ * when every thread is done or blocked (quiescence); blocked threads are then stopped and
+ * report `blocked: true`.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { RQ, runqWords } from '../../src/sched/runq.js';
@@ -179,9 +186,15 @@ export function modelSeeds(defaultRuns = DEFAULT_RUNS): { seeds: number[]; repla
 
 const STATE = 0;
 const GO = 1;
+/** A blocked thread waits while mem[BLOCK_WORD] === BLOCK_VALUE; STOP ends it at quiescence. */
+const BLOCK_WORD = 4;
+const BLOCK_VALUE = 5;
+const STOP = 6;
+const CTL_BYTES = 32;
 const RUNNING = 0;
 const WAITING = 1;
 const DONE = 2;
+const BLOCKED = 3;
 /** A thread that neither parks nor finishes within this many ms is hung (not a timing check). */
 const HANG_MS = 20_000;
 const STEP_LIMIT = 50_000;
@@ -192,12 +205,82 @@ interface SimThread {
   results: MessagePort;
 }
 
-interface WorkerResult {
+/** What a simulated thread posts at the end of a run. */
+export interface WorkerResult<O = OpRecord> {
   id: number;
-  ops: OpRecord[];
+  ops: O[];
   log: LogEntry[];
   error: string | null;
-  retryValue: number;
+  /** runq: the value of RETRY */
+  retryValue?: number;
+  /** The run ended while this thread was blocked (it was stopped). */
+  blocked?: boolean;
+}
+
+/** One seeded run of a simulated-thread program, before any model-specific check. */
+export interface RawRun<O = unknown> {
+  strategy: string;
+  choices: number[];
+  initial: Int32Array;
+  snapshots: Int32Array[];
+  results: WorkerResult<O>[];
+  /** Violations the per-step check reported (at most 5). */
+  stepViolations: string[];
+}
+
+export interface RawRunOptions {
+  /** For error messages. */
+  name: string;
+  seed: number;
+  /** The shared memory, already initialised; snapshots are taken after every step. */
+  mem: Int32Array;
+  /** The run's PRNG, after the caller drew `strategyKind` and its own initial state from it. */
+  rng: () => number;
+  strategyKind: number;
+  /** One message per simulated thread; `type`, `id` and `mem` are added. */
+  messages: Record<string, unknown>[];
+  /** Checked after every step on the snapshot; returns violations. */
+  stepCheck?: (snap: Int32Array, step: number) => string[];
+}
+
+interface Strategy {
+  name: string;
+  pick: (ready: number[], step: number, last: number) => number;
+}
+
+/** The thread-choice strategy of a run: kind 0 uniform, 1 sticky, 2 PCT-style. */
+function makeStrategy(kind: number, rng: () => number, nT: number): Strategy {
+  if (kind === 0) return { name: 'uniform', pick: (ready) => ready[Math.floor(rng() * ready.length)]! };
+  if (kind === 1) {
+    const stay = 0.6 + 0.35 * rng();
+    return {
+      name: `sticky(${stay.toFixed(2)})`,
+      pick: (ready, _step, last) => (ready.includes(last) && rng() < stay ? last : ready[Math.floor(rng() * ready.length)]!),
+    };
+  }
+  const prio = Array.from({ length: nT }, () => rng());
+  const changes = new Set<number>();
+  const depth = 1 + Math.floor(rng() * 3);
+  for (let i = 0; i < depth; i++) changes.add(Math.floor(rng() * 160));
+  let low = 0;
+  return {
+    name: `pct(d=${depth})`,
+    pick: (ready, step) => {
+      let best = ready[0]!;
+      for (const i of ready) if (prio[i]! > prio[best]!) best = i;
+      if (changes.has(step)) {
+        prio[best] = low -= 1; // demote the running thread below everyone
+        best = ready[0]!;
+        for (const i of ready) if (prio[i]! > prio[best]!) best = i;
+      }
+      return best;
+    },
+  };
+}
+
+/** The PRNG of (scenario name, seed): every model derives its run's choices from it. */
+export function runRng(name: string, seed: number): () => number {
+  return mulberry32(hashString(name) ^ Math.imul(seed, 0x9e3779b1));
 }
 
 /** A set of long-lived simulation workers; runs scenarios synchronously on the caller's thread. */
@@ -210,7 +293,7 @@ export class SimPool {
     const url = new URL('./sim-worker.mjs', import.meta.url);
     const threads = await Promise.all(
       Array.from({ length: n }, async () => {
-        const ctl = new Int32Array(new SharedArrayBuffer(16));
+        const ctl = new Int32Array(new SharedArrayBuffer(CTL_BYTES));
         const { port1, port2 } = new MessageChannel();
         const worker = new Worker(url, { workerData: { ctl: ctl.buffer, resultPort: port2 }, transferList: [port2] });
         await new Promise<void>((resolve, reject) => {
@@ -258,12 +341,12 @@ export class SimPool {
     Atomics.notify(t.ctl, GO);
   }
 
-  private receive(t: SimThread, id: number): WorkerResult {
+  private receive<O>(t: SimThread, id: number): WorkerResult<O> {
     const deadline = Date.now() + HANG_MS;
     for (;;) {
       const m = receiveMessageOnPort(t.results);
       if (m !== undefined) {
-        const r = m.message as WorkerResult;
+        const r = m.message as WorkerResult<O>;
         if (r.id === id) return r;
         continue; // a stale result cannot happen, but never confuse runs
       }
@@ -274,12 +357,8 @@ export class SimPool {
 
   /** Run `scn` under the schedule of `seed` and check it. Synchronous. */
   run(scn: Scenario, seed: number): RunResult {
-    if (this.broken !== null) throw new Error(`SimPool unusable: ${this.broken}`);
-    const nT = scn.threads.length;
-    if (nT > this.threads.length) throw new Error(`scenario ${scn.name} needs ${nT} simulated threads`);
     validate(scn);
-
-    const rng = mulberry32(hashString(scn.name) ^ Math.imul(seed, 0x9e3779b1));
+    const rng = runRng(scn.name, seed);
     const strategyKind = Math.floor(rng() * 3);
     const W = runqWords(scn.cap);
     const mem = new Int32Array(new SharedArrayBuffer(scn.queues * W * 4));
@@ -300,82 +379,24 @@ export class SimPool {
       }
       if (p.runnext !== undefined) mem[b + RQ.RUNNEXT] = p.runnext;
     }
-    const initial = mem.slice();
 
-    // Strategy state.
-    let strategy: string;
-    let pick: (ready: number[], step: number, last: number) => number;
-    if (strategyKind === 0) {
-      strategy = 'uniform';
-      pick = (ready) => ready[Math.floor(rng() * ready.length)]!;
-    } else if (strategyKind === 1) {
-      const stay = 0.6 + 0.35 * rng();
-      strategy = `sticky(${stay.toFixed(2)})`;
-      pick = (ready, _step, last) =>
-        ready.includes(last) && rng() < stay ? last : ready[Math.floor(rng() * ready.length)]!;
-    } else {
-      const prio = Array.from({ length: nT }, () => rng());
-      const changes = new Set<number>();
-      const depth = 1 + Math.floor(rng() * 3);
-      for (let i = 0; i < depth; i++) changes.add(Math.floor(rng() * 160));
-      strategy = `pct(d=${depth})`;
-      let low = 0;
-      pick = (ready, step) => {
-        let best = ready[0]!;
-        for (const i of ready) if (prio[i]! > prio[best]!) best = i;
-        if (changes.has(step)) {
-          prio[best] = low -= 1; // demote the running thread below everyone
-          best = ready[0]!;
-          for (const i of ready) if (prio[i]! > prio[best]!) best = i;
+    const raw = this.runRaw<OpRecord>({
+      name: scn.name,
+      seed,
+      mem,
+      rng,
+      strategyKind,
+      messages: scn.threads.map((th) => ({ kind: 'runq', cap: scn.cap, script: th.script, fault: scn.fault ?? null })),
+      stepCheck: (snap, step) => {
+        const v: string[] = [];
+        for (let k = 0; k < scn.queues; k++) {
+          const d = (snap[k * W + RQ.TAIL]! - snap[k * W + RQ.HEAD]!) | 0;
+          if (d < 0 || d > scn.cap) v.push(`after step ${step}: queue ${k} has TAIL-HEAD = ${d}, outside [0, ${scn.cap}]`);
         }
-        return best;
-      };
-    }
-
-    // Start every thread; each parks before its first instruction.
-    const id = this.nextId++;
-    const used = this.threads.slice(0, nT);
-    used.forEach((t, i) => {
-      Atomics.store(t.ctl, STATE, RUNNING);
-      t.worker.postMessage({
-        type: 'run',
-        id,
-        cap: scn.cap,
-        mem: mem.buffer,
-        script: scn.threads[i]!.script,
-        fault: scn.fault ?? null,
-      });
+        return v;
+      },
     });
-    const state = used.map((t, i) => this.waitParked(t, `${scn.name} seed ${seed} thread ${i} start`));
-
-    const choices: number[] = [];
-    const snapshots: Int32Array[] = [];
-    const stepViolations: string[] = [];
-    let last = -1;
-    for (let step = 0; ; step++) {
-      const ready: number[] = [];
-      for (let i = 0; i < nT; i++) if (state[i] === WAITING) ready.push(i);
-      if (ready.length === 0) break;
-      if (step >= STEP_LIMIT) {
-        this.broken = `step limit ${STEP_LIMIT} exceeded (livelock?) in ${scn.name} seed ${seed}`;
-        throw new Error(this.broken);
-      }
-      const i = pick(ready, step, last);
-      last = i;
-      choices.push(i);
-      this.release(used[i]!);
-      state[i] = this.waitParked(used[i]!, `${scn.name} seed ${seed} step ${step}`);
-      const snap = mem.slice();
-      snapshots.push(snap);
-      for (let k = 0; k < scn.queues; k++) {
-        const d = (snap[k * W + RQ.TAIL]! - snap[k * W + RQ.HEAD]!) | 0;
-        if ((d < 0 || d > scn.cap) && stepViolations.length < 5)
-          stepViolations.push(`after step ${step}: queue ${k} has TAIL-HEAD = ${d}, outside [0, ${scn.cap}]`);
-      }
-    }
-    if (state.some((s) => s !== DONE)) throw new Error('internal: run ended with a thread not DONE');
-
-    const results = used.map((t) => this.receive(t, id));
+    const results = raw.results;
     const remaining: number[][] = [];
     for (let k = 0; k < scn.queues; k++) {
       const b = k * W;
@@ -392,11 +413,11 @@ export class SimPool {
     const run: RunResult = {
       scenario: scn.name,
       seed,
-      strategy,
+      strategy: raw.strategy,
       init,
-      choices,
-      initial,
-      snapshots,
+      choices: raw.choices,
+      initial: raw.initial,
+      snapshots: raw.snapshots,
       ops: results.map((r) => r.ops),
       logs: results.map((r) => r.log),
       errors: results.map((r) => r.error),
@@ -406,9 +427,66 @@ export class SimPool {
       report: () => '',
     };
     const retryValue = results[0]?.retryValue ?? -1;
-    run.violations = [...stepViolations, ...check(scn, run, retryValue)];
+    run.violations = [...raw.stepViolations, ...check(scn, run, retryValue)];
     run.report = () => renderReport(scn, run);
     return run;
+  }
+
+  /**
+   * Run one program per simulated thread under the schedule the strategy draws from `rng`,
+   * one step at a time, until every thread is done or blocked. Synchronous.
+   */
+  runRaw<O>(o: RawRunOptions): RawRun<O> {
+    if (this.broken !== null) throw new Error(`SimPool unusable: ${this.broken}`);
+    const { name, seed, mem, rng } = o;
+    const nT = o.messages.length;
+    if (nT > this.threads.length) throw new Error(`scenario ${name} needs ${nT} simulated threads`);
+    const initial = mem.slice();
+    const strategy = makeStrategy(o.strategyKind, rng, nT);
+
+    // Start every thread; each parks before its first instruction.
+    const id = this.nextId++;
+    const used = this.threads.slice(0, nT);
+    used.forEach((t, i) => {
+      Atomics.store(t.ctl, STATE, RUNNING);
+      Atomics.store(t.ctl, STOP, 0);
+      t.worker.postMessage({ ...o.messages[i], type: 'run', id, mem: mem.buffer });
+    });
+    const state = used.map((t, i) => this.waitParked(t, `${name} seed ${seed} thread ${i} start`));
+
+    const choices: number[] = [];
+    const snapshots: Int32Array[] = [];
+    const stepViolations: string[] = [];
+    let last = -1;
+    const runnable = (i: number): boolean =>
+      state[i] === WAITING || (state[i] === BLOCKED && mem[used[i]!.ctl[BLOCK_WORD]!] !== used[i]!.ctl[BLOCK_VALUE]);
+    for (let step = 0; ; step++) {
+      const ready: number[] = [];
+      for (let i = 0; i < nT; i++) if (runnable(i)) ready.push(i);
+      if (ready.length === 0) break;
+      if (step >= STEP_LIMIT) {
+        this.broken = `step limit ${STEP_LIMIT} exceeded (livelock?) in ${name} seed ${seed}`;
+        throw new Error(this.broken);
+      }
+      const i = strategy.pick(ready, step, last);
+      last = i;
+      choices.push(i);
+      this.release(used[i]!);
+      state[i] = this.waitParked(used[i]!, `${name} seed ${seed} step ${step}`);
+      const snap = mem.slice();
+      snapshots.push(snap);
+      if (o.stepCheck && stepViolations.length < 5) stepViolations.push(...o.stepCheck(snap, step).slice(0, 5 - stepViolations.length));
+    }
+    // Quiescence: stop the threads still blocked.
+    used.forEach((t, i) => {
+      if (state[i] !== BLOCKED) return;
+      Atomics.store(t.ctl, STOP, 1);
+      this.release(t);
+      state[i] = this.waitParked(t, `${name} seed ${seed} thread ${i} stop`);
+    });
+    if (state.some((s) => s !== DONE)) throw new Error('internal: run ended with a thread not DONE');
+    const results = used.map((t) => this.receive<O>(t, id));
+    return { strategy: strategy.name, choices, initial, snapshots, results, stepViolations };
   }
 }
 
