@@ -75,6 +75,21 @@ function loopIdle(t: ThreadBase): boolean {
   return r.length === 0 || (r.length === 1 && r[0] === 'Timeout');
 }
 
+/**
+ * Whether this thread's event loop holds something for its goroutines (checkpoint()): a
+ * runtime timer, or an active resource that is neither the keep-alive interval nor an
+ * immediate (the schedule loop's own turns are immediates, and one is pending nearly always).
+ */
+function loopHasWork(t: ThreadBase): boolean {
+  if (t.timers.size !== 0) return true;
+  let timeouts = 0;
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'Immediate') continue;
+    if (r !== 'Timeout' || ++timeouts > 1) return true;
+  }
+  return false;
+}
+
 export type PanicReport = (goid: number, fn: string, error: unknown) => void;
 
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -201,10 +216,32 @@ export class M extends ThreadBase {
     return new Promise((r) => this.yielded.push(r));
   }
 
-  /** True when the running goroutine should yield (checkpoint()): others wait and its slice is long. */
+  /**
+   * True when the running goroutine should yield (checkpoint()): its slice is over and
+   * something else on this M waits for the thread. That is any of: other goroutines here ran
+   * a step since the last checkpoint (a wake-up on a local channel resolves a promise, and the
+   * woken goroutine gets one step per `await`: busy() moved); an operation deferred to the
+   * next event-loop turn (yieldDue: a woken goroutine's next step); a queued G, a READY
+   * completion, a gosched caller or a sharing request (workVisible); or the event loop has
+   * something for its goroutines (a timer, I/O: loopHasWork, looked at once per slice).
+   * Looking only at queues and READY let a hog pair starve a light pair ping-ponging beside
+   * it on one M 1,000 to 1 (test/golang/proc.test.ts, TestPingPongHog).
+   */
   shouldYield(): boolean {
-    return performance.now() - this.turnStart > SLICE_MS && this.workVisible();
+    const b = this.busy();
+    const stepped = b !== this.checkpointBusy;
+    this.checkpointBusy = b;
+    const now = performance.now();
+    if (now - this.turnStart <= SLICE_MS) return false;
+    if (stepped || this.turnWanted() || this.workVisible()) return true;
+    if (now < this.checkpointLoopAt) return false;
+    this.checkpointLoopAt = now + SLICE_MS;
+    return loopHasWork(this);
   }
+  /** busy() at the last checkpoint (shouldYield). */
+  private checkpointBusy = 0;
+  /** When shouldYield may next look at the event loop (performance.now()). A double from the start (ThreadBase.now). */
+  private checkpointLoopAt = -0;
 
   // ---- the schedule loop ----
 
