@@ -12,15 +12,25 @@
  *
  * go() counts the goroutine in WG before it waits for a limit slot, so a wait() made after
  * go() returned (even without awaiting it) waits for that goroutine too.
+ *
+ * As in Go, where the wrapper goroutine does it, a group's goroutine ends on its own thread:
+ * the M that ran it (M.finish, through G.GROUP) records a first error, cancels the context,
+ * releases its limit slot and calls done(), in that order (groupFinished). Nothing goes back
+ * to the thread that called go(): the cancel reaches siblings that poll ctx.err() on any M
+ * at once, through the shared heap, even while that thread (main, say) waits for a ring and
+ * the failing goroutine's M keeps running synchronous code. (When main settled it, the error
+ * waited for the end of the M's batch, and a batch of siblings looping until the cancel
+ * never ended.) The slot released is the group's SEM when the goroutine ends, as Go's done()
+ * reads g.sem then.
  */
 import { RuntimeObject } from '../runtime/object.js';
 import { SyncError } from '../errors.js';
 import { newproc } from '../runtime/proc.js';
-import { need } from '../runtime/thread.js';
-import { encodeInto, read, registerHandleKind } from '../value/codec.js';
+import { need, type Thread } from '../runtime/thread.js';
+import { encodeInto, read, registerHandleKind, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
-import { WaitGroup } from '../sync/waitgroup.js';
+import { WaitGroup, wgAdd } from '../sync/waitgroup.js';
 import { Semaphore } from '../sync/semaphore.js';
 import { Context, cancelContext, withCancel } from '../context/context.js';
 
@@ -68,38 +78,13 @@ export class Group extends RuntimeObject {
 
   private launch(fn: unknown, args: unknown[], sem: Semaphore | null): void {
     const t = need('Group.go()');
-    let p: Promise<unknown>;
-    const wp = t.waiter<unknown>(0);
-    const w = t.lastWaiter;
     try {
-      newproc(t, fn, args, w);
-      p = wp;
+      newproc(t, fn, args, 0, this.h);
     } catch (e) {
-      t.cancelWaiter(w);
       sem?.release(1);
       this.wg.done();
       throw e;
     }
-    p.then(
-      () => this.finished(sem, null),
-      (e: unknown) => this.finished(sem, e ?? new Error('errgroup: goroutine failed with a null error')),
-    );
-  }
-
-  private finished(sem: Semaphore | null, e: unknown): void {
-    const heap = this.t.heap;
-    const i = this.h >> 2;
-    if (e !== null && Atomics.compareExchange(heap.i32, i + ERRSET, 0, 1) === 0) {
-      try {
-        encodeInto(heap, this.h + ERR * 4, e, 'the error');
-      } catch {
-        encodeInto(heap, this.h + ERR * 4, new Error(String(e)), 'the error');
-      }
-      const ctx = heap.i32[i + CTX]!;
-      if (ctx !== 0) cancelContext(this.t, ctx);
-    }
-    sem?.release(1);
-    this.wg.done();
   }
 
   /** Limit active goroutines to n (negative: no limit). Only while none is running, as in Go. */
@@ -136,6 +121,33 @@ export function withContext(parent: Context): [Group, Context] {
   }
   const [ctx] = withCancel(parent);
   return [new Group(undefined, undefined, ctx), ctx];
+}
+
+/**
+ * A goroutine of group h ended (threw `e` if failed): record the first error and cancel the
+ * group's context, then release its limit slot and count it done. On the goroutine's own
+ * thread (M.finish), as Go's wrapper does it.
+ */
+export function groupFinished(t: Thread, h: number, failed: boolean, e: unknown): void {
+  const heap = t.heap;
+  const i = h >> 2;
+  if (failed && Atomics.compareExchange(heap.i32, i + ERRSET, 0, 1) === 0) {
+    const err = e ?? new Error('errgroup: goroutine failed with a null error');
+    try {
+      encodeInto(heap, h + ERR * 4, err, 'the error');
+    } catch {
+      try {
+        encodeInto(heap, h + ERR * 4, new Error(String(err)), 'the error');
+      } catch {
+        heap.i32[(h >> 2) + ERR] = Tag.UNDEF; // no room even for that: wait() rejects with undefined
+      }
+    }
+    const ctx = heap.i32[i + CTX]!;
+    if (ctx !== 0) cancelContext(t, ctx);
+  }
+  const s = heap.i32[i + SEM]!;
+  if (s !== 0) new Semaphore(0, s, 0).release(1);
+  wgAdd(t, h, -1);
 }
 
 registerHandleKind(Kind.GROUP, (h, g) => new Group(h, g));

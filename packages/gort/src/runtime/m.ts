@@ -39,6 +39,8 @@ import { HOLD_GRACE_MS, NOT_HELD, RunnextHold, STILL_HELD } from './hold.js';
 import { LoopNudge } from './nudge.js';
 import { MainRing } from './main-ring.js';
 import { wgAdd } from '../sync/waitgroup.js';
+import { groupFinished } from '../errgroup/errgroup.js';
+import { endAwaitedElsewhere } from './proc.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -53,6 +55,12 @@ const POLL_MS = 0.1;
 const QUICK_POLL_MS = 0.01;
 /** The longer watch while another M runs goroutines (see the loop). */
 const LONG_POLL_MS = 1;
+/**
+ * Most microtask rounds the loop gives an async goroutine it just started to reach its end
+ * (or a park) before it starts the next G (see the loop). Each costs ~0.1 µs when nothing
+ * else is queued.
+ */
+const END_ROUNDS = 4;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
 /**
@@ -78,6 +86,21 @@ function loopIdle(t: ThreadBase): boolean {
   return r.length === 0 || (r.length === 1 && r[0] === 'Timeout');
 }
 
+/**
+ * Whether this thread's event loop holds something for its goroutines (checkpoint()): a
+ * runtime timer, or an active resource that is neither the keep-alive interval nor an
+ * immediate (the schedule loop's own turns are immediates, and one is pending nearly always).
+ */
+function loopHasWork(t: ThreadBase): boolean {
+  if (t.timers.size !== 0) return true;
+  let timeouts = 0;
+  for (const r of process.getActiveResourcesInfo()) {
+    if (r === 'Immediate') continue;
+    if (r !== 'Timeout' || ++timeouts > 1) return true;
+  }
+  return false;
+}
+
 export type PanicReport = (goid: number, fn: string, error: unknown) => void;
 
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -92,6 +115,13 @@ export class M extends ThreadBase {
   private seenActivity = 0;
   private parkedNow = false;
   private schedtick = 0;
+  /**
+   * The G started last returned a promise, and another thread waits for its end (the loop
+   * lets its microtasks run before the next G). Not for a joiner on this M, which cannot
+   * run before the batch ends anyway: one microtask round per G cost 10-15% of 100,000
+   * spawns of an async no-op from a goroutine.
+   */
+  private startedAsync = false;
   /** Goroutines started on this M that have not finished. */
   private live = 0;
   private yielded: Array<() => void> = [];
@@ -204,10 +234,32 @@ export class M extends ThreadBase {
     return new Promise((r) => this.yielded.push(r));
   }
 
-  /** True when the running goroutine should yield (checkpoint()): others wait and its slice is long. */
+  /**
+   * True when the running goroutine should yield (checkpoint()): its slice is over and
+   * something else on this M waits for the thread. That is any of: other goroutines here ran
+   * a step since the last checkpoint (a wake-up on a local channel resolves a promise, and the
+   * woken goroutine gets one step per `await`: busy() moved); an operation deferred to the
+   * next event-loop turn (yieldDue: a woken goroutine's next step); a queued G, a READY
+   * completion, a gosched caller or a sharing request (workVisible); or the event loop has
+   * something for its goroutines (a timer, I/O: loopHasWork, looked at once per slice).
+   * Looking only at queues and READY let a hog pair starve a light pair ping-ponging beside
+   * it on one M 1,000 to 1 (test/golang/proc.test.ts, TestPingPongHog).
+   */
   shouldYield(): boolean {
-    return performance.now() - this.turnStart > SLICE_MS && this.workVisible();
+    const b = this.busy();
+    const stepped = b !== this.checkpointBusy;
+    this.checkpointBusy = b;
+    const now = performance.now();
+    if (now - this.turnStart <= SLICE_MS) return false;
+    if (stepped || this.turnWanted() || this.workVisible()) return true;
+    if (now < this.checkpointLoopAt) return false;
+    this.checkpointLoopAt = now + SLICE_MS;
+    return loopHasWork(this);
   }
+  /** busy() at the last checkpoint (shouldYield). */
+  private checkpointBusy = 0;
+  /** When shouldYield may next look at the event loop (performance.now()). A double from the start (ThreadBase.now). */
+  private checkpointLoopAt = -0;
 
   // ---- the schedule loop ----
 
@@ -244,6 +296,17 @@ export class M extends ThreadBase {
         if (loading !== undefined) {
           this.ringMain(true);
           await loading;
+        } else if (this.startedAsync) {
+          // An async goroutine may have ended already, or be a few settled awaits from its
+          // end (an `await c.send(v)` on a buffered channel, then return), but its end
+          // (finish: its joiner, its errgroup's first error) is a reaction queued on its
+          // promise. Let its microtasks run while it is neither parked nor finished, for a
+          // few rounds, before the next G, which may run synchronous code for long: until
+          // that end cancels it, say (an errgroup's siblings polling ctx.err()), which then
+          // never came. A G awaiting something else (I/O) costs the rounds and no more.
+          this.startedAsync = false;
+          const st = (g >> 2) + G.STATUS;
+          for (let k = 0; k < END_ROUNDS && this.heap.i32[st] === Gstatus.RUNNING; k++) await undefined;
         }
       }
       this.ringMain(false); // every turn passes here; forced below before idling
@@ -439,6 +502,7 @@ export class M extends ThreadBase {
     this.curGoid = 0;
     this.curG = 0;
     if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') {
+      if (endAwaitedElsewhere(this, g)) this.startedAsync = true;
       (r as Promise<unknown>).then(
         (v) => this.finish(g, goid, v, false),
         (e) => this.finish(g, goid, e, true),
@@ -448,15 +512,18 @@ export class M extends ThreadBase {
     }
   }
 
-  /** Goroutine g returned v (or threw it): complete its joiner or report a panic; free g. */
+  /** Goroutine g returned v (or threw it): end it in its errgroup, complete its joiner or report a panic; free g. */
   private finish(g: number, goid: number, v: unknown, isErr: boolean): void {
     const heap = this.heap;
     const i = g >> 2;
     const join = heap.i32[i + G.JOIN]!;
     const fnId = heap.i32[i + G.FN]!;
+    const group = heap.i32[i + G.GROUP]!;
     this.live--;
     this.goroutineExited();
     this.galloc.free(g);
+    // Started by Group.go: its first error cancels the group here and now (errgroup.ts).
+    if (group !== 0) return groupFinished(this, group, isErr, v);
     if (join > 0) return completeWaiter(this, join, v, isErr);
     if (isErr) return this.onPanic(goid, this.fns.nameOf(fnId), v);
     if (join < 0) {

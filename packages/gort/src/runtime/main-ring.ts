@@ -1,15 +1,21 @@
 /**
  * MainRing: one M's debt of wake-ups to the main thread (docs/design/scheduler.md, "One ring
- * per turn for main" and "No ring at all while main is streaming").
+ * per turn for main", "No ring at all while main is streaming" and "A parked main is rung at
+ * once").
  *
  * An M pushes completions for main onto main's READY list without ringing (M.pushReady,
- * owe()), and rings at most once per schedule turn, at the turn's end (settle(false)), or
- * whenever it is about to idle, block or wait for an import (settle(true)).
+ * owe()). If main is parked untimed (PARKED = 1) nothing else would wake it, and this M may go
+ * on running synchronous code for as long as its goroutines like before its turn ends: owe()
+ * rings it at once, unless its doorbell already rang. Otherwise (main running, or in its
+ * timed streaming park, PARKED = 2, from which it looks at READY within STREAM_PARK_MS) the
+ * ring is owed, and made at most once per schedule turn, at the turn's end (settle(false)),
+ * or whenever the M is about to idle, block or wait for an import (settle(true)).
  *
- * Invariants: `owed` is true from a quiet push until a ring was made or found unnecessary
- * (READY already taken); while this M keeps running turns it rings at most once per
- * MAIN_RING_GAP_MS and never a main parked with PARKED = 2 (its timed streaming park: it
- * looks at READY when that wait ends); a forced settle always rings an owed, parked main.
+ * Invariants: a completion pushed while main is parked untimed is followed by a ring of main
+ * by this M or by an earlier one (DOORBELL 1) before owe() returns; `owed` is true from a
+ * quiet push until a ring was made or found unnecessary (READY already taken); while this M
+ * keeps running turns its turn-end rings come at most once per MAIN_RING_GAP_MS and never
+ * ring a main parked with PARKED = 2; a forced settle always rings an owed, parked main.
  * One M's object, used on its thread only.
  */
 import type { Heap } from '../heap/heap.js';
@@ -35,9 +41,26 @@ export class MainRing {
     this.idle = heapIdle(heap);
   }
 
-  /** Push completion w for main without a ring: one is owed. */
+  /** Push completion w for main; ring main now if it is parked untimed, else owe it a ring. */
   owe(w: number): void {
     this.idle.pushReadyQuiet(0, w);
+    const a = this.heap.i32;
+    // Loaded after the push: the Dekker pair with the pump's store of PARKED, then load of
+    // READY (LoopThread.pump). A main parked untimed waits for a ring and nothing else: a
+    // ring deferred to the turn's end waited for every goroutine after this one in the turn,
+    // up to 0.8 s for 8 goroutines of 50-400 ms of synchronous work, and forever when the
+    // next goroutine loops until main answers (test/sched.prompt.test.ts). A DOORBELL already
+    // 1 means main was rung since it stored 0 before this park, or is waking from the last
+    // one, and looks at READY after that: no second notify. (The notify-once rule rejected in
+    // the essay was for every push; here main is not streaming, see below.)
+    if (Atomics.load(a, this.mainTw + T.PARKED) === 1) { // pairs with the pump's store(PARKED) before its load(READY)
+      this.owed = false;
+      // pairs with the pump's store(DOORBELL, 0) before its store(PARKED)
+      if (Atomics.load(a, this.mainTw + T.DOORBELL) === 0) this.idle.ring(0);
+      return;
+    }
+    // Main is running (its pump looks at READY before it parks) or parked timed, streaming
+    // (PARKED = 2: it looks at READY within STREAM_PARK_MS): a ring can wait for the turn's end.
     this.owed = true;
   }
 

@@ -13,12 +13,15 @@ import { dropArgs, encodeArgs, encodeInto, prepare, Tag, write } from '../value/
 import { HeapExhaustedError } from '../errors.js';
 import type { Thread } from './thread.js';
 
-/** Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0. */
-export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: number): number {
+/**
+ * Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0.
+ * group: an errgroup whose outcome bookkeeping the M running it does (G.GROUP), or 0.
+ */
+export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: number, group = 0): number {
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
-  return newprocEncoded(t, fnId, argsH, args, join);
+  return newprocEncoded(t, fnId, argsH, args, join, group);
 }
 
 /**
@@ -26,7 +29,7 @@ export function newproc(t: Thread, fn: unknown, args: readonly unknown[], join: 
  * over: freed here if the G cannot be made, else by the M that starts it). `args` is only
  * for Thread.ready (an M's runnext hold looks at them); pass [] if they are not at hand.
  */
-export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: readonly unknown[], join: number): number {
+export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: readonly unknown[], join: number, group = 0): number {
   const heap = t.heap;
   let g: number;
   try {
@@ -47,10 +50,23 @@ export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: rea
   a[i + G.CREATOR] = t.curGoid;
   a[i + G.JOIN] = join;
   a[i + G.CREATED_T] = t.index;
+  a[i + G.GROUP] = group;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
   t.ready(g, args);
   return goid;
+}
+
+/**
+ * Whether another thread waits for the end of goroutine g, started on thread t: its joiner's
+ * owner is another thread, or it ends a WaitGroup's or an errgroup's count (whose waiters may
+ * be anywhere, and an errgroup's siblings on t itself look at its first error). t only.
+ */
+export function endAwaitedElsewhere(t: Thread, g: number): boolean {
+  const a = t.heap.i32;
+  const join = a[(g >> 2) + G.JOIN]!;
+  if (join > 0) return a[(join >> 2) + W.OWNER] !== t.index;
+  return join < 0 || a[(g >> 2) + G.GROUP] !== 0;
 }
 
 /** Write a goroutine's outcome into waiter w and hand it to its owner. Any thread. */

@@ -242,6 +242,13 @@ export abstract class ThreadBase {
   }
 
   private readonly deferred: Array<() => void> = [];
+  /**
+   * Whether something on this thread waits for its event loop's next turn: an operation
+   * deferred by yieldDue (a woken goroutine's next step: yieldTurn), or a turn asked for.
+   */
+  protected turnWanted(): boolean {
+    return this.deferred.length !== 0 || this.turnAsked !== 0;
+  }
   private yielding = false;
   /** When the pending turn was asked for (performance.now()), or 0. A double from the start (see now). */
   private turnAsked = -0;

@@ -15,7 +15,9 @@
  * |      |           |                                             | −(WaitGroup handle) for wg.go()  |
  * | 9    | CREATED_T | creator                                     | thread index of the creator      |
  * | 10-11| SINCE     | the M running it (f64)                      | ms (performance.timeOrigin based)|
- * | 12-13| (spare)   |                                             |                                  |
+ * | 12   | GROUP     | creator                                     | errgroup handle for Group.go()   |
+ * |      |           |                                             | (its M records the outcome), or 0|
+ * | 13   | (spare)   |                                             |                                  |
  *
  * A G record is published by the atomic store that puts its handle on a run queue; every
  * field above except STATUS, WAIT, SINCE, M and ARGS (taken and zeroed by the M that starts
@@ -33,6 +35,7 @@ export const G = {
   JOIN: 8,
   CREATED_T: 9,
   SINCE_F64: 10,
+  GROUP: 12,
 } as const;
 /** 56 bytes + the 8-byte chunk slot header = 64: one cache line per G. */
 export const G_BYTES = 56;

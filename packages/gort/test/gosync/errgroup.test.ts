@@ -308,3 +308,67 @@ describe('golang.org/x/sync errgroup/errgroup_test.go', () => {
     expect(r).toEqual({ ok: true, err: ['RangeError', 'from a nested goroutine'] });
   });
 });
+
+describe('errgroup: the first error stops CPU-bound siblings', () => {
+  // Go's errgroup cancels the context on the failing goroutine's own thread. Here that must
+  // be the failing goroutine's M too: its siblings poll ctx.err() between slices of
+  // synchronous work and never give their M back, so neither main (which called go()) nor
+  // that M's next turn may be needed for the cancel to reach them. Main proves it by not
+  // taking part: it blocks its thread until every sibling has stopped. Siblings and main give
+  // up after GIVE_UP_MS so that a regression fails instead of hanging; no timing is asserted.
+  const GIVE_UP_MS = 20_000;
+
+  for (const [name, task0] of [
+    [
+      'throws at once',
+      () => {
+        const t = performance.now();
+        while (performance.now() - t < 20);
+        throw new Error('task 0 failed');
+      },
+    ],
+    [
+      'throws after a settled await',
+      async () => {
+        const t = performance.now();
+        while (performance.now() - t < 20);
+        await null;
+        throw new Error('task 0 failed');
+      },
+    ],
+  ] as const) {
+    it(`task 0 ${name}: every sibling looping on !ctx.err() stops while main blocks, wait() rejects with it (procs 2)`, async () => {
+      const r = await run(
+        async () => {
+          const [g, ctx] = withContext(background());
+          const stopped = new AtomicInt32();
+          void g.go(task0);
+          for (let k = 0; k < 5; k++) {
+            void g.go(
+              (ctx: Context, stopped: AtomicInt32, giveUp: number) => {
+                const t0 = performance.now();
+                while (!ctx.err()) {
+                  if (performance.now() - t0 > giveUp) return;
+                  const t = performance.now();
+                  while (performance.now() - t < 1);
+                }
+                stopped.add(1);
+              },
+              ctx,
+              stopped,
+              GIVE_UP_MS,
+            );
+          }
+          await new Promise((resolve) => setImmediate(resolve)); // main's batch of new Gs goes out
+          const t0 = performance.now();
+          while (stopped.load() < 5 && performance.now() - t0 < GIVE_UP_MS); // main settles nothing meanwhile
+          const seen = stopped.load();
+          const err = await waitErr(g);
+          return { err, stopped: seen };
+        },
+        { procs: 2 },
+      );
+      expect(r).toEqual({ err: 'task 0 failed', stopped: 5 });
+    });
+  }
+});
