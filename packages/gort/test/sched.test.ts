@@ -15,6 +15,7 @@ import {
   numGoroutine,
   fromModule,
   WaitGroup,
+  Mutex,
   chan,
   type Chan,
   FreeVariableError,
@@ -687,5 +688,36 @@ describe('debug', () => {
     for (const l of lines) expect(l).toMatch(/^goroutine \d+ \[sync\.WaitGroup\.Wait, \d+ ms\]: sleeper \(created by goroutine 1, on M\d\)$/);
     expect(s.procs).toBe(2);
     expect(s.goroutines).toBe(4);
+  });
+
+  it('stats().memory counts live objects by kind, and bytes in use and free add up', async () => {
+    const { m0, m1, m2 } = await run(
+      async () => {
+        const m0 = stats().memory;
+        const keep: unknown[] = [];
+        for (let i = 0; i < 500; i++) keep.push(chan(4), new Mutex(), new WaitGroup());
+        const c = chan<number>();
+        for (let i = 0; i < 40; i++) go(async (c: Chan<number>) => void (await c.recv()), c);
+        while (stats().memory.objects['waiter']?.count !== 40) await sleep(5);
+        const m1 = stats().memory;
+        c.close();
+        while (numGoroutine() > 1) await sleep(5);
+        const m2 = stats().memory;
+        return { m0, m1, m2, n: keep.length };
+      },
+      { procs: 2, heapLimit: 64 << 20 },
+    );
+    for (const m of [m0, m1, m2]) {
+      expect(m.heapLimit).toBe(64 << 20);
+      expect(m.heapInUse + m.heapFree).toBe(m.heapUsed);
+      expect(Object.values(m.objects).reduce((n, o) => n + o.bytes, 0)).toBe(m.heapInUse);
+    }
+    const count = (m: typeof m0, k: string): number => m.objects[k]?.count ?? 0;
+    expect(count(m1, 'Chan') - count(m0, 'Chan')).toBe(501);
+    expect(count(m1, 'Mutex') - count(m0, 'Mutex')).toBe(500);
+    expect(count(m1, 'WaitGroup') - count(m0, 'WaitGroup')).toBe(500);
+    expect(count(m1, 'waiter')).toBe(40); // one per parked goroutine
+    expect(count(m2, 'waiter')).toBe(0); // freed as they woke
+    expect(m1.heapInUse).toBeGreaterThan(m0.heapInUse);
   });
 });

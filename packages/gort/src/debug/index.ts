@@ -2,18 +2,21 @@
  * gort/debug: what the runtime is doing, readable from any thread with a runtime.
  *
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
- * and time waiting, function, creator, and where it runs. stats() returns scheduler counters.
+ * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
+ * and the heap's memory by kind of object.
  */
 import { need } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
 import { T, threadWord } from '../sched/threads.js';
-import { readStats, type SchedStats } from './stats.js';
+import { readMemStats, readStats, type MemStats, type SchedStats } from './stats.js';
 
-export type { SchedStats } from './stats.js';
+export type { MemStats, SchedStats } from './stats.js';
 
-export function stats(): SchedStats {
-  return readStats(need('stats()').heap);
+/** Scheduler counters, and the heap's memory (`memory`: bytes in use and free, live objects by kind). */
+export function stats(): SchedStats & { memory: MemStats } {
+  const heap = need('stats()').heap;
+  return { ...readStats(heap), memory: readMemStats(heap) };
 }
 
 export interface GoroutineInfo {

@@ -13,6 +13,7 @@ import { H, MAX_GCHUNKS } from '../heap/layout.js';
 import { lock, unlock } from '../heap/lock.js';
 import type { Heap } from '../heap/heap.js';
 import { G, G_STRIDE, Gstatus } from './g.js';
+import { RecordKind } from '../value/kinds.js';
 
 export const GCHUNK_GS = 1023;
 const BATCH = 128;
@@ -48,7 +49,7 @@ export class GAllocator {
     }
     if (this.cache.length > 0) return;
     // A new chunk. heap.alloc takes ALLOC_LOCK itself, so it is called outside it.
-    const chunk = heap.alloc(GCHUNK_BYTES);
+    const chunk = heap.alloc(GCHUNK_BYTES, RecordKind.G_CHUNK);
     const base = (chunk + 63) & ~63;
     const usable = Math.floor((chunk + GCHUNK_BYTES - base) / G_STRIDE);
     heap.i32.fill(0, base >> 2, (base + usable * G_STRIDE) >> 2);

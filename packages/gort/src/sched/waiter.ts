@@ -26,6 +26,7 @@
  * is still the head. The taker reverses the list to restore completion order.
  */
 import type { Heap } from '../heap/heap.js';
+import { RecordKind } from '../value/kinds.js';
 
 export const W = { OWNER: 0, STATE: 1, LINK: 2, G: 3, TOKEN: 4, FLAGS: 5, VALUE: 6, NEXT: 10, PREV: 11, SEL: 12, CASE: 13 } as const;
 export const WFlag = {
@@ -64,7 +65,7 @@ export const WState = {
 } as const;
 
 export function waiterAlloc(heap: Heap, owner: number, g: number, token: number): number {
-  const w = heap.alloc(W_BYTES);
+  const w = heap.alloc(W_BYTES, RecordKind.WAITER);
   const i = w >> 2;
   const a = heap.i32;
   a[i + W.OWNER] = owner;

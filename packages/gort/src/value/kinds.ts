@@ -28,6 +28,10 @@ export const RecordKind = {
   ...Kind,
   /** A context.afterFunc registration (context/context.ts). */
   AFTER_FUNC: 12,
+  /** A chunk of G records (sched/galloc.ts). */
+  G_CHUNK: 13,
+  /** A waiter record, Go's sudog (sched/waiter.ts). */
+  WAITER: 14,
 } as const;
 
 /** The user-facing name of a handle kind, for error messages. */
@@ -44,4 +48,6 @@ export const kindName: Readonly<Record<number, string>> = {
   10: 'Context',
   11: 'Group',
   12: 'afterFunc registration',
+  13: 'goroutine records',
+  14: 'waiter',
 };
