@@ -22,6 +22,12 @@
  * - Before parking, the M publishes PARKED and its idle bit, then re-checks every source of
  *   work; a producer publishes work, then checks PARKED / idle bits. No wake is lost. The
  *   steps are sched/idle.ts's named transitions (model-checked); the policy around them is here.
+ *
+ * Size: past the ~600-line mark on purpose. The loop, execute/finish and the idle policy
+ * (spin, poll, park) share the M's private state (spinning, the runnext hold, the main ring,
+ * the turn's counters); every shared-memory algorithm they use already lives in its own
+ * module (sched/idle.ts, runq.ts, globrunq.ts, hold.ts, main-ring.ts). The next split, when
+ * this grows, is the idle policy into a class of its own that the loop owns.
  */
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
