@@ -715,6 +715,39 @@ describe('function table', () => {
       await rt.shutdown();
     }
   });
+
+  it('past FN_CAP distinct sources, go() and spawn() of a new one throw RangeError at the call; known ones still run', async () => {
+    const rt = await start({ procs: 2 });
+    try {
+      const onM = async (fresh: boolean): Promise<string> => {
+        try {
+          if (fresh) go(() => 'a source this M has not registered');
+          return 'ok';
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      };
+      expect(await spawn(onM, false)).toBe('ok');
+      const table = new Int32Array(exportRef(new WaitGroup()).sab, 0, 256);
+      const make = (k: number) => new Function(`return () => ${k}`)() as () => number;
+      let n = Atomics.load(table, H.FN_COUNT);
+      let err: unknown = null;
+      try {
+        for (; n < 20_000; n++) go(make(n));
+      } catch (e) {
+        err = e;
+      }
+      expect(n).toBe(16_384);
+      expect(err).toBeInstanceOf(RangeError);
+      expect((err as Error).message).toBe('gort: more than 16384 distinct goroutine functions');
+      expect(() => spawn(make(-1))).toThrow(RangeError); // synchronously, nothing started
+      expect(await spawn(make(7))).toBe(7); // registered before the table filled
+      expect(await spawn(onM, true)).toBe('RangeError: gort: more than 16384 distinct goroutine functions');
+      expect(await spawn(onM, false)).toBe('ok'); // the runtime goes on
+    } finally {
+      await rt.shutdown();
+    }
+  });
 });
 
 describe('debug', () => {
