@@ -45,8 +45,8 @@ async function serve(n, base) {
 }
 
 export default async function ({ reps, quick, log, quiet }) {
-  const N = quick ? 20_000 : 200_000;
-  const WARM = quick ? 2_000 : 20_000;
+  const N = quick ? 20_000 : 100_000;
+  const WARM = quick ? 2_000 : 10_000;
   const rows = new Rows();
   rows.def('requests/s, from main (withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup)', 'requests/s');
   rows.def('heap in use gained per request, after warm-up', 'bytes', {
