@@ -23,6 +23,7 @@ import {
   WorkerCrashError,
   HeapExhaustedError,
   RuntimeStateError,
+  exportRef,
 } from 'gort';
 import { stats, dump, goroutines } from 'gort/debug';
 import { Worker } from 'node:worker_threads';
@@ -660,6 +661,92 @@ describe('regressions', () => {
       { procs: 2 },
     );
     expect(r).toBe('finished');
+  });
+});
+
+describe('function table', () => {
+  // docs/architecture.md, "Memory": entries are never reclaimed, so per-request closures of
+  // one source must share one entry per thread; FN_CAP distinct sources fill the table.
+  const N = 20_000; // above FN_CAP (16,384): one entry per closure would throw RangeError
+
+  it('fresh closures of one source, from main and from goroutines on the Ms, add one entry per thread', async () => {
+    const rt = await start({ procs: 2 });
+    try {
+      const wg = new WaitGroup();
+      const table = new Int32Array(exportRef(wg).sab, 0, 256); // the heap's header words
+      const count = (): number => Atomics.load(table, H.FN_COUNT);
+      const c0 = count();
+
+      // From main: go() and spawn() of a new closure object per call, and a module export
+      // through a new fromModule() object per call.
+      wg.add(N);
+      let prev: unknown = null;
+      let fresh = 0;
+      for (let i = 0; i < N; i++) {
+        const f = (w: WaitGroup) => w.done();
+        if (f !== prev) fresh++;
+        prev = f;
+        go(f, wg);
+      }
+      await wg.wait();
+      expect(fresh).toBe(N);
+      const sums = await Promise.all(Array.from({ length: N }, (_, i) => spawn((k: number) => k + 1, i)));
+      expect(sums.reduce((x, y) => x + y, 0)).toBe((N * (N + 1)) / 2);
+      for (let i = 0; i < N; i++) go(fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('tasks.mjs', fixtures)).myGoid);
+      const c1 = count();
+      expect(c1 - c0).toBe(3); // the go() closure, the spawn() closure, the module export
+
+      // From goroutines on the Ms: two of them (one source, registered by main), each making
+      // N fresh closures for go() and N for spawn(); each M that runs one registers the two
+      // inner sources once.
+      const inside = async (n: number, w: WaitGroup): Promise<number> => {
+        w.add(n);
+        for (let i = 0; i < n; i++) go((x: WaitGroup) => x.done(), w);
+        const r = await Promise.all(Array.from({ length: n }, (_, i) => spawn((k: number) => k * 2, i)));
+        await w.wait();
+        return r.length;
+      };
+      const done = await Promise.race([Promise.all([spawn(inside, N, new WaitGroup()), spawn(inside, N, new WaitGroup())]), rt.failure]);
+      expect(done).toEqual([N, N]);
+      const grown = count() - c1;
+      expect(grown).toBeGreaterThanOrEqual(1 + 2); // the outer source, the two inner ones on one M
+      expect(grown).toBeLessThanOrEqual(1 + 2 * 2); // … or on both
+    } finally {
+      await rt.shutdown();
+    }
+  });
+
+  it('past FN_CAP distinct sources, go() and spawn() of a new one throw RangeError at the call; known ones still run', async () => {
+    const rt = await start({ procs: 2 });
+    try {
+      const onM = async (fresh: boolean): Promise<string> => {
+        try {
+          if (fresh) go(() => 'a source this M has not registered');
+          return 'ok';
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      };
+      expect(await spawn(onM, false)).toBe('ok');
+      const table = new Int32Array(exportRef(new WaitGroup()).sab, 0, 256);
+      const make = (k: number) => new Function(`return () => ${k}`)() as () => number;
+      let n = Atomics.load(table, H.FN_COUNT);
+      let err: unknown = null;
+      try {
+        for (; n < 20_000; n++) go(make(n));
+      } catch (e) {
+        err = e;
+      }
+      expect(n).toBe(16_384);
+      expect(err).toBeInstanceOf(RangeError);
+      expect((err as Error).message).toBe('gort: more than 16384 distinct goroutine functions');
+      expect(() => spawn(make(-1))).toThrow(RangeError); // synchronously, nothing started
+      expect(await spawn(make(7))).toBe(7); // registered before the table filled
+      expect(await spawn(onM, true)).toBe('RangeError: gort: more than 16384 distinct goroutine functions');
+      expect(await spawn(onM, false)).toBe('ok'); // the runtime goes on
+    } finally {
+      await rt.shutdown();
+    }
   });
 });
 
