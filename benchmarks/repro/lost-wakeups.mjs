@@ -17,9 +17,9 @@
  *   node benchmarks/repro/lost-wakeups.mjs cancel 50000 262144
  *
  * Results (2 cores, Node 20; see README.md). On f62cb12 the loss is intermittent: close 50,000
- * with a 256 KiB initial heap left 46,540 and 47,445 asleep in 2 of 5 runs (0 in the others),
+ * with a 256 KiB initial heap left 46,540 and 47,445 asleep in 2 of 6 runs (0 in the others),
  * close 300,000 with the default heap 230,783 in 1 of 2 runs, cancel 50,000 (256 KiB) 49,161,
- * and with cancel 200,000 cancel() never returned (killed after 120 s). On main, 0 never woke
+ * and with cancel 200,000 cancel() never returned (2 of 2 runs, killed). On main, 0 never woke
  * in each of 10 runs of these sizes.
  */
 import { fileURLToPath } from 'node:url';
