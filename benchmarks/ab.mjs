@@ -15,6 +15,7 @@
  * - chan/uncontended: buffered chan(1), one goroutine, send+recv of numbers (ns per pair);
  * - chan/pingpong-main: unbuffered ping-pong between main and a goroutine on an M, the
  *   cross-thread wake path both ways (µs per round trip);
+ * - chan/pingpong-Ms: the same between goroutines on the two Ms, placed as chan/pingpong does;
  * - sched/spawn-main: 100,000 go() + WaitGroup from main (goroutines/s);
  * - sched/spawn-inside: the same from inside a goroutine on an M (goroutines/s);
  * - sched/spawn-await: 20,000 spawn() from main, then Promise.all of their results (tasks/s);
@@ -92,6 +93,41 @@ const WORKLOADS = [
       ping.close();
       return us;
     },
+  },
+  {
+    // As chan/pingpong places them: ping runs next on this M and holds it 30 ms, so an idle M
+    // steals pong; the two channels start local to this M and are shared at pong's first use.
+    row: 'chan/pingpong-Ms', unit: 'µs/round trip', better: 'lower', procs: 2,
+    fn: async (g) =>
+      g.spawn(async (n) => {
+        const a = chan();
+        const b = chan();
+        const pongP = spawn(async (a, b) => {
+          for (;;) {
+            const [v, ok] = await a.recvOk();
+            if (!ok) return 0;
+            await b.send(v);
+          }
+        }, a, b);
+        const pingP = spawn(async (a, b, n) => {
+          const end = performance.now() + 30;
+          while (performance.now() < end);
+          for (let i = 0; i < 200; i++) {
+            await a.send(i);
+            await b.recv();
+          }
+          const t0 = performance.now();
+          for (let i = 0; i < n; i++) {
+            await a.send(i);
+            await b.recv();
+          }
+          const us = ((performance.now() - t0) * 1e3) / n;
+          a.close();
+          return us;
+        }, a, b, n);
+        const [us] = await Promise.all([pingP, pongP]);
+        return us;
+      }, N_PING),
   },
   {
     row: 'sched/spawn-main', unit: 'goroutines/s', better: 'higher', procs: 2,
