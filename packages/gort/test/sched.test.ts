@@ -25,6 +25,7 @@ import {
   RuntimeStateError,
   exportRef,
 } from 'gort';
+import { background, withCancel } from 'gort/context';
 import { stats, dump, goroutines } from 'gort/debug';
 import { Worker } from 'node:worker_threads';
 import { Heap } from '../src/heap/heap.js';
@@ -449,6 +450,7 @@ describe('failure', () => {
   it('a worker that runs out of memory under start(): every pending join and main park rejects with the crash, later calls refuse', async () => {
     const rt = await start({ procs: 2, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
     try {
+      const [, cancel] = withCancel(background());
       const c = chan<number>();
       const joins = Array.from({ length: 20 }, () => spawn(async (c: Chan<number>) => c.recv(), c));
       const outcomes: unknown[] = joins.map(() => 'pending');
@@ -477,6 +479,8 @@ describe('failure', () => {
       // A channel operation refuses in its first heap lock: M<i> names the dead worker.
       expect(() => c.send(1)).toThrow(/^gort: the runtime has stopped: M\d \(a worker thread\) died/);
       expect(() => c.recv()).toThrow(RuntimeStateError);
+      // A cancel is idempotent in Go, and runs from handlers and finally blocks: a no-op here.
+      expect(() => cancel()).not.toThrow();
     } finally {
       await rt.shutdown();
     }

@@ -216,7 +216,9 @@ function deadlineArg(what: string, d: unknown): number {
 
 /** This thread, if the runtime that made t is still running on it; null once it shut down. */
 function still(t: Thread): Thread | null {
-  return current === t ? t : null;
+  // A runtime stopped by a worker crash refuses new work, but a cancel is idempotent in Go
+  // and often runs from a handler or a finally: it does nothing then, as after shutdown.
+  return current === t && t.crash === null ? t : null;
 }
 
 /** Attach a new child of parent; returns its handle (canceled at once if parent is done). */
