@@ -9,6 +9,7 @@ import {
   spawn,
   gosched,
   sleep,
+  timer,
   checkpoint,
   goid,
   gomaxprocs,
@@ -451,6 +452,7 @@ describe('failure', () => {
     const rt = await start({ procs: 2, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
     try {
       const [, cancel] = withCancel(background());
+      const tm = timer(60_000);
       const c = chan<number>();
       const joins = Array.from({ length: 20 }, () => spawn(async (c: Chan<number>) => c.recv(), c));
       const outcomes: unknown[] = joins.map(() => 'pending');
@@ -481,6 +483,7 @@ describe('failure', () => {
       expect(() => c.recv()).toThrow(RuntimeStateError);
       // A cancel is idempotent in Go, and runs from handlers and finally blocks: a no-op here.
       expect(() => cancel()).not.toThrow();
+      expect(tm.stop()).toBe(false);
     } finally {
       await rt.shutdown();
     }

@@ -106,7 +106,8 @@ export class Timer {
 
   /** Stop the timer; true if that kept its value from being received (it was pending, or fired unreceived). */
   stop(): boolean {
-    if (current !== this.t) return false; // its runtime shut down, and the timer with it
+    // Its runtime shut down (or stopped on a worker crash), and the timer with it.
+    if (current !== this.t || this.t.crash !== null) return false;
     const pending = this.nt.stop();
     return dropStale(this.tx) || pending;
   }
@@ -157,7 +158,7 @@ export class Ticker {
   }
 
   stop(): void {
-    if (current !== this.t) return;
+    if (current !== this.t || this.t.crash !== null) return;
     this.stopped = true;
     this.nt.stop();
     dropStale(this.tx);
