@@ -70,7 +70,9 @@ const NPIDLE = 1;
 const WORK = 2;
 const IDLE_MASK = 3;
 const THREADS = 16;
-const WAITERS = 96;
+/** Thread records: main and up to 3 Ms. The waiters come after them, whatever a record's size. */
+const MAX_THREADS = 4;
+const WAITERS = THREADS + MAX_THREADS * T_WORDS;
 const WAITER_WORDS = 4;
 const MAX_WAITERS = 16;
 const MEM_WORDS = WAITERS + MAX_WAITERS * WAITER_WORDS;
@@ -95,6 +97,7 @@ function validate(scn: IdleScenario): void {
     if (seen.has(th.thread)) throw new Error(`${scn.name}: thread ${th.thread} twice`);
     seen.add(th.thread);
     if (th.thread > scn.procs) throw new Error(`${scn.name}: thread ${th.thread} > procs ${scn.procs}`);
+    if (th.thread >= MAX_THREADS) throw new Error(`${scn.name}: thread ${th.thread}: the model's memory holds ${MAX_THREADS} thread records`);
     th.script.forEach((o, i) => {
       if (o.op === 'm' && (o.p + 1 !== th.thread || i !== th.script.length - 1)) throw new Error(`${scn.name}: ${th.name}: 'm' must be P thread-1's, and last`);
       if (o.op === 'pump' && i !== th.script.length - 1) throw new Error(`${scn.name}: ${th.name}: 'pump' must be last`);
