@@ -7,7 +7,7 @@
  * | 0     | LOCK      | futex lock          | guards STATE, CHILD_HEAD and this record's links      |
  * | 1     | STATE     | under LOCK (Atomics)| 0 active, 1 canceled, 2 deadline exceeded              |
  * | 2     | PARENT    | creator             | parent context handle, 0 for background                |
- * | 3     | DONE      | creator             | channel handle closed on cancellation                  |
+ * | 3     | DONE      | first done(), under LOCK | channel handle closed on cancellation; 0 until a done() asks (made closed if STATE ≠ 0 by then) |
  * | 4     | CHILD_HEAD| under LOCK          | first child still attached                             |
  * | 5, 6  | NEXT, PREV| under the parent's LOCK | sibling links in the parent's child list           |
  * | 7     | HAS_VALUE | creator             | 1: a withValue context: KEY/VALUE hold its pair; it has no state of its own — err(), done() and children are its nearest cancelable ancestor's (Go's valueCtx). 2: an afterFunc record (below) |
@@ -23,7 +23,11 @@
  * cancel that reaches it) or 0 → 2 (stopped, by its stop()), once, under its LOCK.
  *
  * Invariants: STATE goes 0 → 1|2 once, under LOCK, and DONE is closed right after, so a
- * receiver on DONE sees err() != null. CAUSE_FROM is written in the same section, before
+ * receiver on DONE sees err() != null. DONE is made lazily, as Go's done channel is: most
+ * contexts of a server are cancelled without anyone receiving from done(). done() makes it
+ * under LOCK, closed at once if STATE ≠ 0; cancel reads DONE under the same LOCK section
+ * that stores STATE and closes it after, so exactly one of the two closes it. A value
+ * context has no DONE of its own: its done() is its nearest cancelable ancestor's. CAUSE_FROM is written in the same section, before
  * the STATE store, so a reader that sees STATE != 0 sees it and the slot it names. A child
  * canceled by its parent takes the parent's CAUSE_FROM (Go's Cause: the parent's cause). A child is linked into its parent's list under the
  * parent's LOCK only while the parent is active; otherwise it is canceled at creation.
@@ -103,7 +107,7 @@ export class Context implements HandleObject {
 
   /** A channel closed when the context is canceled or its deadline passes. */
   done(): Chan<void> {
-    if (this.doneChan === null) this.doneChan = Chan.recvOnly<void>(this.t.heap.i32[(this.h >> 2) + C.DONE]!, this.g);
+    if (this.doneChan === null) this.doneChan = Chan.recvOnly<void>(doneOf(this.t, cancelable(this.t.heap.i32, this.h)), this.g);
     return this.doneChan;
   }
 
@@ -161,14 +165,34 @@ export class Context implements HandleObject {
   }
 }
 
-function alloc(t: Thread, parent: number, deadline: number, done = 0): number {
+function alloc(t: Thread, parent: number, deadline: number): number {
   const heap = t.heap;
   const h = heap.alloc(BYTES, Kind.CONTEXT);
   heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
   heap.i32[(h >> 2) + C.PARENT] = parent;
-  heap.i32[(h >> 2) + C.DONE] = done !== 0 ? done : Chan.forDone().h;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
   return h;
+}
+
+/** The DONE channel of cancelable record h, made on first use (closed if h is already done). */
+function doneOf(t: Thread, h: number): number {
+  const a = t.heap.i32;
+  const i = h >> 2;
+  let d = Atomics.load(a, i + C.DONE); // pairs with the store below
+  if (d !== 0) return d;
+  lock(a, i + C.LOCK);
+  try {
+    d = a[i + C.DONE]!;
+    if (d === 0) {
+      const c = Chan.forDone();
+      if (a[i + C.STATE] !== 0) c.close(); // canceled before anyone asked: Go's closedchan
+      d = c.h;
+      Atomics.store(a, i + C.DONE, d);
+    }
+  } finally {
+    unlock(a, i + C.LOCK);
+  }
+  return d;
 }
 
 let backgroundH = 0;
@@ -265,8 +289,9 @@ function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom 
   Atomics.store(heap.i32, i + C.STATE, state);
   let c = heap.i32[i + C.CHILD_HEAD]!;
   heap.i32[i + C.CHILD_HEAD] = 0;
+  const done = heap.i32[i + C.DONE]!; // read with STATE's store: a later done() makes it closed
   unlock(heap.i32, i + C.LOCK);
-  new Chan<void>(0, heap.i32[i + C.DONE]!, 0).close();
+  if (done !== 0) new Chan<void>(0, done, 0).close();
   while (c !== 0) {
     const next = heap.i32[(c >> 2) + C.NEXT]!;
     heap.i32[(c >> 2) + C.NEXT] = 0;
@@ -486,7 +511,7 @@ export function withValue(parent: Context, key: string | number | boolean, value
   const t = need('withValue()');
   const heap = t.heap;
   const owner = cancelable(heap.i32, parent.h);
-  const h = alloc(t, parent.h, heap.f64[(owner >> 3) + C.DEADLINE_F64 / 2]!, heap.i32[(owner >> 2) + C.DONE]!);
+  const h = alloc(t, parent.h, heap.f64[(owner >> 3) + C.DEADLINE_F64 / 2]!);
   encodeInto(heap, h + C.KEY * 4, key, 'the context key');
   encodeInto(heap, h + C.VALUE * 4, value, 'the context value');
   heap.i32[(h >> 2) + C.HAS_VALUE] = 1;

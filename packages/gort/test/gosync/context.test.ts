@@ -50,6 +50,7 @@ import {
   type CancelFunc,
   type Chan,
 } from 'gort';
+import { stats } from 'gort/debug';
 import { childCount, heapHighWater, scaled, warmUp, HELPERS, type Helpers } from './util.js';
 
 /** Whether <-c.Done() would proceed now. */
@@ -619,6 +620,50 @@ describe('context across threads (gort)', () => {
     expect(r.linked).toBe(r.kept);
     expect(r.canceledAfter).toBe(r.kept);
     expect(r.left).toBe(0);
+  });
+
+  it('done() is made on first use: contexts nobody asks make no channel; done() racing cancel on another M closes once', async () => {
+    const N = 500;
+    const r = await run(
+      async () => {
+        const chans = (): number => stats().memory.objects['Chan']?.count ?? 0;
+        const before = chans();
+        for (let i = 0; i < 1000; i++) {
+          const [, cancel] = withCancel(background());
+          cancel();
+        }
+        const made = chans() - before;
+        const ctxs: Context[] = [];
+        const cancels: CancelFunc[] = [];
+        for (let i = 0; i < N; i++) {
+          const [ctx, cancel] = withCancel(background());
+          ctxs.push(ctx);
+          cancels.push(cancel);
+        }
+        // An M asks done() of each while main cancels them: before it asks, as it asks, after.
+        const c = chan<Context>(N);
+        const closed = spawn(async (c: Chan<Context>, n: number) => {
+          let k = 0;
+          for (let i = 0; i < n; i++) {
+            const ctx = (await c.recv())!;
+            const [, ok] = await ctx.done().recvOk();
+            if (!ok && ctx.err() !== null) k++;
+          }
+          return k;
+        }, c, N);
+        for (let i = 0; i < N; i++) {
+          await c.send(ctxs[i]!);
+          if (i % 2 === 0) cancels[i]!();
+        }
+        for (const cancel of cancels) cancel();
+        const [, ok] = await ctxs[1]!.done().recvOk(); // asked on main after the cancel: closed
+        return { made, closed: await closed, ok };
+      },
+      { procs: 2 },
+    );
+    expect(r.made).toBe(0);
+    expect(r.closed).toBe(N);
+    expect(r.ok).toBe(false);
   });
 
   it("parent cancel racing a sibling's own cancel still cancels every child", async () => {
