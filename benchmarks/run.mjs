@@ -346,7 +346,7 @@ function report({ results, calib, reps, quick, started, load0, load1, totalS, di
       'summarized like any other figure, so a slow moment on the machine hits both sides of a ratio. Each benchmark runs in ' +
       'a fresh child process. Targets are checked against the median. The machine is a shared 2-vCPU VM: the header of each ' +
       'benchmark gives the CPU that *other* processes used while it ran (from /proc/stat); when that is well above 0 the ' +
-      'absolute figures are pessimistic, and the ranges wide. Compare with the baselines of BASELINES.md (quoted in the ' +
+      'absolute figures are pessimistic, and the ranges wide. Compare with the reference baselines (measured on these machines another day, quoted in the ' +
       '"baseline" column and at the end) only for scale: they were measured another day; the piscina rows here were measured ' +
       'side by side in the same run.',
     '',
@@ -356,7 +356,7 @@ function report({ results, calib, reps, quick, started, load0, load1, totalS, di
 
   L.push('## CPU kernel calibration (main thread, at startup)', '');
   L.push('`lib/cpu.mjs` is an xorshift32 loop sized by its iteration count. The 5 ms item is fixed at 2.5M iterations (as in ' +
-    'BASELINES.md A3/C5, where it measured 5.01 ms); the 50 µs and 10 µs items were sized at startup on this machine from ' +
+    'reference A3/C5, where it measured 5.01 ms); the 50 µs and 10 µs items were sized at startup on this machine from ' +
     'the fastest of 30 short samples of the loop (load from other processes only adds time).', '');
   L.push('| item | iterations | measured per item, µs: median of 5 batches | fastest batch |', '|---|---:|---:|---:|');
   L.push(`| ~5 ms | ${calib.iters5ms.toLocaleString('en-US')} | ${fmt(calib.item5msUs)} | ${fmt(calib.item5msMinUs)} |`);
@@ -391,7 +391,7 @@ function report({ results, calib, reps, quick, started, load0, load1, totalS, di
     L.push('');
   }
 
-  L.push('## Baselines quoted (BASELINES.md, same kind of machine, another day)', '');
+  L.push('## Reference baselines quoted (same kind of machine, another day)', '');
   L.push('| anchor | median (range) |', '|---|---|');
   L.push('| A1 raw `postMessage` pool, 2 workers, 100k no-op tasks | 238,003 tasks/s (162,348–317,279) |');
   L.push('| A1 piscina, 2 threads, 100k no-op tasks | 43,374 tasks/s (31,619–50,350) |');

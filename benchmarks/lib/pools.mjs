@@ -1,4 +1,4 @@
-/** piscina pools built the way BASELINES.md built them: exactly n started threads, defaults otherwise. */
+/** piscina pools built the way the reference measurements built them: exactly n started threads, defaults otherwise. */
 import { Piscina } from 'piscina';
 
 const filename = new URL('./piscina-task.mjs', import.meta.url).href;
