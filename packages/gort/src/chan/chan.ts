@@ -16,6 +16,10 @@
  *
  * sendSync/recvSync block the whole thread with Atomics.wait: goroutines parked on the same
  * M cannot resume until it returns, and its event loop stops (docs/architecture.md).
+ *
+ * Size: just past ~600 lines because RecvOnlyChan (a context's done(), a timer's c) lives
+ * here: it overrides Chan's send paths and Chan.recvOnly makes it, so a file of its own would
+ * import Chan while Chan imports it back.
  */
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
