@@ -96,56 +96,22 @@ function block(a, i, v) {
  * compareExchange into a load and a separately scheduled store, i.e. a CAS that is not atomic.
  */
 function makeSeam(fault) {
+  /** One atomic operation as one scheduled step, recorded in the trace under `name`. */
+  const step = (name, op) => (a, i, v) => {
+    turn();
+    const r = op(a, i, v);
+    record(name, i, v ?? 0, 0, r);
+    plain();
+    return r;
+  };
   return {
-    load(a, i) {
-      turn();
-      const r = Atomics.load(a, i);
-      record('load', i, 0, 0, r);
-      plain();
-      return r;
-    },
-    store(a, i, v) {
-      turn();
-      const r = Atomics.store(a, i, v);
-      record('store', i, v, 0, r);
-      plain();
-      return r;
-    },
-    add(a, i, v) {
-      turn();
-      const r = Atomics.add(a, i, v);
-      record('add', i, v, 0, r);
-      plain();
-      return r;
-    },
-    sub(a, i, v) {
-      turn();
-      const r = Atomics.sub(a, i, v);
-      record('sub', i, v, 0, r);
-      plain();
-      return r;
-    },
-    exchange(a, i, v) {
-      turn();
-      const r = Atomics.exchange(a, i, v);
-      record('xchg', i, v, 0, r);
-      plain();
-      return r;
-    },
-    and(a, i, v) {
-      turn();
-      const r = Atomics.and(a, i, v);
-      record('and', i, v, 0, r);
-      plain();
-      return r;
-    },
-    or(a, i, v) {
-      turn();
-      const r = Atomics.or(a, i, v);
-      record('or', i, v, 0, r);
-      plain();
-      return r;
-    },
+    load: step('load', Atomics.load),
+    store: step('store', Atomics.store),
+    add: step('add', Atomics.add),
+    sub: step('sub', Atomics.sub),
+    exchange: step('xchg', Atomics.exchange),
+    and: step('and', Atomics.and),
+    or: step('or', Atomics.or),
     notify(a, i, count) {
       // Nobody really waits on the simulated memory: a waiter is a `block` on the word, and
       // the controller wakes it once the word changed. Still a step, so that a ring is two.
