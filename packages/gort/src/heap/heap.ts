@@ -4,7 +4,9 @@
  * Follows the tcmalloc shape: power-of-two size classes (16 B … 1 MiB, see layout.ts), a
  * per-thread cache of free blocks per class (plain JS arrays, no atomics on the fast path),
  * and central free lists plus a bump pointer behind ALLOC_LOCK. Blocks above 1 MiB come
- * from a central first-fit list.
+ * from a central first-fit list of large free blocks, split as needed. Once the bump pointer
+ * reaches the limit, a refill splits a large or larger-class free block, and as a last resort
+ * coalesces every central free block (coalesce); so freed space serves any size class.
  *
  * Invariants:
  * - A handle is the byte offset of a block's payload: a multiple of 8, > 0. The 8 bytes
@@ -16,7 +18,10 @@
  *   view that ends before a block another thread allocated. (The buffer used to grow, and a
  *   path that forgot to refresh its views read `undefined` and dropped writes past their end:
  *   lost wake-ups once the heap had grown. Reserving costs nothing: Linux commits a page of a
- *   SharedArrayBuffer when it is first touched, and BUMP only moves up as blocks are carved.)
+ *   SharedArrayBuffer when it is first touched, and BUMP moves up as blocks are carved.)
+ * - Tiling: from the first block up to BUMP, every block header gives the block's size, and
+ *   headers are written only under ALLOC_LOCK (alloc and free flip word 1 alone); alignment
+ *   gaps are 16-byte (0, 0) granules. census() walks this under the lock.
  * - Exhausting the limit throws HeapExhaustedError at the allocating call site, with the lock
  *   released and nothing half-written.
  * Any thread may call any method; a Heap object itself belongs to one thread.
