@@ -30,6 +30,7 @@ import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { waitCode } from '../sched/g.js';
 import { drop, encodeInto, read, registerHandleKind, SLOT_BYTES, Tag } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { onLastRelease } from '../value/refs.js';
 import { CH, CH_BYTES, ChFlag, bufSlot, closeLocked, dequeue, enqueue, flushWakes, moveSlot, target } from './hchan.js';
 import {
   chanOwner,
@@ -48,6 +49,7 @@ import {
   sendFast,
   requestsPendingHint,
   serveRequests,
+  freeChan,
   WOULD_BLOCK,
   type LocalChan,
 } from './local.js';
@@ -608,3 +610,4 @@ registerHandleKind(Kind.CHAN, (h, g) =>
   // A read of an unchecked handle, to pick the class; the constructor checks the kind.
   ((current?.heap.i32[(h >> 2) + CH.FLAGS] ?? 0) & ChFlag.RECV_ONLY) !== 0 ? new RecvOnlyChan(0, h, g) : new Chan(0, h, g),
 );
+onLastRelease(Kind.CHAN, freeChan);

@@ -14,6 +14,7 @@
  * | 9, 10| SQ_HEAD, SQ_TAIL | under LOCK      |                     | parked senders, VALUE = value |
  * | 11   | OWNER   | creator; owner once (→ 0)| any                 | thread index + 1 while local, 0 once shared (chan/local.ts) |
  * | 12   | FLAGS   | creator, once            | any                 | ChFlag bits                   |
+ * | 13   | CTX     | creator, once            | its destructor      | a done channel's context (counted: the channel keeps it), else 0 |
  *
  * Invariants (Go's): at most one of RQ and SQ is non-empty; RQ non-empty implies COUNT = 0;
  * SQ non-empty implies COUNT = CAP; a value moves by copying its 16-byte slot, which hands
@@ -28,7 +29,8 @@ import type { Heap } from '../heap/heap.js';
 import { complete } from '../runtime/park.js';
 import type { Thread } from '../runtime/thread.js';
 import { W, WFlag, WState } from '../sched/waiter.js';
-import { drop, SLOT_BYTES, Tag } from '../value/codec.js';
+import { drop, dropInto, SLOT_BYTES, Tag } from '../value/codec.js';
+import { fatal } from '../errors.js';
 
 export const CH = {
   LOCK: 0,
@@ -44,8 +46,9 @@ export const CH = {
   SQ_TAIL: 10,
   OWNER: 11,
   FLAGS: 12,
+  CTX: 13,
 } as const;
-export const CH_BYTES = 52;
+export const CH_BYTES = 56;
 
 export const ChFlag = {
   /** A timer's or ticker's channel: len and cap read 0, as Go 1.23's synchronous timer channels. */
@@ -56,6 +59,34 @@ export const ChFlag = {
    */
   RECV_ONLY: 2,
 } as const;
+
+/**
+ * Free shared channel h, whose last reference is gone (value/refs.ts): drop its buffered
+ * values (their handles go onto `more`), free its buffer, let go of its context (a done
+ * channel: doneFreed clears the context's DONE word) and free the record. Nobody can be
+ * parked on it: a parked goroutine holds an object for it.
+ */
+export function freeShared(heap: Heap, h: number, more: number[]): void {
+  const a = heap.i32;
+  const i = h >> 2;
+  if (a[i + CH.RQ_HEAD] !== 0 || a[i + CH.SQ_HEAD] !== 0) fatal(`chan ${h}: freed with goroutines still queued on it`);
+  const cap = a[i + CH.CAP]!;
+  const buf = a[i + CH.BUF]!;
+  for (let k = 0, n = a[i + CH.COUNT]!, x = a[i + CH.RECVX]!; k < n; k++, x = x + 1 === cap ? 0 : x + 1) dropInto(heap, buf + x * SLOT_BYTES, more);
+  if (buf !== 0) heap.free(buf);
+  const ctx = a[i + CH.CTX]!;
+  // Cleared before the free: until then a tryRetain through DONE sees a count of 0 and fails;
+  // after it, the block may be another record's.
+  if (ctx !== 0) doneFreed!(heap, ctx, h);
+  heap.freeCounted(h);
+  if (ctx !== 0) more.push(ctx);
+}
+
+let doneFreed: ((heap: Heap, ctx: number, ch: number) => void) | null = null;
+/** context.ts: what to do to context `ctx` when its done channel `ch` is freed (clear DONE under its lock). */
+export function onDoneFreed(f: (heap: Heap, ctx: number, ch: number) => void): void {
+  doneFreed = f;
+}
 
 /** Copy a 16-byte value slot (hands over its out-of-line block). */
 export function moveSlot(a: Int32Array, from: number, to: number): void {

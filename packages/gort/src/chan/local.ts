@@ -42,7 +42,10 @@ import { CLOSED, type Thread } from '../runtime/thread.js';
 import { T, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
-import { bufSlot, CH, closeLocked, enqueue, flushWakes, moveSlot } from './hchan.js';
+import { bufSlot, CH, closeLocked, enqueue, flushWakes, freeShared, moveSlot } from './hchan.js';
+import { current } from '../runtime/thread.js';
+import { release } from '../value/refs.js';
+import type { Heap } from '../heap/heap.js';
 
 /** A value that is not a primitive, encoded into its own heap slot. */
 class Encoded {
@@ -516,6 +519,28 @@ export function requestClose(t: Thread, h: number, owner: number): void {
   if (abandonIfShared(t, h, w)) closeShared(t, h);
 }
 
+/**
+ * Channel h's last reference is gone (value/refs.ts destructor). A shared channel is freed
+ * here. A local one is made shared first by its owner, which holds its state: here if this
+ * thread owns it, else through a request the owner serves (FREE_REQ); if the channel turns
+ * out shared before the owner looked, this thread frees it.
+ */
+export function freeChan(heap: Heap, h: number, more: number[]): void {
+  const o = Atomics.load(heap.i32, (h >> 2) + CH.OWNER);
+  if (o !== 0) {
+    const t = current as Thread | null;
+    if (t === null) return; // no runtime on this thread: the heap is being torn down
+    if (o !== t.index + 1) {
+      const w = waiterAlloc(heap, t.index, 0, 0);
+      heap.i32[(w >> 2) + W.FLAGS] = WFlag.FREE_REQ;
+      heap.i32[(w >> 2) + W.CASE] = h;
+      pushRequest(t, o - 1, w);
+      if (!abandonIfShared(t, h, w)) return;
+    } else toShared(t, h);
+  }
+  freeShared(heap, h, more);
+}
+
 /** Ask channel h's owner to share it; resolves once it is shared. Any thread but the owner. */
 export function requestShared(t: Thread, h: number, owner: number): Promise<void> {
   const p = t.waiter<void>(0);
@@ -561,10 +586,16 @@ export function serveRequests(t: Thread): void {
     const a = heap.i32;
     const next = a[(w >> 2) + W.LINK]!;
     const h = a[(w >> 2) + W.CASE]!;
-    const close = (a[(w >> 2) + W.FLAGS]! & WFlag.CLOSE_REQ) !== 0;
+    const flags = a[(w >> 2) + W.FLAGS]!;
+    const close = (flags & WFlag.CLOSE_REQ) !== 0;
     if (chanOwner(t, h) === t.index + 1) toShared(t, h);
     if (Atomics.compareExchange(heap.i32, (w >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
-      if (close) {
+      if ((flags & WFlag.FREE_REQ) !== 0) {
+        heap.free(w);
+        const more: number[] = [];
+        freeShared(heap, h, more);
+        for (const x of more) release(heap, x);
+      } else if (close) {
         closeShared(t, h);
         heap.free(w);
       } else {

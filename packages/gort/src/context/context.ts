@@ -17,6 +17,7 @@
  * | 18    | OWNER     | creator             | the cancelable ancestor whose child list holds it      |
  * | 19    | CAUSE_FROM| under LOCK, before STATE | record whose CAUSE slot holds the cause (itself or an ancestor), 0: none (cause = err()) |
  * | 20-23 | CAUSE     | creator (deadline cause) or the canceler, under LOCK | value slot: the cause given to cancel, or to withDeadlineCause |
+ * | 24    | ROOT      | creator             | 1: never canceled (background, withoutCancel): children do not link into it |
  *
  * An afterFunc record sits in its context's child list like a child: KEY word 0 holds the
  * function's table id, word 1 its encoded arguments; STATE goes 0 → 1 (started, by the
@@ -35,7 +36,16 @@
  * withCancel + cancel does not grow the parent. Lock order: parent before child is never
  * needed — cancel takes one record's LOCK at a time. A child unlinks itself from its parent's
  * list only while the parent is active: a canceled parent's list belongs to its cancel.
- * Records live until the runtime shuts down (docs/architecture.md, "Memory").
+ *
+ * Lifetime (value/refs.ts): PARENT counts (a child keeps its ancestors, whose values and
+ * cause it reads); a child list and DONE do not. A cancel takes its children out of the list
+ * under its LOCK and keeps those whose count it can still raise (heap.tryRetain); a context
+ * freed while linked unlinks itself under its owner's LOCK first. A done channel counts on
+ * its context (CH.CTX), so a goroutine waiting on done() of a context nobody else holds still
+ * sees it canceled by its parent; the channel's destructor clears DONE under LOCK before its
+ * block is freed. A pending afterFunc record holds itself (and so its context) until it
+ * starts or is stopped. The JS side holds through anchors: a Context object, and the cancel
+ * function and deadline timer, which keep the Context object.
  *
  * Misuse: every function checks its context argument is a Context (instanceof) and its
  * duration or deadline before it allocates anything; a Context made from a handle checks
@@ -49,13 +59,18 @@ import { NodeTimer } from '../chan/timers.js';
 import { current, need, type Thread } from '../runtime/thread.js';
 import { badHandle, staleObject } from '../runtime/object.js';
 import { describe } from '../value/describe.js';
-import { drop, dropArgs, encodeArgs, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
+import { drop, dropArgs, dropArgsInto, dropInto, encodeArgs, encodeInto, read, registerHandleKind, GORT_HANDLE, SLOT_BYTES, type HandleObject } from '../value/codec.js';
 import { newprocEncoded } from '../runtime/proc.js';
-import { moveSlot } from '../chan/hchan.js';
+import { CH, moveSlot, onDoneFreed } from '../chan/hchan.js';
+import { onLastRelease, release } from '../value/refs.js';
+import { borrowed } from '../runtime/object.js';
+import type { Anchor } from '../runtime/anchors.js';
+import type { Heap } from '../heap/heap.js';
+import { fatal } from '../errors.js';
 import { Kind, RecordKind } from '../value/kinds.js';
 
-const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20 } as const;
-const BYTES = 24 * 4;
+const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
+const BYTES = 25 * 4;
 
 /** The record whose STATE, DONE and children apply to h: h, or for a value context its nearest cancelable ancestor. */
 function cancelable(a: Int32Array, h: number): number {
@@ -90,14 +105,17 @@ export class Context implements HandleObject {
   private readonly g: number;
   private doneChan: Chan<void> | null = null;
   private ac: AbortController | null = null;
+  /** This thread's hold on the record (runtime/anchors.ts). */
+  private readonly anchor: Anchor;
 
-  /** @internal contexts are made by background(), withCancel(), … */
-  constructor(h: number, g?: number) {
+  /** @internal contexts are made by background(), withCancel(), … (fresh: h's first reference is handed over) */
+  constructor(h: number, g?: number, fresh = false) {
     this.t = need('context');
     const k = this.t.heap.kindOf(h);
     if (k !== Kind.CONTEXT) throw badHandle('Context', Kind.CONTEXT, k, h);
     this.h = h;
     this.g = g ?? this.t.curG;
+    this.anchor = fresh ? this.t.anchors.adopt(h) : this.t.anchors.hold(h);
   }
 
   [GORT_HANDLE](): readonly [number, number] {
@@ -107,7 +125,7 @@ export class Context implements HandleObject {
 
   /** A channel closed when the context is canceled or its deadline passes. */
   done(): Chan<void> {
-    if (this.doneChan === null) this.doneChan = Chan.recvOnly<void>(doneOf(this.t, cancelable(this.t.heap.i32, this.h)), this.g);
+    if (this.doneChan === null) this.doneChan = doneOf(this.t, cancelable(this.t.heap.i32, this.h), this.g);
     return this.doneChan;
   }
 
@@ -165,35 +183,76 @@ export class Context implements HandleObject {
   }
 }
 
+/** A new context record with one reference (the caller's), holding `parent` (counted). */
 function alloc(t: Thread, parent: number, deadline: number): number {
   const heap = t.heap;
-  const h = heap.alloc(BYTES, Kind.CONTEXT);
+  const h = heap.allocCounted(BYTES, Kind.CONTEXT);
   heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
+  if (parent !== 0) heap.retain(parent);
   heap.i32[(h >> 2) + C.PARENT] = parent;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
   return h;
 }
 
-/** The DONE channel of cancelable record h, made on first use (closed if h is already done). */
-function doneOf(t: Thread, h: number): number {
-  const a = t.heap.i32;
+/**
+ * The DONE channel of cancelable record h as a receive-only object for goroutine g, made on
+ * first use (closed if h is already done). Under h's LOCK: DONE does not count, so the channel
+ * it names is taken only if its count can still be raised (it may be being freed).
+ */
+function doneOf(t: Thread, h: number, g: number): Chan<void> {
+  const heap = t.heap;
+  const a = heap.i32;
   const i = h >> 2;
-  let d = Atomics.load(a, i + C.DONE); // pairs with the store below
-  if (d !== 0) return d;
   lock(a, i + C.LOCK);
   try {
-    d = a[i + C.DONE]!;
-    if (d === 0) {
-      const c = Chan.forDone();
-      if (a[i + C.STATE] !== 0) c.close(); // canceled before anyone asked: Go's closedchan
-      d = c.h;
-      Atomics.store(a, i + C.DONE, d);
+    const d = a[i + C.DONE]!;
+    if (d !== 0 && heap.tryRetain(d)) {
+      const c = Chan.recvOnly<void>(d, g); // takes this thread's anchor
+      heap.release(d); // not the last: the anchor holds one
+      return c;
     }
+    const c = Chan.forDone();
+    heap.retain(h); // the channel keeps its context
+    a[(c.h >> 2) + CH.CTX] = h;
+    if (a[i + C.STATE] !== 0) c.close(); // canceled before anyone asked: Go's closedchan
+    Atomics.store(a, i + C.DONE, c.h);
+    return Chan.recvOnly<void>(c.h, g);
   } finally {
     unlock(a, i + C.LOCK);
   }
-  return d;
 }
+
+/** Done channel `ch` of context `ctx` is being freed: DONE stops naming it (hchan.ts freeShared). */
+onDoneFreed((heap, ctx, ch) => {
+  const a = heap.i32;
+  lock(a, (ctx >> 2) + C.LOCK);
+  if (a[(ctx >> 2) + C.DONE] === ch) a[(ctx >> 2) + C.DONE] = 0;
+  unlock(a, (ctx >> 2) + C.LOCK);
+});
+
+/** A context's last reference is gone: leave its owner's child list, drop its values, let go of its parent. */
+onLastRelease(Kind.CONTEXT, (heap, h, more) => {
+  const a = heap.i32;
+  const i = h >> 2;
+  if (a[i + C.DONE] !== 0) fatal(`context ${h}: freed while its done channel ${a[i + C.DONE]} is live`);
+  unlinkFrom(heap, h);
+  dropInto(heap, h + C.KEY * 4, more);
+  dropInto(heap, h + C.VALUE * 4, more);
+  dropInto(heap, h + C.CAUSE * 4, more);
+  const parent = a[i + C.PARENT]!;
+  heap.freeCounted(h);
+  if (parent !== 0) more.push(parent);
+});
+
+/** An afterFunc record's last reference is gone (it started or was stopped, and its stop function was collected). */
+onLastRelease(RecordKind.AFTER_FUNC, (heap, h, more) => {
+  const a = heap.i32;
+  unlinkFrom(heap, h);
+  dropArgsInto(heap, a[(h >> 2) + C.KEY + 1]!, more);
+  const parent = a[(h >> 2) + C.PARENT]!;
+  heap.freeCounted(h);
+  more.push(parent);
+});
 
 let backgroundH = 0;
 let backgroundHeap: unknown = null;
@@ -203,8 +262,10 @@ export function background(): Context {
   const t = need('background()');
   if (backgroundHeap !== t.heap) {
     backgroundHeap = t.heap;
-    // Each thread has its own; they are equivalent (never canceled, no parent).
+    // Each thread has its own; they are equivalent (never canceled, no parent). Its first
+    // reference is never released: it lives as long as the runtime.
     backgroundH = alloc(t, 0, 0);
+    t.heap.i32[(backgroundH >> 2) + C.ROOT] = 1;
   }
   return new Context(backgroundH);
 }
@@ -252,8 +313,9 @@ function child(t: Thread, parent: Context, deadline: number): number {
   const pd = heap.f64[(ph >> 3) + C.DEADLINE_F64 / 2]!;
   const d = pd > 0 && (deadline === 0 || pd < deadline) ? pd : deadline;
   const h = alloc(t, parent.h, d);
-  heap.i32[(h >> 2) + C.OWNER] = ph;
   const a = heap.i32;
+  if (a[(ph >> 2) + C.ROOT] === 1) return h; // never canceled: nothing to link into
+  heap.i32[(h >> 2) + C.OWNER] = ph;
   lock(a, (ph >> 2) + C.LOCK);
   const ps = a[(ph >> 2) + C.STATE]!;
   const pcause = a[(ph >> 2) + C.CAUSE_FROM]!;
@@ -287,26 +349,40 @@ function cancel(t: Thread, h: number, state: number, detach: boolean, causeFrom 
   if (causeSlot !== 0) moveSlot(heap.i32, causeSlot, h + C.CAUSE * 4);
   heap.i32[i + C.CAUSE_FROM] = causeFrom;
   Atomics.store(heap.i32, i + C.STATE, state);
-  let c = heap.i32[i + C.CHILD_HEAD]!;
-  heap.i32[i + C.CHILD_HEAD] = 0;
-  const done = heap.i32[i + C.DONE]!; // read with STATE's store: a later done() makes it closed
-  unlock(heap.i32, i + C.LOCK);
-  if (done !== 0) new Chan<void>(0, done, 0).close();
-  while (c !== 0) {
+  // The list is taken whole; a child whose count is already 0 is being freed (its destructor
+  // finds this context canceled and leaves the list alone), the others are held until canceled.
+  let kids: number[] | null = null;
+  for (let c = heap.i32[i + C.CHILD_HEAD]!; c !== 0; ) {
     const next = heap.i32[(c >> 2) + C.NEXT]!;
     heap.i32[(c >> 2) + C.NEXT] = 0;
     heap.i32[(c >> 2) + C.PREV] = 0;
-    // Already detached: the list was taken whole.
-    if (heap.i32[(c >> 2) + C.HAS_VALUE] === AFTER) startAfter(t, c);
-    else cancel(t, c, state, false, causeFrom);
+    if (heap.tryRetain(c)) (kids ??= []).push(c);
     c = next;
+  }
+  heap.i32[i + C.CHILD_HEAD] = 0;
+  const d = heap.i32[i + C.DONE]!; // read with STATE's store: a later done() makes it closed
+  const done = d !== 0 && heap.tryRetain(d) ? d : 0;
+  unlock(heap.i32, i + C.LOCK);
+  if (done !== 0) {
+    borrowed(() => new Chan<void>(0, done, 0)).close();
+    release(heap, done);
+  }
+  if (kids !== null) {
+    for (const c of kids) {
+      if (heap.i32[(c >> 2) + C.HAS_VALUE] === AFTER) startAfter(t, c);
+      else cancel(t, c, state, false, causeFrom);
+      release(heap, c);
+    }
   }
   if (detach) unlink(t, h);
 }
 
 /** Take record h (a context or an afterFunc record) out of its owner's child list. */
 function unlink(t: Thread, h: number): void {
-  const heap = t.heap;
+  unlinkFrom(t.heap, h);
+}
+
+function unlinkFrom(heap: Heap, h: number): void {
   const i = h >> 2;
   const p = heap.i32[i + C.OWNER]!;
   if (p === 0) return;
@@ -335,8 +411,15 @@ function startAfter(t: Thread, h: number): void {
   lock(heap.i32, i + C.LOCK);
   const pending = heap.i32[i + C.STATE] === 0;
   if (pending) Atomics.store(heap.i32, i + C.STATE, 1);
+  const args = heap.i32[i + C.KEY + 1]!;
+  if (pending) heap.i32[i + C.KEY + 1] = 0; // the goroutine takes them
   unlock(heap.i32, i + C.LOCK);
-  if (pending) newprocEncoded(t, heap.i32[i + C.KEY]!, heap.i32[i + C.KEY + 1]!, [], 0);
+  if (!pending) return;
+  try {
+    newprocEncoded(t, heap.i32[i + C.KEY]!, args, [], 0);
+  } finally {
+    release(heap, h); // no longer pending
+  }
 }
 
 /**
@@ -351,22 +434,29 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   if (typeof fn !== 'function') throw new TypeError(`gort: afterFunc() needs a goroutine function, got ${describe(fn)}`);
   const heap = t.heap;
   const fnId = t.fns.idOf(fn);
+  const a = heap.i32;
+  const ph = cancelable(a, ctx.h);
+  if (a[(ph >> 2) + C.ROOT] === 1) {
+    // A context that is never canceled never runs fn: nothing to record (Go's does the same).
+    let stopped = false;
+    return () => !stopped && (stopped = true);
+  }
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
   let h: number;
   try {
-    h = heap.alloc(BYTES, RecordKind.AFTER_FUNC);
+    h = heap.allocCounted(BYTES, RecordKind.AFTER_FUNC); // this reference: "pending", dropped when it starts or stops
   } catch (e) {
     dropArgs(heap, argsH);
     throw e;
   }
-  const a = heap.i32;
   a.fill(0, h >> 2, (h + BYTES) >> 2);
-  const ph = cancelable(a, ctx.h);
   a[(h >> 2) + C.HAS_VALUE] = AFTER;
   a[(h >> 2) + C.KEY] = fnId;
   a[(h >> 2) + C.KEY + 1] = argsH;
+  heap.retain(ctx.h);
   a[(h >> 2) + C.PARENT] = ctx.h;
   a[(h >> 2) + C.OWNER] = ph;
+  const hold = t.anchors.hold(h); // the stop function's reference
   lock(a, (ph >> 2) + C.LOCK);
   const ps = a[(ph >> 2) + C.STATE]!;
   if (ps === 0) {
@@ -381,13 +471,17 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
     const st = still(t);
     if (st === null) return false; // the runtime shut down: nothing will start it now
     const sh = st.heap;
-    lock(sh.i32, (h >> 2) + C.LOCK);
-    const pending = sh.i32[(h >> 2) + C.STATE] === 0;
-    if (pending) Atomics.store(sh.i32, (h >> 2) + C.STATE, 2);
-    unlock(sh.i32, (h >> 2) + C.LOCK);
+    const rec = hold.cell.h; // the closure keeps `hold`, so the record is live
+    lock(sh.i32, (rec >> 2) + C.LOCK);
+    const pending = sh.i32[(rec >> 2) + C.STATE] === 0;
+    if (pending) Atomics.store(sh.i32, (rec >> 2) + C.STATE, 2);
+    const argsNow = sh.i32[(rec >> 2) + C.KEY + 1]!;
+    if (pending) sh.i32[(rec >> 2) + C.KEY + 1] = 0;
+    unlock(sh.i32, (rec >> 2) + C.LOCK);
     if (!pending) return false;
-    unlink(st, h);
-    dropArgs(sh, sh.i32[(h >> 2) + C.KEY + 1]!);
+    unlink(st, rec);
+    dropArgs(sh, argsNow);
+    release(sh, rec); // no longer pending
     return true;
   };
 }
@@ -400,12 +494,12 @@ export function cancelContext(t: Thread, h: number): void {
 /** Go's context.WithCancel: a child canceled by cancel() or when parent is. */
 export function withCancel(parent: Context): [Context, CancelFunc] {
   const t = need('withCancel()');
-  const h = child(t, ctxArg('withCancel()', parent), 0);
+  const ctx = new Context(child(t, ctxArg('withCancel()', parent), 0), undefined, true);
   return [
-    new Context(h),
+    ctx,
     () => {
       const ct = still(t);
-      if (ct !== null) cancel(ct, h, 1, true);
+      if (ct !== null) cancel(ct, ctx.h, 1, true); // the closure keeps ctx, and so the record
     },
   ];
 }
@@ -443,25 +537,27 @@ function deadlineCtx(what: string, parent: Context, d: number, hasCause: boolean
     }
   }
   const h = child(t, parent, d);
+  const ctx = new Context(h, undefined, true);
   if (hasCause) {
     moveSlot(heap.i32, tmp, h + C.CAUSE * 4);
     heap.free(tmp);
   }
   const from = hasCause ? h : 0;
   const eff = t.heap.f64[(h >> 3) + C.DEADLINE_F64 / 2]!;
-  const timer = new NodeTimer(t, () => cancel(t, h, 2, true, from));
+  // The timer keeps ctx (and so the record) until it fires or is stopped, as Go's does.
+  const timer = new NodeTimer(t, () => cancel(t, ctx.h, 2, true, from));
   if (Atomics.load(t.heap.i32, (h >> 2) + C.STATE) === 0) {
     const left = eff - Date.now();
     if (left <= 0) cancel(t, h, 2, true, from);
     else timer.start(left);
   }
   return [
-    new Context(h),
+    ctx,
     () => {
       const ct = still(t);
       if (ct === null) return;
       timer.stop();
-      cancel(ct, h, 1, true);
+      cancel(ct, ctx.h, 1, true);
     },
   ];
 }
@@ -478,12 +574,13 @@ export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] 
  */
 export function withCancelCause(parent: Context): [Context, (cause?: unknown) => void] {
   const t = need('withCancelCause()');
-  const h = child(t, ctxArg('withCancelCause()', parent), 0);
+  const ctx = new Context(child(t, ctxArg('withCancelCause()', parent), 0), undefined, true);
   return [
-    new Context(h),
+    ctx,
     (cause?: unknown) => {
       const ct = still(t);
       if (ct === null) return;
+      const h = ctx.h; // the closure keeps ctx, and so the record
       if (cause === undefined || cause === null) return cancel(ct, h, 1, true);
       encodeInto(ct.heap, ct.scratch, cause, 'the cause'); // throws before anything changed
       cancel(ct, h, 1, true, h, ct.scratch);
@@ -497,7 +594,9 @@ export function withCancelCause(parent: Context): [Context, (cause?: unknown) =>
  */
 export function withoutCancel(parent: Context): Context {
   const t = need('withoutCancel()');
-  return new Context(alloc(t, ctxArg('withoutCancel()', parent).h, 0));
+  const h = alloc(t, ctxArg('withoutCancel()', parent).h, 0);
+  t.heap.i32[(h >> 2) + C.ROOT] = 1;
+  return new Context(h, undefined, true);
 }
 
 /** Go's context.WithValue: key and value are cloned into the heap (any thread sees them). */
@@ -512,10 +611,15 @@ export function withValue(parent: Context, key: string | number | boolean, value
   const heap = t.heap;
   const owner = cancelable(heap.i32, parent.h);
   const h = alloc(t, parent.h, heap.f64[(owner >> 3) + C.DEADLINE_F64 / 2]!);
-  encodeInto(heap, h + C.KEY * 4, key, 'the context key');
-  encodeInto(heap, h + C.VALUE * 4, value, 'the context value');
+  try {
+    encodeInto(heap, h + C.KEY * 4, key, 'the context key');
+    encodeInto(heap, h + C.VALUE * 4, value, 'the context value');
+  } catch (e) {
+    release(heap, h); // frees it, and what was encoded
+    throw e;
+  }
   heap.i32[(h >> 2) + C.HAS_VALUE] = 1;
-  return new Context(h);
+  return new Context(h, undefined, true);
 }
 
 registerHandleKind(Kind.CONTEXT, (h, g) => new Context(h, g));

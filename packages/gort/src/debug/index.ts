@@ -3,13 +3,14 @@
  *
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
- * and the heap's memory by kind of object.
+ * and the heap's memory by kind of object. collect() is Go's runtime.GC().
  */
 import { need } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
 import { T, threadWord } from '../sched/threads.js';
 import { readMemStats, readStats, type MemStats, type SchedStats } from './stats.js';
+import { H } from '../heap/layout.js';
 
 export type { MemStats, SchedStats } from './stats.js';
 
@@ -67,4 +68,22 @@ export function dump(): string {
     lines.push(`goroutine ${g.id} [${what}]: ${g.function} (created by goroutine ${g.creator === 0 ? 1 : g.creator}, ${where})`);
   }
   return lines.join('\n');
+}
+
+/**
+ * Go's runtime.GC(): every thread of the runtime runs a full garbage collection, so that the
+ * runtime objects (channels, contexts, …) that only garbage JS objects still held are
+ * released. Resolves after this thread's collection and a short pause for the other threads'
+ * (their finalizers run in later tasks of their own; stats() may lag by a few milliseconds).
+ * Needs the gc() the runtime exposes (start()'s gcOnPressure, on by default); without it,
+ * the other threads are still asked and this thread's part is left to V8.
+ */
+export async function collect(): Promise<void> {
+  const t = need('collect()');
+  Atomics.add(t.heap.i32, H.GC_SEQ, 1);
+  for (let k = 0, n = t.heap.i32[H.NTHREADS]!; k < n; k++) if (k !== t.index) t.idle.ringIfParked(k);
+  t.pressure.poll();
+  // Finalizers run in a task after the collection that found their objects dead.
+  await new Promise<void>((r) => setTimeout(r, 5));
+  await new Promise<void>((r) => setImmediate(r));
 }

@@ -27,7 +27,9 @@ import { RuntimeObject } from '../runtime/object.js';
 import { SyncError } from '../errors.js';
 import { newproc } from '../runtime/proc.js';
 import { need, type Thread } from '../runtime/thread.js';
-import { encodeInto, read, registerHandleKind, Tag } from '../value/codec.js';
+import { dropInto, encodeInto, read, registerHandleKind, Tag } from '../value/codec.js';
+import { onLastRelease, release } from '../value/refs.js';
+import { borrowed } from '../runtime/object.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
 import { WaitGroup, wgAdd } from '../sync/waitgroup.js';
@@ -48,7 +50,10 @@ export class Group extends RuntimeObject {
     if (ctx !== undefined && !(ctx instanceof Context)) throw new TypeError(`gort: new Group() was given ${describe(ctx)} as its context`);
     super('new Group()', Kind.GROUP, BYTES, handle, g);
     this.wg = new WaitGroup(this.h, this.g, true);
-    if (ctx !== undefined) this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;
+    if (ctx !== undefined) {
+      this.t.heap.retain(ctx.h); // the group cancels it: it keeps it
+      this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;
+    }
   }
 
   private get sem(): Semaphore | null {
@@ -78,9 +83,11 @@ export class Group extends RuntimeObject {
 
   private launch(fn: unknown, args: unknown[], sem: Semaphore | null): void {
     const t = need('Group.go()');
+    t.heap.retain(this.h); // G.GROUP's, released by the M that finishes it (groupFinished)
     try {
       newproc(t, fn, args, 0, this.h);
     } catch (e) {
+      release(t.heap, this.h);
       sem?.release(1);
       this.wg.done();
       throw e;
@@ -93,14 +100,20 @@ export class Group extends RuntimeObject {
     const i = this.h >> 2;
     if (typeof n !== 'number') throw new TypeError(`errgroup: setLimit needs an integer, got ${describe(n)}`);
     if (n < 0) {
+      const old = heap.i32[i + SEM]!;
       heap.i32[i + SEM] = 0;
+      if (old !== 0) release(heap, old);
       return;
     }
     if (!Number.isInteger(n) || n > 0x7fffffff) throw new RangeError(`errgroup: setLimit needs an integer up to 2^31-1, got ${n}`);
     if (Atomics.load(heap.i32, i + 1) !== 0) {
       throw new SyncError('errgroup: modify limit while goroutines in the group are still active');
     }
-    heap.i32[i + SEM] = new Semaphore(n).h;
+    const old = heap.i32[i + SEM]!;
+    const s = new Semaphore(n).h;
+    heap.retain(s); // the record's, beside the object's
+    heap.i32[i + SEM] = s;
+    if (old !== 0) release(heap, old);
   }
 
   /** Wait for every goroutine; rejects with the first error (and cancels the group's context). */
@@ -146,8 +159,20 @@ export function groupFinished(t: Thread, h: number, failed: boolean, e: unknown)
     if (ctx !== 0) cancelContext(t, ctx);
   }
   const s = heap.i32[i + SEM]!;
-  if (s !== 0) new Semaphore(0, s, 0).release(1);
+  if (s !== 0) borrowed(() => new Semaphore(0, s, 0)).release(1);
   wgAdd(t, h, -1);
+  release(heap, h); // G.GROUP's (Group.launch)
 }
+
+/** A group's last reference is gone: let go of its context and semaphore, drop its error. */
+onLastRelease(Kind.GROUP, (heap, h, more) => {
+  const a = heap.i32;
+  const ctx = a[(h >> 2) + CTX]!;
+  const sem = a[(h >> 2) + SEM]!;
+  dropInto(heap, h + ERR * 4, more);
+  heap.freeCounted(h);
+  if (ctx !== 0) more.push(ctx);
+  if (sem !== 0) more.push(sem);
+});
 
 registerHandleKind(Kind.GROUP, (h, g) => new Group(h, g));

@@ -30,9 +30,20 @@ import { HeapExhaustedError, fatal } from '../errors.js';
 import { lock, unlock } from './lock.js';
 import { H, HEADER_BYTES, MAGIC, NCLASS } from './layout.js';
 
-/** Header word 1 of an allocated block: LIVE_TAG | kind (kind < 2^16). */
-const LIVE_TAG = 0x11570000;
+/**
+ * Header word 1 of an allocated block: LIVE (top byte) | generation << 8 | kind. The
+ * generation is 16 bits from a per-thread counter, so that a stale handle (one kept past its
+ * block's free, the block then reused) is told from the new object where a handle is decoded.
+ */
+const LIVE = 0x57;
 const FREE = 0xf4ee;
+/** Header word 0 of a small block: class in bits 0-4, reference count in bits 5-30 (REF each). */
+const CLASS_MASK = 31;
+const REF = 32;
+/** What a freed block's payload is filled with under checkfree. */
+const POISON = 0x5eadbeef | 0;
+/** H.DEBUG bit: freed blocks are poisoned and checked when reused (GORT_DEBUG=checkfree=1). */
+export const DEBUG_CHECKFREE = 1;
 const LARGE_UNIT = 1 << 16;
 
 function classOf(total: number): number {
@@ -68,6 +79,8 @@ export interface HeapCensus {
 export interface HeapOptions {
   /** The size of the buffer, reserved at once; pages are committed as they are first touched. Default 1 GiB. */
   maxBytes?: number;
+  /** Poison freed blocks and check the poison when one is reused (every thread of the heap). */
+  checkFree?: boolean;
 }
 
 export class Heap {
@@ -79,6 +92,10 @@ export class Heap {
   u8!: Uint8Array;
   u16!: Uint16Array;
   private readonly cache: number[][] = [];
+  /** H.DEBUG has DEBUG_CHECKFREE: poison freed blocks, check the poison when one is reused. */
+  readonly checkFree: boolean;
+  /** Last generation this thread stamped on a counted record. */
+  private gen = (Math.random() * 0xffff) | 0;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -91,6 +108,7 @@ export class Heap {
     this.u8 = new Uint8Array(sab, 0, n);
     this.u16 = new Uint16Array(sab, 0, n >> 1);
     if (this.i32[H.MAGIC] !== MAGIC) fatal('heap: bad magic word; not a gort heap');
+    this.checkFree = (this.i32[H.DEBUG]! & DEBUG_CHECKFREE) !== 0;
   }
 
   static create(procs: number, opts: HeapOptions = {}): Heap {
@@ -100,6 +118,7 @@ export class Heap {
     const i32 = new Int32Array(sab, 0, HEADER_BYTES >> 2);
     i32[H.PROCS] = procs;
     i32[H.LIMIT_KB] = Math.floor(max / 1024);
+    i32[H.DEBUG] = opts.checkFree === true ? DEBUG_CHECKFREE : 0;
     i32[H.BUMP] = (HEADER_BYTES + 63) & ~63;
     Atomics.store(i32, H.MAGIC, MAGIC); // written before the buffer is handed to any other thread (postMessage orders it)
     return new Heap(sab);
@@ -120,8 +139,86 @@ export class Heap {
       this.refill(c);
       h = list.pop()!;
     }
-    this.i32[(h >> 2) - 1] = LIVE_TAG | kind;
+    if (this.checkFree) this.checkPoison(h, 16 << c);
+    this.i32[(h >> 2) - 1] = (LIVE << 24) | kind;
     return h;
+  }
+
+  /**
+   * Allocate a counted record (a runtime object, value/kinds.ts Kind): its reference count
+   * starts at 1, owned by the caller, and it gets a fresh generation. Freed by the release
+   * that takes the count to 0 (release), never by free().
+   */
+  allocCounted(bytes: number, kind: number): number {
+    const h = this.alloc(bytes, kind);
+    const i = h >> 2;
+    if (this.i32[i - 2]! < 0) fatal('heap: a counted record must be a small block');
+    this.i32[i - 2] = (this.i32[i - 2]! & CLASS_MASK) | REF;
+    this.gen = (this.gen + 1) & 0xffff;
+    this.i32[i - 1] = (LIVE << 24) | (this.gen << 8) | kind;
+    return h;
+  }
+
+  /** The generation of live block h (0 for an uncounted block): 16 bits, compared where a handle is decoded. */
+  genOf(h: number): number {
+    return (this.i32[(h >> 2) - 1]! >>> 8) & 0xffff;
+  }
+
+  /** Take one more reference to counted record h, for a holder that names it. The caller holds one already. */
+  retain(h: number): void {
+    const old = Atomics.add(this.i32, (h >> 2) - 2, REF);
+    if (old < REF) fatal(`heap: retain of record ${h}, which has no references (freed, or not counted)`);
+  }
+
+  /**
+   * Take a reference to counted record h only if it still has one: false when its count has
+   * reached 0 (its release is freeing it). For a link that does not count (a context's child
+   * list, its done channel), read under the lock its owner's release takes to clear it.
+   */
+  tryRetain(h: number): boolean {
+    const i = (h >> 2) - 2;
+    for (let w = Atomics.load(this.i32, i); ; ) {
+      if (w < REF) return false;
+      const seen = Atomics.compareExchange(this.i32, i, w, w + REF);
+      if (seen === w) return true;
+      w = seen;
+    }
+  }
+
+  /**
+   * Drop one reference to counted record h. True when that was the last: the caller then owns
+   * the record alone and must release what it holds and free it (freeCounted).
+   */
+  release(h: number): boolean {
+    const old = Atomics.sub(this.i32, (h >> 2) - 2, REF);
+    if (old < REF) fatal(`heap: release of record ${h}, which had no references left (a double release)`);
+    return old < 2 * REF;
+  }
+
+  /** References held on counted record h (for tests and census). */
+  refsOf(h: number): number {
+    return Atomics.load(this.i32, (h >> 2) - 2) >>> 5;
+  }
+
+  /** Free a counted record whose last reference was released. */
+  freeCounted(h: number): void {
+    this.free(h);
+  }
+
+  /** Under checkfree: fill a freed block's payload (past its two link words) with POISON. */
+  private poison(h: number, size: number): void {
+    this.i32.fill(POISON, (h >> 2) + 2, (h - 8 + size) >> 2);
+  }
+
+  /** Under checkfree: a block about to be reused must still hold its poison (every free block is poisoned: free, carve, linkBatch). */
+  private checkPoison(h: number, size: number): void {
+    const a = this.i32;
+    const from = (h >> 2) + 2;
+    const to = (h - 8 + size) >> 2;
+    if (from >= to) return;
+    for (let k = from; k < to; k++) {
+      if (a[k] !== POISON) fatal(`heap: block ${h} was written after it was freed (checkfree: word ${k - (h >> 2)})`);
+    }
   }
 
   /**
@@ -132,17 +229,20 @@ export class Heap {
   kindOf(h: number): number {
     if (typeof h !== 'number' || (h | 0) !== h || (h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength) return -1;
     const w = this.i32[(h >> 2) - 1]!;
-    return (w & 0xffff0000) === LIVE_TAG ? w & 0xffff : -1;
+    return w >>> 24 === LIVE ? w & 0xff : -1;
   }
 
   free(h: number): void {
     const i = h >> 2;
-    if ((h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength || (this.i32[i - 1]! & 0xffff0000) !== LIVE_TAG) {
+    if ((h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength || this.i32[i - 1]! >>> 24 !== LIVE) {
       fatal(`heap: free of a bad or freed handle ${h}`);
     }
     this.i32[i - 1] = FREE;
-    const c = this.i32[i - 2]!;
-    if (c < 0) return this.freeLarge(h, -c);
+    const w0 = this.i32[i - 2]!;
+    if (w0 < 0) return this.freeLarge(h, -w0);
+    if (w0 >= REF) fatal(`heap: free of record ${h}, which still has ${w0 >>> 5} references`);
+    const c = w0;
+    if (this.checkFree) this.poison(h, 16 << c);
     const list = this.cache[c]!;
     list.push(h);
     const b = batchOf(c);
@@ -159,7 +259,7 @@ export class Heap {
   /** Usable bytes of a live block. */
   sizeOf(h: number): number {
     const c = this.i32[(h >> 2) - 2]!;
-    return c < 0 ? -c - 8 : (16 << c) - 8;
+    return c < 0 ? -c - 8 : (16 << (c & CLASS_MASK)) - 8;
   }
 
   /**
@@ -198,12 +298,38 @@ export class Heap {
         // Under the lock, so that every byte below BUMP is always tiled by block headers
         // (census walks them); at most 64 header writes.
         this.carve(c, fresh, Math.floor(bytes / size), list);
+        this.checkPressure();
       }
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);
     }
     if (first !== 0) for (let h = first; h !== 0; h = this.i32[h >> 2]!) list.push(h);
   }
+
+  /**
+   * Under ALLOC_LOCK, after carving fresh bytes (the free lists had nothing): once the carved
+   * bytes pass GC_NEXT, ask every thread to collect (GC_SEQ), so that the objects that hold
+   * records and are garbage get finalized and release them (runtime/pressure.ts). Like Go's
+   * GOGC=100, the next ask waits until the carved bytes have doubled (at least 4 MiB more),
+   * or, past half the limit, until another sixteenth of it is carved.
+   */
+  private checkPressure(): void {
+    const a = this.i32;
+    const used = a[H.BUMP]! - HEADER_BYTES;
+    const next = a[H.GC_NEXT]!;
+    if (next === 0) {
+      a[H.GC_NEXT] = Math.min(8 << 20, this.sab.byteLength >> 2);
+      return;
+    }
+    if (used < next) return;
+    const limit = this.sab.byteLength;
+    a[H.GC_NEXT] = used > limit / 2 ? used + (limit >> 4) : Math.max(2 * used, used + (4 << 20));
+    Atomics.add(a, H.GC_SEQ, 1);
+    this.pressured = true;
+  }
+
+  /** Set by checkPressure; the owner thread rings the others and clears it (runtime/pressure.ts). */
+  pressured = false;
 
   /** Under ALLOC_LOCK: cut `n` free blocks of class c from `start`, bytes this thread reserved. */
   private carve(c: number, start: number, n: number, out: number[]): void {
@@ -212,6 +338,7 @@ export class Heap {
       const blk = start + k * size;
       this.i32[blk >> 2] = c;
       this.i32[(blk >> 2) + 1] = FREE;
+      if (this.checkFree) this.poison(blk + 8, size);
       out.push(blk + 8); // lowest address on top: popped first
     }
   }
@@ -238,10 +365,10 @@ export class Heap {
       while (x < top) {
         const w0 = a[x >> 2]!;
         const w1 = a[(x >> 2) + 1]!;
-        const size = w0 >= 0 ? 16 << w0 : -w0;
-        if (w0 >= NCLASS || size < 16 || (size & 15) !== 0 || x + size > top) fatal(`heap: census found a bad block header at ${x}`);
-        if ((w1 & 0xffff0000) === LIVE_TAG) {
-          const k = w1 & 0xffff;
+        const size = w0 >= 0 ? 16 << (w0 & CLASS_MASK) : -w0;
+        if ((w0 & CLASS_MASK) >= NCLASS || size < 16 || (size & 15) !== 0 || x + size > top) fatal(`heap: census found a bad block header at ${x}`);
+        if (w1 >>> 24 === LIVE) {
+          const k = w1 & 0xff;
           const e = byKind.get(k);
           if (e === undefined) byKind.set(k, { count: 1, bytes: size });
           else {
@@ -267,6 +394,7 @@ export class Heap {
       const h = start + k * size + 8;
       a[(h >> 2) - 2] = c;
       a[(h >> 2) - 1] = FREE;
+      if (this.checkFree) this.poison(h, size);
       a[h >> 2] = first;
       first = h;
     }
@@ -484,7 +612,7 @@ export class Heap {
         if (blk < 0) throw new HeapExhaustedError(this.sab.byteLength, total - 8);
       }
       a[blk >> 2] = -size;
-      a[(blk >> 2) + 1] = LIVE_TAG | kind;
+      a[(blk >> 2) + 1] = (LIVE << 24) | kind;
       return blk + 8;
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);

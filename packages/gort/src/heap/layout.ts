@@ -12,6 +12,7 @@
  * | 0    | MAGIC         | creator, once               | attach         | 0x676f7274 ('gort')                   |
  * | 1    | PROCS         | creator, once               | any            | number of Ps                          |
  * | 2    | LIMIT_KB      | creator, once               | any            | heap limit in KiB (for error text)     |
+ * | 3    | DEBUG         | creator, once               | every Heap     | bit 0: checkfree (heap.ts)            |
  * | 16   | ALLOC_LOCK    | any (futex lock)            | any            | guards BUMP, FREE_HEAD[], LARGE_HEAD  |
  * | 17   | BUMP          | under ALLOC_LOCK            | under lock     | first never-used byte                 |
  * | 18   | LARGE_HEAD    | under ALLOC_LOCK            | under lock     | free list of large blocks             |
@@ -21,6 +22,8 @@
  * | 51   | TIMERS        | Atomics.add/sub, any        | deadlock check | runtime timers pending                |
  * | 52   | ATTACHED      | Atomics.add, attach()       | attach()       | spare thread records claimed          |
  * | 53   | EXPORTED      | Atomics.store, exportRef()  | deadlock check | 1 once a ref left for an outside thread |
+ * | 54   | GC_SEQ        | Atomics.add, a refill       | every thread   | bumped when the heap asks threads to collect (runtime/pressure.ts) |
+ * | 55   | GC_NEXT       | under ALLOC_LOCK            | under lock     | bytes carved past which the next ask is made |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
  * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
@@ -42,6 +45,7 @@ export const H = {
   MAGIC: 0,
   PROCS: 1,
   LIMIT_KB: 2,
+  DEBUG: 3,
   ALLOC_LOCK: 16,
   BUMP: 17,
   LARGE_HEAD: 18,
@@ -51,6 +55,8 @@ export const H = {
   TIMERS: 51,
   ATTACHED: 52,
   EXPORTED: 53,
+  GC_SEQ: 54,
+  GC_NEXT: 55,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,
   GQ_TAIL: 66,

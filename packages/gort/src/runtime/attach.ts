@@ -47,6 +47,9 @@ export function exportRef(obj: HandleObject): RuntimeRef {
     throw new TypeError(`gort: exportRef() was given an object whose handle ${String(handle)} names no live runtime object of its kind`);
   }
   Atomics.store(current.heap.i32, H.EXPORTED, 1); // outside threads may take part: deadlock.ts
+  // A ref is plain data that may be copied anywhere and attached any number of times, so no
+  // one can tell when the last copy is gone: an exported object is pinned for the runtime's life.
+  current.heap.retain(handle);
   return { gort: 'ref', sab: current.heap.sab, kind, handle };
 }
 

@@ -29,6 +29,7 @@ import { current, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
 import { describe } from '../value/describe.js';
+import { exposeGc } from './pressure.js';
 
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
@@ -47,6 +48,13 @@ export interface RuntimeOptions {
   resourceLimits?: ResourceLimits;
   /** Node flags for the worker threads. Default: the main thread's (so `--import tsx` carries over). */
   execArgv?: string[];
+  /**
+   * Whether the runtime may expose V8's gc() (`v8.setFlagsFromString('--expose-gc')`) and ask
+   * its threads to collect when the shared heap fills, so that the records held only by
+   * objects that are garbage are released early (runtime/pressure.ts). Default true. With
+   * false, records are released when V8 collects on its own schedule.
+   */
+  gcOnPressure?: boolean;
 }
 
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
@@ -195,7 +203,8 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   if (typeof limit !== 'number' || !(limit >= 1 << 20 && limit <= 2 ** 31)) {
     throw new RangeError(`gort: heapLimit must be a number of bytes from 1 MiB to 2 GiB, got ${String(limit)}`);
   }
-  const heap = Heap.create(procs, { maxBytes: limit });
+  if (opts.gcOnPressure !== false) exposeGc();
+  const heap = Heap.create(procs, { maxBytes: limit, checkFree: /(?:^|,)checkfree=1(?:,|$)/.test(process.env['GORT_DEBUG'] ?? '') });
   heap.i32[H.GOID_GEN] = 1; // goroutine 1 is main
   initSchedRecords(heap, procs);
   initFnTable(heap);

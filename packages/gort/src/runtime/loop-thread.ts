@@ -17,7 +17,7 @@ import type { Heap } from '../heap/heap.js';
 import { globrunqPutBatch } from '../sched/globrunq.js';
 import { T } from '../sched/threads.js';
 import { Parked } from '../sched/idle.js';
-import { ThreadBase, crashedError } from './thread.js';
+import { ThreadBase, crashedError, current } from './thread.js';
 
 const INJECT_BATCH = 128;
 /**
@@ -42,6 +42,11 @@ export class LoopThread extends ThreadBase {
     private readonly keepAlive: boolean,
   ) {
     super(heap, index);
+    const poll = setInterval(() => {
+      if (current !== this || this.stopped) clearInterval(poll);
+      else this.pressure.poll();
+    }, 25);
+    poll.unref();
   }
 
   override ready(g: number): void {

@@ -47,6 +47,7 @@ import { MainRing } from './main-ring.js';
 import { wgAdd } from '../sync/waitgroup.js';
 import { groupFinished } from '../errgroup/errgroup.js';
 import { endAwaitedElsewhere } from './proc.js';
+import { release } from '../value/refs.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -276,6 +277,7 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      this.pressure.poll();
       const turnNow = performance.now();
       this.now = performance.timeOrigin + turnNow;
       // Goroutines of this M made runtime operations since the last turn: it is busy. A
@@ -541,6 +543,7 @@ export class M extends ThreadBase {
       } catch (e) {
         this.onPanic(goid, this.fns.nameOf(fnId), e); // the WaitGroup was misused (negative)
       }
+      release(heap, -join); // G.JOIN's (WaitGroup.go)
     }
   }
 

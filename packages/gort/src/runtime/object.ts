@@ -21,6 +21,22 @@ import { parkCurrent } from './park.js';
 import type { WaitReason } from '../sched/g.js';
 import { GORT_HANDLE, type HandleObject } from '../value/codec.js';
 import { kindName } from '../value/kinds.js';
+import type { Anchor } from './anchors.js';
+
+let borrowing = false;
+/**
+ * Make a runtime object for a handle the caller holds a reference to, without taking one for
+ * the object (no anchor): for the runtime's own objects that do not outlive the call (a
+ * cancel closing a done channel, a group releasing its semaphore).
+ */
+export function borrowed<T>(make: () => T): T {
+  borrowing = true;
+  try {
+    return make();
+  } finally {
+    borrowing = false;
+  }
+}
 
 export abstract class RuntimeObject implements HandleObject {
   /** @internal the heap record */
@@ -32,6 +48,8 @@ export abstract class RuntimeObject implements HandleObject {
 
   /** @internal the record's kind (value/kinds.ts) */
   protected readonly kind: number;
+  /** @internal this thread's hold on the record (null: embedded or borrowed) */
+  protected readonly anchor: Anchor | null;
 
   protected constructor(what: string, kind: number, bytes: number, handle: number | undefined, g: number | undefined, embedded = false) {
     const t = need(what);
@@ -41,9 +59,11 @@ export abstract class RuntimeObject implements HandleObject {
     if (handle !== undefined) {
       if (!embedded && t.heap.kindOf(handle) !== kind) throw badHandle(what, kind, t.heap.kindOf(handle), handle);
       this.h = handle;
+      this.anchor = embedded || borrowing ? null : t.anchors.hold(handle);
     } else {
-      this.h = t.heap.alloc(bytes, kind);
+      this.h = t.heap.allocCounted(bytes, kind);
       t.heap.i32.fill(0, this.h >> 2, (this.h + bytes) >> 2);
+      this.anchor = t.anchors.adopt(this.h);
     }
   }
 

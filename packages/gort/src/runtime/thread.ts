@@ -23,6 +23,8 @@ import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, SLOT_BYTES } from '../value/codec.js';
 import { FnRegistry } from '../shipping/registry.js';
 import type { LocalChan } from '../chan/local.js';
+import { Anchors } from './anchors.js';
+import { Pressure, threadGc } from './pressure.js';
 
 type Settle = (v: unknown) => void;
 
@@ -158,7 +160,17 @@ export abstract class ThreadBase {
     this.tw = threadWord(heap, index);
     this.idle = heapIdle(heap);
     this.scratch = heap.alloc(SLOT_BYTES);
+    this.anchors = new Anchors(heap, () => current === this && this.crash === null && Atomics.load(heap.i32, H.CRASHED) === 0);
+    this.pressure = new Pressure(heap, threadGc(), () => {
+      for (let k = 0, n = heap.i32[H.NTHREADS]!; k < n; k++) if (k !== index) this.idle.ringIfParked(k);
+    });
   }
+
+  /** Heap pressure: this thread collects when the heap asks (runtime/pressure.ts). */
+  readonly pressure: Pressure;
+
+  /** This thread's holds on the records its JS objects wrap (runtime/anchors.ts). */
+  readonly anchors: Anchors;
 
   /** Hand a freshly made G, made with args, to this thread's scheduler (M: own run queue; main: inject). */
   abstract ready(g: number, args: readonly unknown[]): void;

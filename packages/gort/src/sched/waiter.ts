@@ -44,6 +44,8 @@ export const WFlag = {
   RECV_ITER: 32,
   /** a request to share a local channel and close it; nobody waits for it (chan/local.ts) */
   CLOSE_REQ: 64,
+  /** a request to share a local channel whose last reference is gone, then free it (chan/local.ts) */
+  FREE_REQ: 128,
 } as const;
 export const W_BYTES = 56;
 export const WState = {

@@ -19,6 +19,7 @@ import { need } from '../runtime/thread.js';
 import { waitCode } from '../sched/g.js';
 import { GORT_HANDLE, registerHandleKind, type HandleObject } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
+import { onLastRelease } from '../value/refs.js';
 import { Mutex, type Locker } from './mutex.js';
 import { RWMutex } from './rwmutex.js';
 import { semenqueue, semwakeAll, semwakeOne } from './sema.js';
@@ -39,6 +40,7 @@ export class Cond extends RuntimeObject {
     super('new Cond()', Kind.COND, 32, handle, g);
     if (handle === undefined) {
       const [kind, lh] = (l as unknown as HandleObject)[GORT_HANDLE]();
+      this.t.heap.retain(lh); // the Cond keeps its locker
       this.t.heap.i32[(this.h >> 2) + L_KIND] = kind;
       this.t.heap.i32[(this.h >> 2) + L] = lh;
     }
@@ -63,6 +65,13 @@ export class Cond extends RuntimeObject {
     semwakeAll(this.t, (this.h >> 2) + WAITQ);
   }
 }
+
+/** A Cond's last reference is gone: let go of its locker. */
+onLastRelease(Kind.COND, (heap, h, more) => {
+  const lh = heap.i32[(h >> 2) + L]!;
+  heap.freeCounted(h);
+  more.push(lh);
+});
 
 registerHandleKind(Kind.COND, (h, g) => {
   const heap = need('Cond').heap;

@@ -24,6 +24,7 @@ import { wakeWaiter } from '../runtime/park.js';
 import { RuntimeObject } from '../runtime/object.js';
 import { W } from '../sched/waiter.js';
 import { newproc } from '../runtime/proc.js';
+import { release as releaseRef } from '../value/refs.js';
 import type { Thread } from '../runtime/thread.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
@@ -61,9 +62,11 @@ export class WaitGroup extends RuntimeObject {
    */
   go<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
     wgAdd(this.t, this.h, 1);
+    this.t.heap.retain(this.h); // G.JOIN's, released by the M that finishes it
     try {
       newproc(this.t, fn, args, -this.h);
     } catch (e) {
+      releaseRef(this.t.heap, this.h);
       wgAdd(this.t, this.h, -1);
       throw e;
     }

@@ -6,7 +6,7 @@
  * |------|------------|----------------------------------------------------------------|
  * | 0    | TAG        | Tag below                                                      |
  * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block |
- * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: its kind                            |
+ * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: kind + 256 × generation             |
  *
  * Numbers, booleans, null, undefined and runtime handles are inline (no allocation); strings
  * are copied as UTF-16; anything else is checked, then encoded with structured-clone
@@ -21,11 +21,21 @@
  *   which nothing it allocated is left behind.
  * - A slot's out-of-line block belongs to the slot: `read` with `consume` frees it, `drop`
  *   frees it without decoding. A block is freed exactly once.
+ * - A slot holds one reference (value/refs.ts) to the record of every handle it carries: a
+ *   HANDLE slot's own, and each handle inside a CLONED value (listed after the bytes, so that
+ *   `drop` finds them without deserializing). `write` takes them; moving the slot's 16 bytes
+ *   hands them over; `read` with `consume` releases them after the objects it made took this
+ *   thread's anchors; `drop` releases them.
+ * - A handle carries its record's generation (heap.genOf). Decoding one whose record is gone
+ *   or was reused (the generation or kind differs) is a RuntimeFatalError naming both, never
+ *   an object for the wrong record.
  * Any thread.
  */
 import { serialize, deserialize } from 'node:v8';
 import type { Heap } from '../heap/heap.js';
-import { fatal } from '../errors.js';
+import { fatal, RuntimeFatalError } from '../errors.js';
+import { kindName } from './kinds.js';
+import { release } from './refs.js';
 
 export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8 } as const;
 
@@ -67,6 +77,15 @@ function revive(kind: number, h: number, g: number): unknown {
   return r(h, g);
 }
 
+/** A handle decoded from a slot must name a live record of its kind and generation. */
+function checkLive(heap: Heap, kind: number, h: number, gen: number): void {
+  const k = heap.kindOf(h);
+  if (k === kind && heap.genOf(h) === gen) return;
+  const name = kindName[kind] ?? `kind ${kind}`;
+  const now = k < 0 ? 'no live record' : `a ${kindName[k] ?? (k === 0 ? 'data block' : `kind ${k}`)} of generation ${heap.genOf(h)}`;
+  throw new RuntimeFatalError(`runtime: stale handle: a ${name} handle ${h} of generation ${gen} was decoded, but the heap holds ${now} there (its record was freed while a value still named it)`);
+}
+
 const MARK = '\u0000gort.handle';
 
 /** A value made ready for `write`: the checks are done, the bytes computed. */
@@ -75,7 +94,7 @@ export type Prepared =
   | { tag: 4; num: number }
   | { tag: 5; str: string }
   | { tag: 6; kind: number; h: number }
-  | { tag: 7; bytes: Uint8Array };
+  | { tag: 7; bytes: Uint8Array; handles: number[] | null };
 
 const P_UNDEF = { tag: 0 } as const;
 const P_NULL = { tag: 1 } as const;
@@ -119,9 +138,10 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
     const [kind, h] = handleOf(v, path, heap);
     return { tag: 6, kind, h };
   }
-  const replaced = check(v, path, new Set(), heap);
+  const handles: number[] = [];
+  const replaced = check(v, path, new Set(), heap, handles);
   try {
-    return { tag: 7, bytes: serialize(replaced) };
+    return { tag: 7, bytes: serialize(replaced), handles: handles.length === 0 ? null : handles };
   } catch (e) {
     throw new TypeError(`gort: ${path} cannot be cloned: ${(e as Error).message}`, { cause: e });
   }
@@ -158,14 +178,15 @@ const uncloneable = new Map<unknown, string>([
  * (functions, symbols, class instances, which lose their prototype and private state),
  * replace nested runtime objects by markers. Returns v itself when nothing was replaced.
  */
-function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefined): unknown {
+function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefined, hs: number[]): unknown {
   if (typeof v === 'function') throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
   if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return v;
   if (GORT_HANDLE in v) {
     const [kind, h] = handleOf(v, path, heap);
-    return { [MARK]: kind, h };
+    hs.push(h);
+    return { [MARK]: kind, h, gen: heap === undefined ? 0 : heap.genOf(h) };
   }
   const proto = Object.getPrototypeOf(v) as object | null;
   const never = uncloneable.get(proto) ?? (v instanceof Promise ? 'a Promise' : undefined);
@@ -197,7 +218,7 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
   let out: unknown = v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const r = check(v[i], `${path}[${i}]`, seen, heap);
+      const r = check(v[i], `${path}[${i}]`, seen, heap, hs);
       if (r !== v[i]) {
         if (out === v) out = v.slice();
         (out as unknown[])[i] = r;
@@ -207,8 +228,8 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
     let changed = false;
     const entries: [unknown, unknown][] = [];
     for (const [k, x] of v) {
-      const rk = check(k, `${path} key`, seen, heap);
-      const rx = check(x, `${path}.get(${String(k)})`, seen, heap);
+      const rk = check(k, `${path} key`, seen, heap, hs);
+      const rx = check(x, `${path}.get(${String(k)})`, seen, heap, hs);
       if (rk !== k || rx !== x) changed = true;
       entries.push([rk, rx]);
     }
@@ -217,7 +238,7 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
     let changed = false;
     const items: unknown[] = [];
     for (const x of v) {
-      const rx = check(x, `${path} item`, seen, heap);
+      const rx = check(x, `${path} item`, seen, heap, hs);
       if (rx !== x) changed = true;
       items.push(rx);
     }
@@ -225,7 +246,7 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
   } else if (proto === Object.prototype || proto === null) {
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
-      const r = check(x, `${path}.${k}`, seen, heap);
+      const r = check(x, `${path}.${k}`, seen, heap, hs);
       if (r !== x) {
         if (out === v) out = { ...(v as object) };
         (out as Record<string, unknown>)[k] = r;
@@ -236,22 +257,27 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
 }
 
 /** Revive markers left by `check`. */
-function reviveDeep(v: unknown, seen: Set<object>, g: number): unknown {
+function reviveDeep(heap: Heap, v: unknown, seen: Set<object>, g: number): unknown {
   if (typeof v !== 'object' || v === null || seen.has(v)) return v;
-  if (MARK in v) return revive((v as Record<string, number>)[MARK]!, (v as unknown as { h: number }).h, g);
+  if (MARK in v) {
+    const m = v as unknown as { h: number; gen: number };
+    const kind = (v as Record<string, number>)[MARK]!;
+    checkLive(heap, kind, m.h, m.gen);
+    return revive(kind, m.h, g);
+  }
   seen.add(v);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(v[i], seen, g);
+    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(heap, v[i], seen, g);
   } else if (v instanceof Map) {
     const entries = [...v];
     v.clear();
-    for (const [k, x] of entries) v.set(reviveDeep(k, seen, g), reviveDeep(x, seen, g));
+    for (const [k, x] of entries) v.set(reviveDeep(heap, k, seen, g), reviveDeep(heap, x, seen, g));
   } else if (v instanceof Set) {
     const items = [...v];
     v.clear();
-    for (const x of items) v.add(reviveDeep(x, seen, g));
+    for (const x of items) v.add(reviveDeep(heap, x, seen, g));
   } else if (Object.getPrototypeOf(v) === Object.prototype) {
-    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep((v as Record<string, unknown>)[k], seen, g);
+    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep(heap, (v as Record<string, unknown>)[k], seen, g);
   }
   return v;
 }
@@ -268,14 +294,25 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
       aux = heap.allocString(p.str);
       break;
     case 6:
+      heap.retain(p.h);
       aux = p.h;
-      num = p.kind;
+      num = p.kind + 256 * heap.genOf(p.h);
       break;
     case 7: {
+      // [byte count][bytes][pad to 4][handle count][handles]: the handles, for drop.
       const n = p.bytes.length;
-      aux = heap.alloc(4 + n);
+      const hs = p.handles;
+      const at = (4 + n + 3) & ~3;
+      aux = heap.alloc(at + (hs === null ? 4 : 4 + 4 * hs.length));
       heap.i32[aux >> 2] = n;
       heap.u8.set(p.bytes, aux + 4);
+      heap.i32[(aux + at) >> 2] = hs === null ? 0 : hs.length;
+      if (hs !== null) {
+        for (let k = 0; k < hs.length; k++) {
+          heap.retain(hs[k]!);
+          heap.i32[((aux + at) >> 2) + 1 + k] = hs[k]!;
+        }
+      }
       break;
     }
     default:
@@ -329,26 +366,71 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       if (consume) heap.free(b);
       return s;
     }
-    case Tag.HANDLE:
-      return revive(heap.f64[(slot + 8) >> 3]! | 0, heap.i32[i + 1]!, g);
+    case Tag.HANDLE: {
+      const num = heap.f64[(slot + 8) >> 3]!;
+      const kind = num & 0xff;
+      const h = heap.i32[i + 1]!;
+      checkLive(heap, kind, h, (num - kind) / 256);
+      const obj = revive(kind, h, g);
+      if (consume) release(heap, h); // the object took this thread's anchor first
+      return obj;
+    }
     case Tag.CLONED: {
       const b = heap.i32[i + 1]!;
       const n = heap.i32[b >> 2]!;
       // slice(), not subarray(): deserialize() makes typed arrays that alias its input, and
       // the block is freed (and reused) right after; they must own a private copy.
       const v = deserialize(heap.u8.slice(b + 4, b + 4 + n)) as unknown;
-      if (consume) heap.free(b);
-      return reviveDeep(v, new Set(), g);
+      const out = reviveDeep(heap, v, new Set(), g);
+      if (consume) dropCloned(heap, b);
+      return out;
     }
     default:
       return fatal(`value slot ${slot} has bad tag ${tag}`);
   }
 }
 
-/** Free the slot's out-of-line block without decoding it. */
+/** Free a CLONED block; release the handles it lists, or push them onto `into` (a destructor's). */
+function dropCloned(heap: Heap, b: number, into?: number[]): void {
+  const at = (b + 4 + heap.i32[b >> 2]! + 3) & ~3;
+  const n = heap.i32[at >> 2]!;
+  const hs = n === 0 ? null : Array.from(heap.i32.subarray((at >> 2) + 1, (at >> 2) + 1 + n));
+  heap.free(b);
+  if (hs === null) return;
+  if (into !== undefined) into.push(...hs);
+  else for (const h of hs) release(heap, h);
+}
+
+/**
+ * drop() for a destructor (value/refs.ts): the handles the slot carries are pushed onto
+ * `into` for the caller's release loop instead of released here, so that freeing a chain of
+ * records that hold each other does not recurse.
+ */
+export function dropInto(heap: Heap, slot: number, into: number[]): void {
+  const tag = heap.i32[slot >> 2]!;
+  if (tag === Tag.STRING) heap.free(heap.i32[(slot >> 2) + 1]!);
+  else if (tag === Tag.CLONED) dropCloned(heap, heap.i32[(slot >> 2) + 1]!, into);
+  else if (tag === Tag.HANDLE) into.push(heap.i32[(slot >> 2) + 1]!);
+  heap.i32[slot >> 2] = Tag.UNDEF;
+}
+
+/** dropArgs() for a destructor: handles go onto `into`. */
+export function dropArgsInto(heap: Heap, block: number, into: number[]): void {
+  if (block === 0) return;
+  const n = heap.i32[block >> 2]!;
+  for (let k = 0; k < n; k++) dropInto(heap, block + 8 + k * SLOT_BYTES, into);
+  heap.free(block);
+}
+
+/** Free the slot's out-of-line block without decoding it, and release the handles it carries. */
 export function drop(heap: Heap, slot: number): void {
   const tag = heap.i32[slot >> 2]!;
-  if (tag === Tag.STRING || tag === Tag.CLONED) heap.free(heap.i32[(slot >> 2) + 1]!);
+  if (tag === Tag.STRING) heap.free(heap.i32[(slot >> 2) + 1]!);
+  else if (tag === Tag.CLONED) dropCloned(heap, heap.i32[(slot >> 2) + 1]!);
+  else if (tag === Tag.HANDLE) {
+    heap.i32[slot >> 2] = Tag.UNDEF;
+    release(heap, heap.i32[(slot >> 2) + 1]!);
+  }
   heap.i32[slot >> 2] = Tag.UNDEF;
 }
 
