@@ -152,8 +152,10 @@ export class Heap {
   allocCounted(bytes: number, kind: number): number {
     const h = this.alloc(bytes, kind);
     const i = h >> 2;
-    if (this.i32[i - 2]! < 0) fatal('heap: a counted record must be a small block');
-    this.i32[i - 2] = (this.i32[i - 2]! & CLASS_MASK) | REF;
+    const c = this.i32[i - 2]!;
+    if (c < 0) fatal('heap: a counted record must be a small block');
+    this.i32[i - 2] = (c & CLASS_MASK) | REF;
+    if ((this.counted += 16 << c) >= 16384) this.flushCounted();
     this.gen = (this.gen + 1) & 0xffff;
     this.i32[i - 1] = (LIVE << 24) | (this.gen << 8) | kind;
     return h;
@@ -202,6 +204,7 @@ export class Heap {
 
   /** Free a counted record whose last reference was released. */
   freeCounted(h: number): void {
+    if ((this.counted -= 16 << this.i32[(h >> 2) - 2]!) <= -16384) this.flushCounted();
     this.free(h);
   }
 
@@ -298,7 +301,6 @@ export class Heap {
         // Under the lock, so that every byte below BUMP is always tiled by block headers
         // (census walks them); at most 64 header writes.
         this.carve(c, fresh, Math.floor(bytes / size), list);
-        this.checkPressure();
       }
     } finally {
       unlock(this.i32, H.ALLOC_LOCK);
@@ -306,25 +308,51 @@ export class Heap {
     if (first !== 0) for (let h = first; h !== 0; h = this.i32[h >> 2]!) list.push(h);
   }
 
+  /** Bytes of counted records this thread allocated minus those it freed, not yet added to COUNTED. */
+  private counted = 0;
+
   /**
-   * Under ALLOC_LOCK, after carving fresh bytes (the free lists had nothing): once the carved
-   * bytes pass GC_NEXT, ask every thread to collect (GC_SEQ), so that the objects that hold
-   * records and are garbage get finalized and release them (runtime/pressure.ts). Like Go's
-   * GOGC=100, the next ask waits until the carved bytes have doubled (at least 4 MiB more),
-   * or, past half the limit, until another sixteenth of it is carved.
+   * Add this thread's counted-record balance to COUNTED, and ask every thread to collect
+   * (GC_SEQ) once it passes GC_NEXT, so that the JS objects that are garbage get finalized and
+   * release the records they held (runtime/pressure.ts). GC_NEXT follows the lowest COUNTED
+   * seen plus a step of a sixteenth of the limit (1-64 MiB): the runtime objects of a program
+   * can grow by one step between asks, whatever the program keeps live.
    */
-  private checkPressure(): void {
+  private flushCounted(): void {
     const a = this.i32;
-    const used = a[H.BUMP]! - HEADER_BYTES;
-    const next = a[H.GC_NEXT]!;
-    if (next === 0) {
-      a[H.GC_NEXT] = Math.min(8 << 20, this.sab.byteLength >> 2);
+    const d = this.counted;
+    this.counted = 0;
+    const now = Atomics.add(a, H.COUNTED, d) + d;
+    const step = Math.min(64 << 20, Math.max(1 << 20, this.sab.byteLength >> 4));
+    for (let next = Atomics.load(a, H.GC_NEXT); ; ) {
+      let want: number;
+      if (next === 0 || now + step < next) want = now + step;
+      else if (now >= next) want = now + step;
+      else return;
+      const seen = Atomics.compareExchange(a, H.GC_NEXT, next, want);
+      if (seen !== next) {
+        next = seen;
+        continue;
+      }
+      if (next !== 0 && now >= next) this.askCollect();
       return;
     }
-    if (used < next) return;
-    const limit = this.sab.byteLength;
-    a[H.GC_NEXT] = used > limit / 2 ? used + (limit >> 4) : Math.max(2 * used, used + (4 << 20));
-    Atomics.add(a, H.GC_SEQ, 1);
+  }
+
+  /**
+   * Under ALLOC_LOCK, once BUMP is spent (every later block is a reused one): nothing is
+   * carved any more, so checkPressure never fires again; ask at most every 50 ms instead.
+   */
+  private spentPressure(): void {
+    const a = this.i32;
+    const now = Date.now() & 0x3fffffff;
+    if (((now - a[H.GC_AT]!) & 0x3fffffff) < 50) return;
+    this.askCollect();
+  }
+
+  private askCollect(): void {
+    this.i32[H.GC_AT] = Date.now() & 0x3fffffff;
+    Atomics.add(this.i32, H.GC_SEQ, 1);
     this.pressured = true;
   }
 
@@ -433,6 +461,7 @@ export class Heap {
    * (coalesce). Throws HeapExhaustedError when none has room.
    */
   private rangeFor(c: number, size: number): number {
+    this.spentPressure();
     for (let pass = 0; pass < 2; pass++) {
       if (pass === 1) this.coalesce();
       let start = this.bumpTry(size, size);
@@ -606,6 +635,7 @@ export class Heap {
       let blk = this.takeLarge(size);
       if (blk < 0) blk = this.bumpTry(size, 64);
       if (blk < 0) {
+        this.spentPressure();
         this.coalesce();
         blk = this.takeLarge(size);
         if (blk < 0) blk = this.bumpTry(size, 64);

@@ -23,7 +23,9 @@
  * | 52   | ATTACHED      | Atomics.add, attach()       | attach()       | spare thread records claimed          |
  * | 53   | EXPORTED      | Atomics.store, exportRef()  | deadlock check | 1 once a ref left for an outside thread |
  * | 54   | GC_SEQ        | Atomics.add, a refill       | every thread   | bumped when the heap asks threads to collect (runtime/pressure.ts) |
- * | 55   | GC_NEXT       | under ALLOC_LOCK            | under lock     | bytes carved past which the next ask is made |
+ * | 55   | GC_NEXT       | CAS, any                    | any            | COUNTED bytes at which the next ask is made |
+ * | 56   | GC_AT         | any                         | under ALLOC_LOCK | Date.now() of the last ask, low 30 bits  |
+ * | 57   | COUNTED       | Atomics.add, any (batched)  | any            | bytes of live counted records (value/refs.ts), give or take 16 KiB a thread |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
  * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
@@ -57,6 +59,8 @@ export const H = {
   EXPORTED: 53,
   GC_SEQ: 54,
   GC_NEXT: 55,
+  GC_AT: 56,
+  COUNTED: 57,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,
   GQ_TAIL: 66,
