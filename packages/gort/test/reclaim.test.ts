@@ -270,17 +270,54 @@ describe('holders that hand over', () => {
   });
 });
 
+describe('[Symbol.dispose]', () => {
+  it('releases at once (no collection) when it is the only object for the record on its thread, then refuses use', async () => {
+    await run(async () => {
+      const base = counts();
+      const c = chan<number>(1);
+      const [ctx] = withCancel(background());
+      const mu = new Mutex();
+      c[Symbol.dispose]();
+      ctx[Symbol.dispose]();
+      mu[Symbol.dispose]();
+      c[Symbol.dispose](); // idempotent
+      const now = counts();
+      expect(now['Chan'] ?? 0).toBe(base['Chan'] ?? 0);
+      expect(now['Mutex'] ?? 0).toBe(base['Mutex'] ?? 0);
+      expect(now['Context'] ?? 0).toBe((base['Context'] ?? 0) + 1); // background() stays, the child went
+      expect(() => c.send(1)).toThrow(/Chan was disposed/);
+      expect(() => c.len).toThrow(/Chan was disposed/);
+      expect(() => ctx.err()).toThrow(/Context was disposed/);
+      expect(() => withCancel(ctx)).toThrow(/withCancel\(\) was given a Context that was disposed/);
+      expect(() => mu.unlock()).toThrow(/Mutex was disposed/);
+      expect(() => go((c: Chan<number>) => c.close(), c)).toThrow(/Chan was disposed/);
+    }, opts);
+  });
+
+  it('keeps the record while another object on the thread or a slot still names it', async () => {
+    await run(async () => {
+      const box = chan<Chan<number>>(1);
+      const c = chan<number>(1);
+      await c.send(9);
+      await box.send(c);
+      c[Symbol.dispose]();
+      const again = await box.recv();
+      expect(await again!.recv()).toBe(9);
+    }, opts);
+  });
+});
+
 describe('invariants broken on purpose', () => {
   it('one release too many: the next decode of that handle is a RuntimeFatalError naming it, not another object', async () => {
     const msg = await run(async () => {
       const box = chan<Chan<number>>(1);
-      type Inside = { h: number; t: { heap: { release(h: number): boolean; freeCounted(h: number): void } }; anchor: { cell: { dead: boolean } } };
+      type Inside = { h: number; t: { heap: { release(h: number): boolean; freeCounted(h: number): void; refsOf(h: number): number } }; anchor: { cell: { dead: boolean } } };
       const c = chan<number>(1) as unknown as Inside;
       await box.send(c as unknown as Chan<number>);
       const heap = c.t.heap;
-      c.anchor.cell.dead = true; // its finalizer must not release a third time
-      heap.release(c.h); // the anchor's reference, dropped behind its back
-      if (heap.release(c.h)) heap.freeCounted(c.h); // and the slot's: freed while the slot still names it
+      c.anchor.cell.dead = true; // its finalizer must not release them again
+      // Every reference, the slot's among them, dropped behind the holders' backs: freed while the slot still names it.
+      for (let n = heap.refsOf(c.h); n > 0; n--) if (heap.release(c.h)) heap.freeCounted(c.h);
       chan<number>(1); // may reuse the block, with another generation
       try {
         await box.recv();

@@ -33,6 +33,8 @@ import { BLOCK, CLOSED_CH, DONE, recvLocked, sendLocked, Chan, RecvOnlyChan } fr
 import { describe } from '../value/describe.js';
 import { flushWakes } from './hchan.js';
 import { chanOwner, ensureShared, requestShared } from './local.js';
+import { disposedArg, isDisposed } from '../runtime/object.js';
+import { Kind } from '../value/kinds.js';
 
 export interface SelectCase<R> {
   /** @internal */ readonly dir: 'send' | 'recv';
@@ -54,6 +56,7 @@ class Case<R> implements SelectCase<R> {
 }
 
 function chanArg(what: string, ch: unknown): Chan<unknown> | null {
+  if (ch instanceof Chan && isDisposed(ch)) throw disposedArg(what, Kind.CHAN);
   if (ch === null || ch instanceof Chan) return ch;
   const hint = typeof ch === 'object' && ch !== null && typeof (ch as { done?: unknown }).done === 'function' && typeof (ch as { err?: unknown }).err === 'function' ? ' (for a Context, use ctx.done())' : '';
   throw new TypeError(`gort: ${what} needs a Chan (or null, which never fires), got ${describe(ch)}${hint}`);

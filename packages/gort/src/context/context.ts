@@ -63,7 +63,7 @@ import { drop, dropArgs, dropArgsInto, dropInto, encodeArgs, encodeInto, read, r
 import { newprocEncoded } from '../runtime/proc.js';
 import { CH, moveSlot, onDoneFreed } from '../chan/hchan.js';
 import { onLastRelease, release } from '../value/refs.js';
-import { borrowed } from '../runtime/object.js';
+import { borrowed, disposeObject, disposedArg, isDisposed } from '../runtime/object.js';
 import type { Anchor } from '../runtime/anchors.js';
 import type { Heap } from '../heap/heap.js';
 import { fatal } from '../errors.js';
@@ -118,9 +118,14 @@ export class Context implements HandleObject {
     this.anchor = fresh ? this.t.anchors.adopt(h) : this.t.anchors.hold(h);
   }
 
-  [GORT_HANDLE](): readonly [number, number] {
+  [GORT_HANDLE](): readonly [number, number, unknown?] {
     if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
-    return [Kind.CONTEXT, this.h];
+    return [Kind.CONTEXT, this.h, this.anchor];
+  }
+
+  /** As a runtime object's: let go of the record now if no other Context on this thread names it; this object is unusable after. */
+  [Symbol.dispose](): void {
+    disposeObject(this, this.t, this.anchor, Kind.CONTEXT);
   }
 
   /** A channel closed when the context is canceled or its deadline passes. */
@@ -275,7 +280,10 @@ export const todo = background;
 
 /** `v` as a Context, or the TypeError that names the call (before anything is made). */
 function ctxArg(what: string, v: unknown, role = 'a parent'): Context {
-  if (v instanceof Context) return v;
+  if (v instanceof Context) {
+    if (isDisposed(v)) throw disposedArg(what, Kind.CONTEXT);
+    return v;
+  }
   const hint = typeof v === 'number' || typeof v === 'string' || v instanceof Date ? ` (the ${role.replace(/^an? /, '')} context comes first: ${what.replace('()', '')}(parent, …))` : '';
   throw new TypeError(`gort: ${what} needs ${role} Context (e.g. background()), got ${describe(v)}${hint}`);
 }

@@ -197,6 +197,18 @@ export class Heap {
     return old < 2 * REF;
   }
 
+  /** Take n more references to counted record h; the caller holds one already. */
+  retainN(h: number, n: number): void {
+    const old = Atomics.add(this.i32, (h >> 2) - 2, n * REF);
+    if (old < REF) fatal(`heap: retain of record ${h}, which has no references (freed, or not counted)`);
+  }
+
+  /** Drop n references to record h that are not its last (the caller keeps one). */
+  releaseN(h: number, n: number): void {
+    const old = Atomics.sub(this.i32, (h >> 2) - 2, n * REF);
+    if (old < (n + 1) * REF) fatal(`heap: releaseN(${n}) of record ${h}, which had ${old >>> 5} references`);
+  }
+
   /** References held on counted record h (for tests and census). */
   refsOf(h: number): number {
     return Atomics.load(this.i32, (h >> 2) - 2) >>> 5;

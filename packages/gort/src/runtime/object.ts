@@ -20,7 +20,7 @@ import { RuntimeStateError } from '../errors.js';
 import { parkCurrent } from './park.js';
 import type { WaitReason } from '../sched/g.js';
 import { GORT_HANDLE, type HandleObject } from '../value/codec.js';
-import { kindName } from '../value/kinds.js';
+import { decoding, kindName } from '../value/kinds.js';
 import type { Anchor } from './anchors.js';
 
 let borrowing = false;
@@ -57,7 +57,7 @@ export abstract class RuntimeObject implements HandleObject {
     this.g = g ?? t.curG;
     this.kind = kind;
     if (handle !== undefined) {
-      if (!embedded && t.heap.kindOf(handle) !== kind) throw badHandle(what, kind, t.heap.kindOf(handle), handle);
+      if (!embedded && !decoding.checked && t.heap.kindOf(handle) !== kind) throw badHandle(what, kind, t.heap.kindOf(handle), handle);
       this.h = handle;
       this.anchor = embedded || borrowing ? null : t.anchors.hold(handle);
     } else {
@@ -72,9 +72,19 @@ export abstract class RuntimeObject implements HandleObject {
    * handle of a runtime that has shut down may name another object in the next runtime's
    * heap (allocation is deterministic), so sending it would alias that object silently.
    */
-  [GORT_HANDLE](): readonly [number, number] {
+  [GORT_HANDLE](): readonly [number, number, unknown?] {
     if (current !== this.t) throw staleObject(this.kind);
-    return [this.kind, this.h];
+    return [this.kind, this.h, this.anchor];
+  }
+
+  /**
+   * `using` / explicit release: this thread lets go of the record now instead of when the
+   * object is collected, if no other object on this thread was made for it (otherwise when
+   * those are collected). The object is unusable afterwards: every method throws a
+   * RuntimeStateError. Idempotent.
+   */
+  [Symbol.dispose](): void {
+    disposeObject(this, this.t, this.anchor, this.kind);
   }
 
   /** A waiter owned by this thread for this object's goroutine, recorded as parked (in t.lastWaiter). */
@@ -83,6 +93,56 @@ export abstract class RuntimeObject implements HandleObject {
     parkCurrent(this.t, this.t.lastWaiter, reason, this.g);
     return p;
   }
+}
+
+const disposedProtos = new WeakMap<object, object>();
+
+/**
+ * The prototype a disposed object gets: its class's, with every method and accessor
+ * replaced by one that throws. Made once per class. Swapping the prototype costs the
+ * methods nothing while an object is in use; only call sites that see a disposed object
+ * see a second shape.
+ */
+function disposedProto(proto: object, kind: number): object {
+  let d = disposedProtos.get(proto);
+  if (d !== undefined) return d;
+  d = Object.create(proto) as object;
+  const fail = (): never => {
+    throw new RuntimeStateError(`gort: this ${kindName[kind] ?? 'runtime object'} was disposed ([Symbol.dispose]); it cannot be used any more`);
+  };
+  const seen = new Set<PropertyKey>(['constructor', Symbol.dispose]);
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Reflect.ownKeys(p)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const desc = Object.getOwnPropertyDescriptor(p, key)!;
+      if (typeof desc.value === 'function') Object.defineProperty(d, key, { value: fail, configurable: true });
+      else if (desc.get !== undefined) Object.defineProperty(d, key, { get: fail, configurable: true });
+    }
+  }
+  Object.defineProperty(d, Symbol.dispose, { value: () => {}, configurable: true });
+  disposedProtos.set(proto, d);
+  return d;
+}
+
+const disposedSet = new WeakSet<object>();
+
+/** [Symbol.dispose] of a runtime object or a Context: release this thread's hold early if it can; make obj unusable. */
+export function disposeObject(obj: object, t: Thread, anchor: Anchor | null, kind: number): void {
+  if (disposedSet.has(obj)) return;
+  disposedSet.add(obj);
+  if (anchor !== null && current === t) t.anchors.dispose(anchor);
+  Object.setPrototypeOf(obj, disposedProto(Object.getPrototypeOf(obj) as object, kind));
+}
+
+/** Whether obj was disposed: for functions that read another object's record directly (select, context). */
+export function isDisposed(obj: object): boolean {
+  return disposedSet.has(obj);
+}
+
+/** The TypeError for a disposed object given to a function (select(), withCancel(), …). */
+export function disposedArg(what: string, kind: number): RuntimeStateError {
+  return new RuntimeStateError(`gort: ${what} was given a ${kindName[kind] ?? 'runtime object'} that was disposed ([Symbol.dispose])`);
 }
 
 /** The error for an object of a runtime that has shut down, used in another (or none). */

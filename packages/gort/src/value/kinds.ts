@@ -34,6 +34,12 @@ export const RecordKind = {
   WAITER: 14,
 } as const;
 
+/**
+ * Set by the codec while a reviver makes the object for a handle it has just checked (kind
+ * and generation, value/codec.ts checkLive): the constructor then skips its own kind check.
+ */
+export const decoding = { checked: false };
+
 /** The user-facing name of a handle kind, for error messages. */
 export const kindName: Readonly<Record<number, string>> = {
   1: 'WaitGroup',
