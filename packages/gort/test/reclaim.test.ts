@@ -21,6 +21,9 @@ import {
   go,
   spawn,
   sleep,
+  select,
+  recv,
+  after,
   Mutex,
   RWMutex,
   WaitGroup,
@@ -233,6 +236,58 @@ describe('not freed while something else names it (checkfree)', () => {
       cancelP();
       expect(await woke.recv()).toBe(true);
       void p;
+    }, opts);
+  });
+});
+
+describe('a parked goroutine keeps what it waits on, even where V8 drops the local', () => {
+  // An optimized async function does not keep a local it no longer uses across an await:
+  // `await c.done().recv()` as the last use of the channel leaves it collectable while the
+  // goroutine waits. The waiter itself pins it (LocalPromises.keep, LocalChan.pin). Warmed
+  // up first, so that the goroutine's code is optimized when it parks for real.
+  const shapes: [string, (p: Context, woke: Chan<number>, n: number) => Promise<void>][] = [
+    ['withCancel', async (p, woke, n) => {
+      const [c] = withCancel(p);
+      await c.done().recv();
+      await woke.send(n);
+    }],
+    ['withValue', async (p, woke, n) => {
+      const ctx = withValue(p, 'k', n);
+      await ctx.done().recv();
+      await woke.send(n);
+    }],
+    ['a channel of its own, on its M', async (p, woke, n) => {
+      const c = chan<number>();
+      go(async (p: Context, c: Chan<number>) => {
+        await p.done().recv();
+        c.close();
+      }, p, c);
+      await c.recv();
+      await woke.send(n);
+    }],
+  ];
+  it.each(shapes)('%s: 20 goroutines parked after a warm-up of 20,000 all wake on cancel', async (_, f) => {
+    await run(async () => {
+      const [p0, c0] = withCancel(background());
+      c0();
+      const sink = chan<number>(1000);
+      for (let i = 0; i < 20_000; i++) {
+        go(f, p0, sink, i);
+        await sink.recv();
+      }
+      const [p, cancelP] = withCancel(background());
+      const woke = chan<number>(20);
+      for (let i = 0; i < 20; i++) go(f, p, woke, i);
+      await sleep(100);
+      for (let i = 0; i < 5; i++) await collect();
+      cancelP();
+      const got = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        const r = await select([recv(woke), recv(after(5000), () => -1)]);
+        if (r === -1) break;
+        got.add(r as number);
+      }
+      expect(got.size).toBe(20);
     }, opts);
   });
 });

@@ -215,7 +215,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
       heap.i32[(this.h >> 2) + CH.CAP] = capacity;
       heap.i32[(this.h >> 2) + CH.BUF] = buf;
-      if (this.t.makesLocalChans) this.lst = makeLocal(this.t, this.h, capacity);
+      if (this.t.makesLocalChans) this.lst = makeLocal(this.t, this.h, capacity, this.anchor);
     }
   }
 

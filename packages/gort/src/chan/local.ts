@@ -83,10 +83,19 @@ class WaitQueue {
   private h = 0;
   /** The queued waiters are senders (else receivers, or none). */
   private senders = false;
+  /**
+   * The owner thread's anchor for the record (runtime/anchors.ts), held strongly only while a
+   * goroutine is queued: a parked goroutine's frame need not keep its Chan object (see
+   * LocalPromises.keep), and the record must outlive the wait. Weakly otherwise, so that
+   * t.locals, which holds this state, does not keep the record alive.
+   */
+  pin: object | null = null;
+  anchorRef: WeakRef<object> | null = null;
 
   /** Queue w: a sender if `sender`, else a receiver (the other side has none queued). */
   enqueue(w: LocalWaiter, sender: boolean): void {
     this.senders = sender;
+    if (this.first === undefined) this.pin = this.anchorRef?.deref() ?? null; // the parker holds an object, so it derefs
     if (this.first === undefined) this.first = w;
     else if (this.rest === undefined) this.rest = [w];
     else this.rest.push(w);
@@ -108,6 +117,7 @@ class WaitQueue {
     const rest = this.rest;
     if (rest === undefined) {
       this.first = undefined;
+      this.pin = null;
       return w;
     }
     this.first = rest[this.h];
@@ -131,6 +141,7 @@ class WaitQueue {
     this.first = undefined;
     this.rest = undefined;
     this.h = 0;
+    this.pin = null;
     return out;
   }
 }
@@ -280,9 +291,10 @@ export function chanOwner(t: Thread, h: number): number {
 }
 
 /** Make channel h local to thread t (its creator, an M); its LocalChan. */
-export function makeLocal(t: Thread, h: number, cap: number): LocalChan {
+export function makeLocal(t: Thread, h: number, cap: number, anchor: object | null): LocalChan {
   t.heap.i32[(h >> 2) + CH.OWNER] = t.index + 1;
   const st = new LocalChan(cap);
+  if (anchor !== null) st.anchorRef = new WeakRef(anchor);
   t.locals.set(h, st);
   return st;
 }
@@ -450,13 +462,14 @@ export function toShared(t: Thread, h: number): void {
   heap.i32[ci + CH.COUNT] = st.count;
   heap.i32[ci + CH.RECVX] = 0;
   heap.i32[ci + CH.SENDX] = st.count === st.cap ? 0 : st.count;
+  const pin = st.pin; // drain clears it; the heap waiters keep it from here
   for (const r of st.drainRecv()) {
-    const w = waiterAlloc(heap, t.index, r.g, t.adoptLocal(r.resolve));
+    const w = waiterAlloc(heap, t.index, r.g, t.adoptLocal(r.resolve, pin));
     heap.i32[(w >> 2) + W.FLAGS] = r.mode;
     enqueue(heap.i32, h, CH.RQ_HEAD, w);
   }
   for (const s of st.drainSend()) {
-    const w = waiterAlloc(heap, t.index, s.g, t.adoptLocal(s.resolve));
+    const w = waiterAlloc(heap, t.index, s.g, t.adoptLocal(s.resolve, pin));
     boxToSlot(t, s.x, w + W.VALUE * 4);
     enqueue(heap.i32, h, CH.SQ_HEAD, w);
   }

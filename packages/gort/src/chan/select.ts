@@ -187,6 +187,7 @@ export function select<R>(cases: readonly SelectCase<R>[], options: SelectOption
     return t.settled(options.default()) as Promise<Awaited<R>>;
   }
   const p = t.waiter<[number, unknown]>(0);
+  t.pinLast(cases); // the channels parked on: their records must outlive the wait
   const sw = t.lastWaiter;
   heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;
   parkCurrent(t, sw, 'select', ownerOf(cases[live[0]!]!.ch!));

@@ -29,7 +29,7 @@ import { newproc } from '../runtime/proc.js';
 import { need, type Thread } from '../runtime/thread.js';
 import { dropInto, encodeInto, read, registerHandleKind, Tag } from '../value/codec.js';
 import { onLastRelease, release } from '../value/refs.js';
-import { borrowed } from '../runtime/object.js';
+import { borrowed, shareAnchor } from '../runtime/object.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
 import { WaitGroup, wgAdd } from '../sync/waitgroup.js';
@@ -50,6 +50,7 @@ export class Group extends RuntimeObject {
     if (ctx !== undefined && !(ctx instanceof Context)) throw new TypeError(`gort: new Group() was given ${describe(ctx)} as its context`);
     super('new Group()', Kind.GROUP, BYTES, handle, g);
     this.wg = new WaitGroup(this.h, this.g, true);
+    shareAnchor(this.wg, this);
     if (ctx !== undefined) {
       this.t.heap.retain(ctx.h); // the group cancels it: it keeps it
       this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;

@@ -32,6 +32,7 @@
  */
 import type { Heap } from '../heap/heap.js';
 import { release } from '../value/refs.js';
+import { RuntimeStateError } from '../errors.js';
 
 class Cell {
   dead = false;
@@ -153,9 +154,10 @@ export class Anchors {
     try {
       if (c.extra > 0) this.heap.releaseN(c.h, c.extra);
       release(this.heap, c.h);
-    } catch {
+    } catch (e) {
       // A lock refused because a worker died between the check and here: the runtime is
-      // stopping, and its heap with it.
+      // stopping, and its heap with it. Anything else is a broken invariant: loud, not hidden.
+      if (!(e instanceof RuntimeStateError)) throw e;
     }
   }
 }

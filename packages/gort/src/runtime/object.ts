@@ -48,8 +48,8 @@ export abstract class RuntimeObject implements HandleObject {
 
   /** @internal the record's kind (value/kinds.ts) */
   protected readonly kind: number;
-  /** @internal this thread's hold on the record (null: embedded or borrowed) */
-  protected readonly anchor: Anchor | null;
+  /** @internal this thread's hold on the record (null: borrowed; an embedded object's is its owner's, shareAnchor) */
+  protected anchor: Anchor | null;
 
   protected constructor(what: string, kind: number, bytes: number, handle: number | undefined, g: number | undefined, embedded = false) {
     const t = need(what);
@@ -90,6 +90,7 @@ export abstract class RuntimeObject implements HandleObject {
   /** A waiter owned by this thread for this object's goroutine, recorded as parked (in t.lastWaiter). */
   protected park<R>(reason: WaitReason | number): Promise<R> {
     const p = this.t.waiter<R>(0);
+    this.t.pinLast(this);
     parkCurrent(this.t, this.t.lastWaiter, reason, this.g);
     return p;
   }
@@ -143,6 +144,11 @@ export function isDisposed(obj: object): boolean {
 /** The TypeError for a disposed object given to a function (select(), withCancel(), …). */
 export function disposedArg(what: string, kind: number): RuntimeStateError {
   return new RuntimeStateError(`gort: ${what} was given a ${kindName[kind] ?? 'runtime object'} that was disposed ([Symbol.dispose])`);
+}
+
+/** An owner's embedded object (a Group's WaitGroup, an RWMutex's or Once's Mutex) keeps the owner's hold: pinning it while parked pins the record. */
+export function shareAnchor(embedded: RuntimeObject, owner: RuntimeObject): void {
+  (embedded as unknown as { anchor: Anchor | null }).anchor = (owner as unknown as { anchor: Anchor | null }).anchor;
 }
 
 /** The error for an object of a runtime that has shut down, used in another (or none). */

@@ -39,6 +39,14 @@ export const CLOSED: unique symbol = Symbol('gort.closed') as never;
  */
 export class LocalPromises {
   private readonly res: Array<Settle | undefined> = [];
+  /**
+   * What each pending promise keeps alive: the object its goroutine parked on (pin). A
+   * suspended async function does not keep the locals it no longer needs, and once V8 has
+   * optimized it, `await c.recv()` as its last use of c leaves c collectable while the
+   * goroutine waits: c's record would lose its last count under a parked waiter, and the
+   * send or close that should wake it could no longer name it.
+   */
+  private readonly keep: unknown[] = [];
   private readonly free: number[] = [];
   size = 0;
 
@@ -52,6 +60,7 @@ export class LocalPromises {
   settle(k: number, ok: boolean, v: unknown): void {
     const f = this.res[k];
     this.res[k] = undefined;
+    this.keep[k] = undefined;
     this.free.push(k);
     this.size--;
     if (f === undefined) return;
@@ -64,9 +73,15 @@ export class LocalPromises {
     for (let k = 0; k < this.res.length; k++) if (this.res[k] !== undefined) this.settle(k, false, e);
   }
 
+  /** Keep obj alive until entry k settles (see keep). */
+  pin(k: number, obj: unknown): void {
+    this.keep[k] = obj;
+  }
+
   /** Forget entry k without settling it (its waiter was never published). */
   cancel(k: number): void {
     this.res[k] = undefined;
+    this.keep[k] = undefined;
     this.free.push(k);
     this.size--;
   }
@@ -325,11 +340,18 @@ export abstract class ThreadBase {
   /** Goroutines parked on this thread's local channels (chan/local.ts). */
   localParked = 0;
 
-  /** Register a local channel waiter's resolve function in the table (the channel is being shared); its token. */
-  adoptLocal(resolve: Settle): number {
+  /** Register a local channel waiter's resolve function in the table (the channel is being shared); its token. `pin` is kept until it settles. */
+  adoptLocal(resolve: Settle, pin: unknown): number {
     this.localParked--;
     this.watch();
-    return this.promises.add(resolve);
+    const k = this.promises.add(resolve);
+    this.promises.pin(k, pin);
+    return k;
+  }
+
+  /** Keep obj (the object a goroutine parks on) alive until the promise waiter() made last settles. */
+  pinLast(obj: unknown): void {
+    this.promises.pin(this.lastToken, obj);
   }
 
   /** Goroutines of this thread parked on runtime waiters, local or not. */

@@ -51,7 +51,7 @@ export class Cond extends RuntimeObject {
     // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
     // that eats a later signal.
     if (!(this.L as Mutex | RWMutex).locked()) throw new SyncError('sync: Cond.wait without holding its lock (unlock of unlocked mutex)');
-    const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g);
+    const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g, this);
     this.L.unlock();
     await p;
     await this.L.lock();

@@ -96,7 +96,7 @@ export class Mutex extends RuntimeObject implements Locker {
 
   private async runAsync(gen: Generator<Acquire, void, void>): Promise<void> {
     for (let r = gen.next(); !r.done; r = gen.next()) {
-      const p = semacquire(this.t, this.at + SEMA, WAIT_LOCK, this.g, r.value.lifo);
+      const p = semacquire(this.t, this.at + SEMA, WAIT_LOCK, this.g, this, r.value.lifo);
       if (p !== undefined) await p;
     }
   }

@@ -10,7 +10,7 @@
  * fn runs on the thread of the goroutine that wins; it may be async (awaited before DONE).
  * As in Go, if fn throws, the Once still counts as done and the error goes to that caller.
  */
-import { RuntimeObject } from '../runtime/object.js';
+import { RuntimeObject, shareAnchor } from '../runtime/object.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
@@ -25,6 +25,7 @@ export class Once extends RuntimeObject {
   constructor(handle?: number, g?: number) {
     super('new Once()', Kind.ONCE, 32, handle, g);
     this.m = new Mutex(this.h + MUTEX_BYTE, this.g, true);
+    shareAnchor(this.m, this);
   }
 
   async do(fn: () => unknown): Promise<void> {

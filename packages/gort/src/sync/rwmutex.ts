@@ -13,7 +13,7 @@
  * from then on new readers park, so a stream of readers cannot starve a writer.
  */
 import { SyncError } from '../errors.js';
-import { RuntimeObject } from '../runtime/object.js';
+import { RuntimeObject, shareAnchor } from '../runtime/object.js';
 import { waitCode } from '../sched/g.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
@@ -36,6 +36,7 @@ export class RWMutex extends RuntimeObject {
   constructor(handle?: number, g?: number) {
     super('new RWMutex()', Kind.RWMUTEX, BYTES, handle, g);
     this.w = new Mutex(this.h, this.g, true); // the embedded writer mutex shares the record
+    shareAnchor(this.w, this);
   }
 
   private get at(): number {
@@ -46,7 +47,7 @@ export class RWMutex extends RuntimeObject {
     const a = this.t.heap.i32;
     if (Atomics.add(a, this.at + READERS, 1) + 1 < 0) {
       // a writer is pending: wait for it
-      return semacquire(this.t, this.at + READER_SEMA, WAIT_R, this.g) ?? RESOLVED;
+      return semacquire(this.t, this.at + READER_SEMA, WAIT_R, this.g, this) ?? RESOLVED;
     }
     return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
   }
@@ -98,7 +99,7 @@ export class RWMutex extends RuntimeObject {
     const a = this.t.heap.i32;
     const r = Atomics.sub(a, this.at + READERS, MAX_READERS); // the readers active now
     if (r !== 0 && Atomics.add(a, this.at + DEPARTING, r) + r !== 0) {
-      return semacquire(this.t, this.at + WRITER_SEMA, WAIT_W, this.g);
+      return semacquire(this.t, this.at + WRITER_SEMA, WAIT_W, this.g, this);
     }
     return undefined;
   }

@@ -53,7 +53,7 @@ function link(a: Int32Array, at: number, w: number, lifo: boolean): void {
  * Take a token: undefined if one was free, else a promise that resolves once one was handed
  * over. `g` is the goroutine to record as parked with `reason` (0: the running one if known).
  */
-export function semacquire(t: Thread, at: number, reason: number, g: number, lifo = false): Promise<void> | undefined {
+export function semacquire(t: Thread, at: number, reason: number, g: number, pin: object, lifo = false): Promise<void> | undefined {
   const a = t.heap.i32;
   if (tryAcquire(a, at)) return undefined;
   lock(a, at + LOCK);
@@ -62,6 +62,7 @@ export function semacquire(t: Thread, at: number, reason: number, g: number, lif
     return undefined;
   }
   const p = t.waiter<void>(0);
+  t.pinLast(pin); // the object parked on: its record must outlive the wait
   const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, lifo);
@@ -137,10 +138,11 @@ export function semwakeOne(t: Thread, at: number): boolean {
 }
 
 /** Queue a waiter that only a wake (semwakeOne/All) releases: Cond.wait. */
-export function semenqueue(t: Thread, at: number, reason: number, g: number): Promise<void> {
+export function semenqueue(t: Thread, at: number, reason: number, g: number, pin: object): Promise<void> {
   const a = t.heap.i32;
   lock(a, at + LOCK);
   const p = t.waiter<void>(0);
+  t.pinLast(pin);
   const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, false);

@@ -296,7 +296,7 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
       aux = heap.allocString(p.str);
       break;
     case 6:
-      if (p.a === undefined || !lendSlotRef(heap, p.a)) heap.retain(p.h);
+      if (p.a === undefined || p.a.cell.h !== p.h || !lendSlotRef(heap, p.a)) heap.retain(p.h);
       aux = p.h;
       num = p.kind + 256 * heap.genOf(p.h);
       break;
