@@ -10,9 +10,12 @@
  *
  * Invariants:
  * - A handle is the byte offset of a block's payload: a multiple of 8, > 0. The 8 bytes
- *   before it are the block header: word 0 its size class (or -bytes for a large block),
- *   word 1 LIVE_TAG | kind while allocated (kind: what the block holds, value/kinds.ts
- *   RecordKind; 0 for untyped data), FREE once freed (a double free is fatal, not corruption).
+ *   before it are the block header: word 0 its size class in bits 0-4, and in a counted
+ *   record its reference count in bits 5-30 (or -bytes for a large block, never counted);
+ *   word 1 LIVE | generation << 8 | kind while allocated (kind: what the block holds,
+ *   value/kinds.ts RecordKind, 0 for untyped data; generation: 16 bits, counted records
+ *   only), FREE once freed (a double free is fatal, not corruption).
+ *   docs/design/memory.md gives the rules of the count.
  * - The buffer is made at its limit and never changes size; a handle stays valid until freed.
  *   Every thread's views are fixed-length and cover the whole buffer, so no thread can hold a
  *   view that ends before a block another thread allocated. (The buffer used to grow, and a
@@ -20,8 +23,9 @@
  *   lost wake-ups once the heap had grown. Reserving costs nothing: Linux commits a page of a
  *   SharedArrayBuffer when it is first touched, and BUMP moves up as blocks are carved.)
  * - Tiling: from the first block up to BUMP, every block header gives the block's size, and
- *   headers are written only under ALLOC_LOCK (alloc and free flip word 1 alone); alignment
- *   gaps are 16-byte (0, 0) granules. census() walks this under the lock.
+ *   the size is written only under ALLOC_LOCK (alloc and free flip word 1 alone;
+ *   allocCounted, retain and release change only the count bits of word 0); alignment gaps
+ *   are 16-byte (0, 0) granules. census() walks this under the lock.
  * - Exhausting the limit throws HeapExhaustedError at the allocating call site, with the lock
  *   released and nothing half-written.
  * Any thread may call any method; a Heap object itself belongs to one thread.
@@ -352,8 +356,9 @@ export class Heap {
   }
 
   /**
-   * Under ALLOC_LOCK, once BUMP is spent (every later block is a reused one): nothing is
-   * carved any more, so checkPressure never fires again; ask at most every 50 ms instead.
+   * Under ALLOC_LOCK, once BUMP is spent (every later block is a reused one): ask at most
+   * every 50 ms, whatever COUNTED says, since COUNTED does not see the data blocks (buffers,
+   * values) that garbage records hold.
    */
   private spentPressure(): void {
     const a = this.i32;
@@ -368,7 +373,7 @@ export class Heap {
     this.pressured = true;
   }
 
-  /** Set by checkPressure; the owner thread rings the others and clears it (runtime/pressure.ts). */
+  /** Set by askCollect on the asking thread's Heap; that thread rings the others and clears it (runtime/pressure.ts). */
   pressured = false;
 
   /** Under ALLOC_LOCK: cut `n` free blocks of class c from `start`, bytes this thread reserved. */
@@ -388,7 +393,9 @@ export class Heap {
    * threads' refills for its duration, ~1 ms per 100,000 blocks). Relies on the tiling
    * invariant: from the first block to BUMP, each block's header gives its size (class, or
    * -bytes), and every header is written under ALLOC_LOCK (carve, linkBatch, takeLarge,
-   * allocLarge, freeRange); alloc and free only flip word 1 between LIVE_TAG|kind and FREE.
+   * allocLarge, freeRange); alloc and free only flip word 1 between LIVE|generation|kind and
+   * FREE, and allocCounted, retain and release change only the count bits of word 0 (the
+   * walk masks them).
    * A word 0 of 0 and word 1 of 0 is a 16-byte alignment gap, counted as free.
    */
   census(): HeapCensus {

@@ -22,7 +22,7 @@
  * | 51   | TIMERS        | Atomics.add/sub, any        | deadlock check | runtime timers pending                |
  * | 52   | ATTACHED      | Atomics.add, attach()       | attach()       | spare thread records claimed          |
  * | 53   | EXPORTED      | Atomics.store, exportRef()  | deadlock check | 1 once a ref left for an outside thread |
- * | 54   | GC_SEQ        | Atomics.add, a refill       | every thread   | bumped when the heap asks threads to collect (runtime/pressure.ts) |
+ * | 54   | GC_SEQ        | Atomics.add, an ask         | every thread   | bumped when the heap asks threads to collect (heap.ts askCollect, debug collect(); runtime/pressure.ts) |
  * | 55   | GC_NEXT       | CAS, any                    | any            | COUNTED bytes at which the next ask is made |
  * | 56   | GC_AT         | any                         | under ALLOC_LOCK | Date.now() of the last ask, low 30 bits  |
  * | 57   | COUNTED       | Atomics.add, any (batched)  | any            | bytes of live counted records (value/refs.ts), give or take 16 KiB a thread |
