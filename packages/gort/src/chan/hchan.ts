@@ -63,10 +63,10 @@ export const ChFlag = {
 /**
  * Free shared channel h, whose last reference is gone (value/refs.ts): drop its buffered
  * values (their handles go onto `more`), free its buffer, let go of its context (a done
- * channel: doneFreed clears the context's DONE word) and free the record. Nobody should be
- * parked on it: a parked goroutine is meant to hold an object for it, but its suspended
- * function keeps only what it still uses (docs/design/memory.md, "Known hole"), and then
- * this refuses (fatal) and the record stays allocated.
+ * channel: doneFreed clears the context's DONE word) and free the record. Nobody can be
+ * parked on it: a parked goroutine's waiter keeps the object it parked through until it is
+ * settled (LocalPromises.keep, LocalChan.pin), so a queued waiter here is a broken
+ * invariant (fatal).
  */
 export function freeShared(heap: Heap, h: number, more: number[]): void {
   const a = heap.i32;

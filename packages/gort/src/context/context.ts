@@ -42,9 +42,9 @@
  * under its LOCK and keeps those whose count it can still raise (heap.tryRetain); a context
  * freed while linked unlinks itself under its owner's LOCK first. A done channel counts on
  * its context (CH.CTX), so a goroutine waiting on done() of a context nobody else holds still
- * sees it canceled by its parent, provided the goroutine keeps the channel's object (a
- * suspended function keeps only what it still uses: docs/design/memory.md, "Known hole");
- * the channel's destructor clears DONE under LOCK before its block is freed. A pending afterFunc record holds itself (and so its context) until it
+ * sees it canceled by its parent (the goroutine's waiter keeps the channel's object, whatever
+ * its suspended function keeps); the channel's destructor clears DONE under LOCK before its
+ * block is freed. A pending afterFunc record holds itself (and so its context) until it
  * starts or is stopped. The JS side holds through anchors: a Context object, and the cancel
  * function and deadline timer, which keep the Context object.
  *
