@@ -6,6 +6,9 @@
  * waiter and no encoding of primitives: ~1.6-1.7x a bare promise channel's cost, where the
  * heap path took ~2-2.5x (docs/architecture.md, "Thread-local channels" and "Limits").
  *
+ * Size: past ~600 lines because freeing a local channel (freeChan, FREE_REQ) is one more
+ * request of the same owner protocol as sharing and closing, and uses its private helpers.
+ *
  * Invariants:
  * - CH.OWNER is the owning thread's index + 1 while the channel is local, 0 once shared. Only
  *   the owner writes it: at creation (before the handle can reach another thread) and once

@@ -48,6 +48,9 @@
  * starts or is stopped. The JS side holds through anchors: a Context object, and the cancel
  * function and deadline timer, which keep the Context object.
  *
+ * Size: past ~600 lines because the destructors and afterFunc records share the record
+ * layout, the lock protocol and unlinkFrom with cancel(); split, each file would re-export C.
+ *
  * Misuse: every function checks its context argument is a Context (instanceof) and its
  * duration or deadline before it allocates anything; a Context made from a handle checks
  * the record is a context (its heap kind). A cancel function is idempotent, as Go's: called
