@@ -336,15 +336,18 @@ export class Heap {
    * Add this thread's counted-record balance to COUNTED, and ask every thread to collect
    * (GC_SEQ) once it passes GC_NEXT, so that the JS objects that are garbage get finalized and
    * release the records they held (runtime/pressure.ts). GC_NEXT follows the lowest COUNTED
-   * seen plus a step of a sixteenth of the limit (1-64 MiB): the runtime objects of a program
-   * can grow by one step between asks, whatever the program keeps live.
+   * seen plus a step of as much again (at least 2 MiB, at most a quarter of the limit), as
+   * Go's GOGC=100 lets its heap double between collections: a program with few live runtime
+   * objects collects often (cheap: small heaps), one with many, rarely.
    */
   private flushCounted(): void {
     const a = this.i32;
     const d = this.counted;
     this.counted = 0;
     const now = Atomics.add(a, H.COUNTED, d) + d;
-    const step = Math.min(64 << 20, Math.max(1 << 20, this.sab.byteLength >> 4));
+    // Go's GOGC=100 over counted records: the next ask once they have doubled since their low
+    // (at least 2 MiB more, at most a quarter of the limit).
+    const step = Math.min(this.sab.byteLength >> 2, Math.max(2 << 20, now));
     for (let next = Atomics.load(a, H.GC_NEXT); ; ) {
       let want: number;
       if (next === 0 || now + step < next) want = now + step;

@@ -5,8 +5,8 @@
  * A FinalizationRegistry callback runs only after a major GC, and a thread that allocates
  * little JS memory (an M parked, main awaiting) may go minutes without one while the shared
  * heap fills with records that only its dead objects still hold. The heap bumps GC_SEQ when
- * the bytes of live counted records (COUNTED) pass GC_NEXT, a step (a sixteenth of the limit,
- * 1-64 MiB) above the lowest COUNTED seen since the last ask (heap.ts flushCounted), and, once
+ * the bytes of live counted records (COUNTED) pass GC_NEXT, twice the lowest COUNTED seen
+ * since the last ask (at least 2 MiB more; heap.ts flushCounted), and, once
  * the bump pointer is spent, at most every 50 ms (heap.ts spentPressure); every thread
  * compares GC_SEQ with the last it saw at each turn of its loop (an M) or every 25 ms (main
  * and attached threads, an unref'd interval), and runs a full GC when it moved. The thread
