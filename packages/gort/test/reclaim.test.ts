@@ -206,6 +206,7 @@ describe('not freed while something else names it (checkfree)', () => {
       const base = counts()['Context'] ?? 0;
       const [p, cancelP] = withCancel(withValue(bg, 'user', 'ada'));
       const out = chan<string>();
+      await collect(); // ends this thread's epoch: the child below is not kept by p's (runtime/anchors.ts)
       (() => {
         const [child] = withCancel(p);
         go(async (done: Chan<void>, child: Context, out: Chan<string>) => {
@@ -297,6 +298,7 @@ describe('holders that hand over', () => {
     await run(async () => {
       const [p, cancelP] = withCancel(background());
       const kept = withCancel(p)[0];
+      await collect(); // ends this thread's epoch, which p and kept keep alive
       for (let i = 0; i < 20_000; i++) {
         const [c, cancel] = withCancel(p);
         if (i % 2 === 0) cancel();
@@ -311,6 +313,7 @@ describe('holders that hand over', () => {
   it("a channel's buffer holds the channels it carries; receiving them hands them over", async () => {
     await run(async () => {
       const box = chan<Chan<number>>(100);
+      await collect(); // ends this thread's epoch, which box keeps alive
       for (let i = 0; i < 100; i++) await box.send(chan<number>());
       await settle({ Chan: 101 }, true); // the 100 held by box's buffer only
       box.close();
@@ -366,11 +369,11 @@ describe('invariants broken on purpose', () => {
   it('one release too many: the next decode of that handle is a RuntimeFatalError naming it, not another object', async () => {
     const msg = await run(async () => {
       const box = chan<Chan<number>>(1);
-      type Inside = { h: number; t: { heap: { release(h: number): boolean; freeCounted(h: number): void; refsOf(h: number): number } }; anchor: { cell: { dead: boolean } } };
+      type Inside = { h: number; t: { heap: { release(h: number): boolean; freeCounted(h: number): void; refsOf(h: number): number } }; anchor: { hold: { dead: boolean } } };
       const c = chan<number>(1) as unknown as Inside;
       await box.send(c as unknown as Chan<number>);
       const heap = c.t.heap;
-      c.anchor.cell.dead = true; // its finalizer must not release them again
+      c.anchor.hold.dead = true; // its finalizer must not release them again
       // Every reference, the slot's among them, dropped behind the holders' backs: freed while the slot still names it.
       for (let n = heap.refsOf(c.h); n > 0; n--) if (heap.release(c.h)) heap.freeCounted(c.h);
       chan<number>(1); // may reuse the block, with another generation

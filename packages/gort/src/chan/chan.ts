@@ -215,7 +215,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       const buf = capacity > 0 ? heap.alloc(capacity * SLOT_BYTES) : 0;
       heap.i32[(this.h >> 2) + CH.CAP] = capacity;
       heap.i32[(this.h >> 2) + CH.BUF] = buf;
-      if (this.t.makesLocalChans) this.lst = makeLocal(this.t, this.h, capacity, this.anchor);
+      if (this.t.makesLocalChans) this.lst = makeLocal(this.t, this.h, capacity);
     }
   }
 
@@ -314,7 +314,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   send(v: T): Promise<void> {
     const st = this.lst;
     if (st !== undefined) {
-      const p = sendFast(this.t, this.h, st, v, this.g);
+      const p = sendFast(this.t, this.h, st, v, this.g, this);
       if (p !== undefined) return p;
     }
     const o = this.ownerNow();
@@ -336,7 +336,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   private sendLocal(v: T, o: number): Promise<void> {
     const t = this.t;
     if (o === t.index + 1) {
-      const r = localSend(t, this.h, this.local(), v, this.g, WAIT_SEND);
+      const r = localSend(t, this.h, this.local(), v, this.g, WAIT_SEND, this);
       if (r !== DONE_LOCAL) return r as Promise<void>;
       return t.yieldDue() ? t.yieldTurn(undefined) : RESOLVED;
     }
@@ -356,7 +356,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   recv(): Promise<T | undefined> {
     const st = this.lst;
     if (st !== undefined) {
-      const p = recvFast(this.t, this.h, st, WFlag.RECV_VALUE, this.g);
+      const p = recvFast(this.t, this.h, st, WFlag.RECV_VALUE, this.g, this);
       if (p !== undefined) return p as Promise<T | undefined>;
     }
     const r = this.recvNow(WFlag.RECV_VALUE);
@@ -369,7 +369,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
   recvOk(): Promise<[T | undefined, boolean]> {
     const st = this.lst;
     if (st !== undefined) {
-      const p = recvFast(this.t, this.h, st, WFlag.RECV_PAIR, this.g);
+      const p = recvFast(this.t, this.h, st, WFlag.RECV_PAIR, this.g, this);
       if (p !== undefined) return p as Promise<[T | undefined, boolean]>;
     }
     const r = this.recvNow(WFlag.RECV_PAIR);
@@ -384,7 +384,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
    */
   private recvNow(mode: number): unknown {
     const st = this.lst;
-    if (st !== undefined && this.ownerNow() === this.t.index + 1) return localRecv(this.t, this.h, st, mode, this.g, WAIT_RECV);
+    if (st !== undefined && this.ownerNow() === this.t.index + 1) return localRecv(this.t, this.h, st, mode, this.g, WAIT_RECV, this);
     return this.recvRaw(mode);
   }
 
@@ -404,7 +404,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     const c = this.h;
     const o = this.ownerNow();
     if (o !== 0) {
-      if (o === t.index + 1) return localRecv(t, c, this.local(), mode, this.g, WAIT_RECV);
+      if (o === t.index + 1) return localRecv(t, c, this.local(), mode, this.g, WAIT_RECV, this);
       return this.recvShared(mode, o);
     }
     lock(heap.i32, (c >> 2) + CH.LOCK);
@@ -561,7 +561,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
       next: (): Promise<IteratorResult<T, undefined>> => {
         const st = this.lst;
         if (st !== undefined) {
-          const p = recvFast(this.t, this.h, st, WFlag.RECV_ITER, this.g);
+          const p = recvFast(this.t, this.h, st, WFlag.RECV_ITER, this.g, this);
           if (p !== undefined) return p as Promise<IteratorResult<T, undefined>>;
         }
         const r = this.recvNow(WFlag.RECV_ITER);

@@ -66,6 +66,11 @@ class LocalWaiter {
     readonly mode: number,
     /** a sender's value (primitive or Encoded) */
     readonly x: unknown,
+    /**
+     * The object it parked through, kept until it is woken: a suspended async function need
+     * not keep it (LocalPromises.keep), and the channel's record must outlive the wait.
+     */
+    readonly keep: unknown = undefined,
   ) {}
 }
 
@@ -86,19 +91,10 @@ class WaitQueue {
   private h = 0;
   /** The queued waiters are senders (else receivers, or none). */
   private senders = false;
-  /**
-   * The owner thread's anchor for the record (runtime/anchors.ts), held strongly only while a
-   * goroutine is queued: a parked goroutine's frame need not keep its Chan object (see
-   * LocalPromises.keep), and the record must outlive the wait. Weakly otherwise, so that
-   * t.locals, which holds this state, does not keep the record alive.
-   */
-  pin: object | null = null;
-  anchorRef: WeakRef<object> | null = null;
 
   /** Queue w: a sender if `sender`, else a receiver (the other side has none queued). */
   enqueue(w: LocalWaiter, sender: boolean): void {
     this.senders = sender;
-    if (this.first === undefined) this.pin = this.anchorRef?.deref() ?? null; // the parker holds an object, so it derefs
     if (this.first === undefined) this.first = w;
     else if (this.rest === undefined) this.rest = [w];
     else this.rest.push(w);
@@ -120,7 +116,6 @@ class WaitQueue {
     const rest = this.rest;
     if (rest === undefined) {
       this.first = undefined;
-      this.pin = null;
       return w;
     }
     this.first = rest[this.h];
@@ -144,7 +139,6 @@ class WaitQueue {
     this.first = undefined;
     this.rest = undefined;
     this.h = 0;
-    this.pin = null;
     return out;
   }
 }
@@ -262,7 +256,7 @@ function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
  * 925 → 792 on procs 1 without them (medians of 15 rounds in one process, alternating
  * builds; the promise version 570). t.now is the M's coarse clock.
  */
-function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, st: LocalChan): Promise<R> {
+function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, st: LocalChan, keep: unknown): Promise<R> {
   const pg = g !== 0 ? g : t.curG;
   if (pg !== 0) {
     const heap = t.heap;
@@ -272,7 +266,7 @@ function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unk
   }
   t.activity++;
   t.localParked++;
-  const w = new LocalWaiter(pg, mode, x);
+  const w = new LocalWaiter(pg, mode, x, keep);
   parking = w;
   const p = new Promise<R>(takeResolve);
   parking = NO_WAITER; // do not keep w (its value, its resolved promise) alive past its wake-up
@@ -294,10 +288,9 @@ export function chanOwner(t: Thread, h: number): number {
 }
 
 /** Make channel h local to thread t (its creator, an M); its LocalChan. */
-export function makeLocal(t: Thread, h: number, cap: number, anchor: object | null): LocalChan {
+export function makeLocal(t: Thread, h: number, cap: number): LocalChan {
   t.heap.i32[(h >> 2) + CH.OWNER] = t.index + 1;
   const st = new LocalChan(cap);
-  if (anchor !== null) st.anchorRef = new WeakRef(anchor);
   t.locals.set(h, st);
   return st;
 }
@@ -325,13 +318,13 @@ function sendNowLocal(t: Thread, h: number, st: LocalChan, x: unknown): boolean 
 }
 
 /** Send on local channel h: DONE_LOCAL, or a promise of the parked send. Throws as Chan.send. */
-export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: number, reason: number): number | Promise<void> {
+export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: number, reason: number, keep: unknown): number | Promise<void> {
   const x = box(t, v, 'the value sent');
   if (sendNowLocal(t, h, st, x)) {
     t.activity++;
     return DONE_LOCAL;
   }
-  return parkLocal<void>(t, g, reason, 0, x, st);
+  return parkLocal<void>(t, g, reason, 0, x, st, keep);
 }
 
 /**
@@ -341,7 +334,7 @@ export function localSend(t: Thread, h: number, st: LocalChan, v: unknown, g: nu
  * function, small enough for V8 to inline into the goroutine's code: the hot path of every
  * hand-off in a pipeline (chan/sieve). Same steps as localSend.
  */
-export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: number): Promise<void> | undefined {
+export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: number, keep: unknown): Promise<void> | undefined {
   if (st.shared || st.closed || requestsPendingHint(t)) return undefined;
   const ty = typeof v;
   if (ty !== 'number' && ty !== 'string' && ty !== 'boolean' && ty !== 'undefined') return undefined;
@@ -352,7 +345,7 @@ export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: num
     st.put(v);
     t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
   } else {
-    return parkLocal<void>(t, g, WAIT_SEND, 0, v, st);
+    return parkLocal<void>(t, g, WAIT_SEND, 0, v, st, keep);
   }
   return t.yieldDue() ? t.yieldTurn(undefined) : RESOLVED;
 }
@@ -361,7 +354,7 @@ export function sendFast(t: Thread, h: number, st: LocalChan, v: unknown, g: num
  * Chan.recv's fast path (mode WFlag.RECV_*), as sendFast's: the receive's promise, or
  * undefined for the general path (a request pending, the channel shared or closed).
  */
-export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: number): Promise<unknown> | undefined {
+export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: number, keep: unknown): Promise<unknown> | undefined {
   if (st.shared || requestsPendingHint(t)) return undefined;
   let x: unknown;
   if (st.count > 0) {
@@ -374,7 +367,7 @@ export function recvFast(t: Thread, h: number, st: LocalChan, mode: number, g: n
     t.heap.i32[(h >> 2) + CH.COUNT] = st.count;
   } else {
     const s = st.shiftSend();
-    if (s === undefined) return st.closed ? undefined : parkLocal<unknown>(t, g, WAIT_RECV, mode, undefined, st);
+    if (s === undefined) return st.closed ? undefined : parkLocal<unknown>(t, g, WAIT_RECV, mode, undefined, st, keep);
     wake(t, s, true, undefined);
     x = s.x;
   }
@@ -392,7 +385,7 @@ export function localTrySend(t: Thread, h: number, st: LocalChan, v: unknown): b
 }
 
 /** Receive from local channel h: the value, CLOSED, or a promise settled as `mode` says. */
-export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: number, reason: number): unknown {
+export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: number, reason: number, keep: unknown): unknown {
   if (st.count > 0) {
     const x = st.take();
     const s = st.shiftSend();
@@ -411,13 +404,13 @@ export function localRecv(t: Thread, h: number, st: LocalChan, mode: number, g: 
     return unbox(t, s.x, g);
   }
   if (st.closed) return CLOSED;
-  return parkLocal<unknown>(t, g, reason, mode, undefined, st);
+  return parkLocal<unknown>(t, g, reason, mode, undefined, st, keep);
 }
 
 /** Receive from local channel h only if that cannot block (Chan.tryRecv): the value, CLOSED, or WOULD_BLOCK. */
 export function localTryRecv(t: Thread, h: number, st: LocalChan, g: number): unknown {
   if (st.count === 0 && !st.sendWaiting && !st.closed) return WOULD_BLOCK;
-  return localRecv(t, h, st, WFlag.RECV_VALUE, g, WAIT_RECV); // cannot park now
+  return localRecv(t, h, st, WFlag.RECV_VALUE, g, WAIT_RECV, undefined); // cannot park now
 }
 
 /** What a non-blocking receive returns when it would have had to wait. */
@@ -465,14 +458,13 @@ export function toShared(t: Thread, h: number): void {
   heap.i32[ci + CH.COUNT] = st.count;
   heap.i32[ci + CH.RECVX] = 0;
   heap.i32[ci + CH.SENDX] = st.count === st.cap ? 0 : st.count;
-  const pin = st.pin; // drain clears it; the heap waiters keep it from here
   for (const r of st.drainRecv()) {
-    const w = waiterAlloc(heap, t.index, r.g, t.adoptLocal(r.resolve, pin));
+    const w = waiterAlloc(heap, t.index, r.g, t.adoptLocal(r.resolve, r.keep));
     heap.i32[(w >> 2) + W.FLAGS] = r.mode;
     enqueue(heap.i32, h, CH.RQ_HEAD, w);
   }
   for (const s of st.drainSend()) {
-    const w = waiterAlloc(heap, t.index, s.g, t.adoptLocal(s.resolve, pin));
+    const w = waiterAlloc(heap, t.index, s.g, t.adoptLocal(s.resolve, s.keep));
     boxToSlot(t, s.x, w + W.VALUE * 4);
     enqueue(heap.i32, h, CH.SQ_HEAD, w);
   }

@@ -71,7 +71,7 @@ import { borrowed, disposeObject, disposedArg, isDisposed } from '../runtime/obj
 import type { Anchor } from '../runtime/anchors.js';
 import type { Heap } from '../heap/heap.js';
 import { fatal } from '../errors.js';
-import { Kind, RecordKind } from '../value/kinds.js';
+import { decoding, Kind, RecordKind } from '../value/kinds.js';
 
 const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
 const BYTES = 25 * 4;
@@ -109,8 +109,9 @@ export class Context implements HandleObject {
   private readonly g: number;
   private doneChan: Chan<void> | null = null;
   private ac: AbortController | null = null;
-  /** This thread's hold on the record (runtime/anchors.ts). */
+  /** This object's epoch and entry in it (runtime/anchors.ts). */
   private readonly anchor: Anchor;
+  private readonly ai: number;
 
   /** @internal contexts are made by background(), withCancel(), … (fresh: h's first reference is handed over) */
   constructor(h: number, g?: number, fresh = false) {
@@ -119,17 +120,22 @@ export class Context implements HandleObject {
     if (k !== Kind.CONTEXT) throw badHandle('Context', Kind.CONTEXT, k, h);
     this.h = h;
     this.g = g ?? this.t.curG;
-    this.anchor = fresh ? this.t.anchors.adopt(h) : this.t.anchors.hold(h);
+    if (fresh) this.anchor = this.t.anchors.take(h);
+    else if (decoding.consume === h) {
+      decoding.consume = 0; // the consumed slot's count is this object's
+      this.anchor = this.t.anchors.take(h);
+    } else this.anchor = this.t.anchors.retainTake(h);
+    this.ai = this.t.anchors.index;
   }
 
-  [GORT_HANDLE](): readonly [number, number, unknown?] {
+  [GORT_HANDLE](): readonly [number, number, unknown?, number?] {
     if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
-    return [Kind.CONTEXT, this.h, this.anchor];
+    return [Kind.CONTEXT, this.h, this.anchor, this.ai];
   }
 
   /** As a runtime object's: let go of the record now if no other Context on this thread names it; this object is unusable after. */
   [Symbol.dispose](): void {
-    disposeObject(this, this.t, this.anchor, Kind.CONTEXT);
+    disposeObject(this, this.t, this.anchor, this.ai, Kind.CONTEXT);
   }
 
   /** A channel closed when the context is canceled or its deadline passes. */
@@ -468,7 +474,7 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   heap.retain(ctx.h);
   a[(h >> 2) + C.PARENT] = ctx.h;
   a[(h >> 2) + C.OWNER] = ph;
-  const hold = t.anchors.hold(h); // the stop function's reference
+  const hold = t.anchors.retainTake(h); // the stop function's count: the closure keeps its epoch
   lock(a, (ph >> 2) + C.LOCK);
   const ps = a[(ph >> 2) + C.STATE]!;
   if (ps === 0) {
@@ -483,7 +489,8 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
     const st = still(t);
     if (st === null) return false; // the runtime shut down: nothing will start it now
     const sh = st.heap;
-    const rec = hold.cell.h; // the closure keeps `hold`, so the record is live
+    void hold; // kept by this closure, it keeps the record's count
+    const rec = h;
     lock(sh.i32, (rec >> 2) + C.LOCK);
     const pending = sh.i32[(rec >> 2) + C.STATE] === 0;
     if (pending) Atomics.store(sh.i32, (rec >> 2) + C.STATE, 2);

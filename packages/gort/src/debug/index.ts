@@ -80,6 +80,7 @@ export function dump(): string {
  */
 export async function collect(): Promise<void> {
   const t = need('collect()');
+  t.anchors.endEpoch();
   Atomics.add(t.heap.i32, H.GC_SEQ, 1);
   for (let k = 0, n = t.heap.i32[H.NTHREADS]!; k < n; k++) if (k !== t.index) t.idle.ringIfParked(k);
   t.pressure.poll();

@@ -345,9 +345,10 @@ export class Heap {
     const d = this.counted;
     this.counted = 0;
     const now = Atomics.add(a, H.COUNTED, d) + d;
-    // Go's GOGC=100 over counted records: the next ask once they have doubled since their low
-    // (at least 2 MiB more, at most a quarter of the limit).
-    const step = Math.min(this.sab.byteLength >> 2, Math.max(2 << 20, now));
+    // Go's GOGC=100 over counted records: the next ask once they have doubled since their low,
+    // and at least 16 MiB more (each ask costs every thread a full collection), but at most
+    // an eighth of the limit.
+    const step = Math.min(this.sab.byteLength >> 3, Math.max(16 << 20, now));
     for (let next = Atomics.load(a, H.GC_NEXT); ; ) {
       let want: number;
       if (next === 0 || now + step < next) want = now + step;

@@ -44,7 +44,10 @@ export class LoopThread extends ThreadBase {
     super(heap, index);
     const poll = setInterval(() => {
       if (current !== this || this.stopped) clearInterval(poll);
-      else this.pressure.poll();
+      else {
+        this.anchors.endEpoch();
+        this.pressure.poll();
+      }
     }, 25);
     poll.unref();
   }

@@ -277,6 +277,7 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      this.anchors.endEpoch(); // objects of different turns do not keep each other's records
       this.pressure.poll();
       const turnNow = performance.now();
       this.now = performance.timeOrigin + turnNow;

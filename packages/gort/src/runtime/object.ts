@@ -14,6 +14,13 @@
  * reads or writes a record of another kind through it: one int compare. The only handles
  * not checked are `embedded` ones: an object whose layout starts a bigger record of its
  * owner's (a Group's WaitGroup, an RWMutex's or a Once's Mutex), made by that owner.
+ *
+ * Lifetime (value/refs.ts): every object owns one reference count on its record, kept in its
+ * epoch (runtime/anchors.ts): a new record's first count, a consumed slot's count (the
+ * codec sets decoding.consume), or one taken for it. The record lives while any object on
+ * any thread, any value slot or any counting link names it. Embedded objects share their
+ * owner's epoch entry (shareAnchor); `borrowed` ones (the runtime's own short-lived objects
+ * for a handle it holds) have none.
  */
 import { current, need, type Thread } from './thread.js';
 import { RuntimeStateError } from '../errors.js';
@@ -48,8 +55,10 @@ export abstract class RuntimeObject implements HandleObject {
 
   /** @internal the record's kind (value/kinds.ts) */
   protected readonly kind: number;
-  /** @internal this thread's hold on the record (null: borrowed; an embedded object's is its owner's, shareAnchor) */
+  /** @internal this object's epoch (runtime/anchors.ts; null: borrowed; an embedded object's is its owner's, shareAnchor) */
   protected anchor: Anchor | null;
+  /** @internal this object's entry in its epoch */
+  protected ai = 0;
 
   protected constructor(what: string, kind: number, bytes: number, handle: number | undefined, g: number | undefined, embedded = false) {
     const t = need(what);
@@ -59,12 +68,17 @@ export abstract class RuntimeObject implements HandleObject {
     if (handle !== undefined) {
       if (!embedded && !decoding.checked && t.heap.kindOf(handle) !== kind) throw badHandle(what, kind, t.heap.kindOf(handle), handle);
       this.h = handle;
-      this.anchor = embedded || borrowing ? null : t.anchors.hold(handle);
+      if (embedded || borrowing) this.anchor = null;
+      else if (decoding.consume === handle) {
+        decoding.consume = 0; // the consumed slot's count is this object's
+        this.anchor = t.anchors.take(handle);
+      } else this.anchor = t.anchors.retainTake(handle);
     } else {
       this.h = t.heap.allocCounted(bytes, kind);
       t.heap.i32.fill(0, this.h >> 2, (this.h + bytes) >> 2);
-      this.anchor = t.anchors.adopt(this.h);
+      this.anchor = t.anchors.take(this.h);
     }
+    this.ai = t.anchors.index;
   }
 
   /**
@@ -72,9 +86,9 @@ export abstract class RuntimeObject implements HandleObject {
    * handle of a runtime that has shut down may name another object in the next runtime's
    * heap (allocation is deterministic), so sending it would alias that object silently.
    */
-  [GORT_HANDLE](): readonly [number, number, unknown?] {
+  [GORT_HANDLE](): readonly [number, number, unknown?, number?] {
     if (current !== this.t) throw staleObject(this.kind);
-    return [this.kind, this.h, this.anchor];
+    return [this.kind, this.h, this.anchor, this.ai];
   }
 
   /**
@@ -84,7 +98,7 @@ export abstract class RuntimeObject implements HandleObject {
    * RuntimeStateError. Idempotent.
    */
   [Symbol.dispose](): void {
-    disposeObject(this, this.t, this.anchor, this.kind);
+    disposeObject(this, this.t, this.anchor, this.ai, this.kind);
   }
 
   /** A waiter owned by this thread for this object's goroutine, recorded as parked (in t.lastWaiter). */
@@ -129,10 +143,10 @@ function disposedProto(proto: object, kind: number): object {
 const disposedSet = new WeakSet<object>();
 
 /** [Symbol.dispose] of a runtime object or a Context: release this thread's hold early if it can; make obj unusable. */
-export function disposeObject(obj: object, t: Thread, anchor: Anchor | null, kind: number): void {
+export function disposeObject(obj: object, t: Thread, anchor: Anchor | null, ai: number, kind: number): void {
   if (disposedSet.has(obj)) return;
   disposedSet.add(obj);
-  if (anchor !== null && current === t) t.anchors.dispose(anchor);
+  if (anchor !== null && current === t) t.anchors.dispose(anchor, ai);
   Object.setPrototypeOf(obj, disposedProto(Object.getPrototypeOf(obj) as object, kind));
 }
 
@@ -148,7 +162,10 @@ export function disposedArg(what: string, kind: number): RuntimeStateError {
 
 /** An owner's embedded object (a Group's WaitGroup, an RWMutex's or Once's Mutex) keeps the owner's hold: pinning it while parked pins the record. */
 export function shareAnchor(embedded: RuntimeObject, owner: RuntimeObject): void {
-  (embedded as unknown as { anchor: Anchor | null }).anchor = (owner as unknown as { anchor: Anchor | null }).anchor;
+  const e = embedded as unknown as { anchor: Anchor | null; ai: number };
+  const o = owner as unknown as { anchor: Anchor | null; ai: number };
+  e.anchor = o.anchor;
+  e.ai = o.ai;
 }
 
 /** The error for an object of a runtime that has shut down, used in another (or none). */

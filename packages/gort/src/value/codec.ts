@@ -36,7 +36,7 @@ import type { Heap } from '../heap/heap.js';
 import { fatal, RuntimeFatalError } from '../errors.js';
 import { decoding, kindName } from './kinds.js';
 import { release } from './refs.js';
-import { absorbSlotRef, Anchor, lendSlotRef } from '../runtime/anchors.js';
+import { Anchor, lendFrom } from '../runtime/anchors.js';
 
 export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8 } as const;
 
@@ -55,8 +55,8 @@ export const SLOT_BYTES = 16;
 /** Runtime objects (channels, wait groups, …) implement this to travel as their handle. */
 export const GORT_HANDLE: unique symbol = Symbol.for('gort.handle') as never;
 export interface HandleObject {
-  /** kind and handle; and the runtime's own objects add their anchor (runtime/anchors.ts), which may lend a count to the slot. */
-  [GORT_HANDLE](): readonly [kind: number, handle: number, anchor?: unknown];
+  /** kind and handle; the runtime's own objects add their epoch and entry (runtime/anchors.ts), which may lend a count to the slot. */
+  [GORT_HANDLE](): readonly [kind: number, handle: number, anchor?: unknown, index?: number];
 }
 /**
  * Revivers make the receiving thread's object for a handle. `g` is the G record of the
@@ -95,7 +95,7 @@ export type Prepared =
   | { tag: 0 | 1 | 2 | 3 }
   | { tag: 4; num: number }
   | { tag: 5; str: string }
-  | { tag: 6; kind: number; h: number; a: Anchor | undefined }
+  | { tag: 6; kind: number; h: number; a: Anchor | undefined; ai: number }
   | { tag: 7; bytes: Uint8Array; handles: number[] | null };
 
 const P_UNDEF = { tag: 0 } as const;
@@ -103,8 +103,8 @@ const P_NULL = { tag: 1 } as const;
 const P_FALSE = { tag: 2 } as const;
 const P_TRUE = { tag: 3 } as const;
 
-/** [kind, handle, anchor?] of a runtime object, checked against the heap when one is given. */
-function handleOf(v: object, path: string, heap: Heap | undefined): readonly [number, number, unknown?] {
+/** [kind, handle, anchor?, index?] of a runtime object, checked against the heap when one is given. */
+function handleOf(v: object, path: string, heap: Heap | undefined): readonly [number, number, unknown?, number?] {
   const r = (v as HandleObject)[GORT_HANDLE]() as unknown as ArrayLike<unknown> | null | undefined;
   const kind = r?.[0];
   const h = r?.[1] as number;
@@ -115,7 +115,7 @@ function handleOf(v: object, path: string, heap: Heap | undefined): readonly [nu
   if (heap !== undefined && heap.kindOf(h) !== kind) {
     throw new TypeError(`gort: ${path} claims to be a runtime object, but its handle ${String(h)} names no live record of its kind (${kind})`);
   }
-  return r as readonly [number, number, unknown?];
+  return r as readonly [number, number, unknown?, number?];
 }
 
 export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
@@ -137,8 +137,8 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
   }
   if (v === null) return P_NULL;
   if (typeof v === 'object' && GORT_HANDLE in v) {
-    const [kind, h, a] = handleOf(v, path, heap);
-    return { tag: 6, kind, h, a: a instanceof Anchor ? a : undefined };
+    const [kind, h, a, ai] = handleOf(v, path, heap);
+    return { tag: 6, kind, h, a: a instanceof Anchor ? a : undefined, ai: ai ?? 0 };
   }
   const handles: number[] = [];
   const replaced = check(v, path, new Set(), heap, handles);
@@ -296,7 +296,7 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
       aux = heap.allocString(p.str);
       break;
     case 6:
-      if (p.a === undefined || p.a.cell.h !== p.h || !lendSlotRef(heap, p.a)) heap.retain(p.h);
+      if (p.a === undefined || !lendFrom(heap, p.a, p.ai, p.h)) heap.retain(p.h);
       aux = p.h;
       num = p.kind + 256 * heap.genOf(p.h);
       break;
@@ -374,14 +374,17 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       const h = heap.i32[i + 1]!;
       checkLive(heap, kind, h, (num - kind) / 256);
       decoding.checked = true;
+      if (consume) decoding.consume = h; // the object made for h takes the slot's count
       let obj: unknown;
       try {
         obj = revive(kind, h, g);
       } finally {
         decoding.checked = false;
       }
-      // The object took this thread's anchor first: the slot's count goes there, or is released.
-      if (consume && !absorbSlotRef(heap, h)) release(heap, h);
+      if (decoding.consume === h) {
+        decoding.consume = 0;
+        if (consume) release(heap, h); // no object took it
+      }
       return obj;
     }
     case Tag.CLONED: {

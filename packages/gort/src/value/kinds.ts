@@ -38,7 +38,11 @@ export const RecordKind = {
  * Set by the codec while a reviver makes the object for a handle it has just checked (kind
  * and generation, value/codec.ts checkLive): the constructor then skips its own kind check.
  */
-export const decoding = { checked: false };
+export const decoding = {
+  checked: false,
+  /** The handle whose slot is being consumed: the object made for it takes the slot's count (runtime/anchors.ts); 0 once taken. */
+  consume: 0,
+};
 
 /** The user-facing name of a handle kind, for error messages. */
 export const kindName: Readonly<Record<number, string>> = {
