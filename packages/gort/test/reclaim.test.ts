@@ -299,11 +299,16 @@ describe('holders that hand over', () => {
       const [p, cancelP] = withCancel(background());
       const kept = withCancel(p)[0];
       await collect(); // ends this thread's epoch, which p and kept keep alive
-      for (let i = 0; i < 20_000; i++) {
-        const [c, cancel] = withCancel(p);
-        if (i % 2 === 0) cancel();
-        else void c;
-      }
+      // In a function of its own: a suspended async function keeps its dead registers (the
+      // loop's last objects), and they would keep their epoch.
+      const children = (): void => {
+        for (let i = 0; i < 20_000; i++) {
+          const [c, cancel] = withCancel(p);
+          if (i % 2 === 0) cancel();
+          else void c;
+        }
+      };
+      children();
       await settle({ Context: 3 }); // background, p, kept
       cancelP();
       expect(kept.err()?.message).toBe('context canceled');

@@ -2,7 +2,7 @@
  * Anchors: how a thread's JS objects hold the records they wrap (value/refs.ts).
  *
  * Every runtime object (a Chan, a Context, …) owns one reference count on its record, kept
- * for it in an *epoch*: the objects a thread makes in one stretch (at most EPOCH of them, and
+ * for it in an *epoch* (objects of one record made one after another share an entry): the objects a thread makes in one stretch (at most EPOCH of them, and
  * never across a turn of its loop or a collection) share one Anchor, which each of them keeps
  * alive, and one FinalizationRegistry registration. The anchor's Hold lists each object's
  * record and how many counts it holds there. Once every object of the epoch is collected,
@@ -88,6 +88,17 @@ export class Anchors {
    */
   take(h: number): Anchor {
     let a = this.current;
+    // The same record again in this epoch (each goroutine of a loop decoding its WaitGroup):
+    // the entry holds one more count, shared by its objects.
+    if (a !== null && h === this.lastH) {
+      const ns = a.hold.ns;
+      const i = this.lastI;
+      if (ns[i]! > 0) {
+        ns[i]!++;
+        this.index = i;
+        return a;
+      }
+    }
     if (a === null || a.hold.hs.length >= EPOCH) {
       a = new Anchor(new Hold());
       this.registry.register(a, a.hold);
@@ -96,8 +107,14 @@ export class Anchors {
     this.index = a.hold.hs.length;
     a.hold.hs.push(h);
     a.hold.ns.push(1);
+    this.lastH = h;
+    this.lastI = this.index;
     return a;
   }
+
+  /** The record and entry take() added last to the current epoch. */
+  private lastH = 0;
+  private lastI = 0;
 
   /** The entry take() made last (a field, not a tuple: no allocation). */
   index = 0;
@@ -111,16 +128,20 @@ export class Anchors {
   /** End the current epoch: its objects alone keep it now (each loop turn, before a collection). */
   endEpoch(): void {
     this.current = null;
+    this.lastH = 0;
   }
 
 
-  /** The object of epoch a at entry i was disposed: release its counts now. */
+  /**
+   * The object of epoch a at entry i was disposed: release its count now. An entry may be
+   * shared by several objects of one record and hold spare counts: one count goes, the rest
+   * stay until the epoch is collected.
+   */
   dispose(a: Anchor, i: number): void {
     const hold = a.hold;
-    const n = hold.ns[i]!;
-    if (n === 0 || hold.dead) return;
-    hold.ns[i] = 0;
-    this.releaseAll(hold.hs[i]!, n);
+    if (hold.ns[i] === 0 || hold.dead) return;
+    hold.ns[i]!--;
+    this.releaseAll(hold.hs[i]!, 1);
   }
 
   private collected(hold: Hold): void {

@@ -263,6 +263,8 @@ export class M extends ThreadBase {
     this.checkpointLoopAt = now + SLICE_MS;
     return loopHasWork(this);
   }
+  /** When this M last ended its epoch of objects (performance.now()). A double from the start. */
+  private epochAt = -0;
   /** busy() at the last checkpoint (shouldYield). */
   private checkpointBusy = 0;
   /** When shouldYield may next look at the event loop (performance.now()). A double from the start (ThreadBase.now). */
@@ -277,9 +279,14 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
-      this.anchors.endEpoch(); // objects of different turns do not keep each other's records
       this.pressure.poll();
       const turnNow = performance.now();
+      // Objects made more than 25 ms apart do not share an epoch (runtime/anchors.ts): an epoch
+      // per turn cost sched/spawn-inside 12% (a registration every few goroutines).
+      if (turnNow - this.epochAt > 25) {
+        this.anchors.endEpoch();
+        this.epochAt = turnNow;
+      }
       this.now = performance.timeOrigin + turnNow;
       // Goroutines of this M made runtime operations since the last turn: it is busy. A
       // turn that then found nothing to start waits to be nudged (LoopNudge): by a spawn, a
