@@ -49,6 +49,14 @@ const FREE = 0xf4ee;
 /** Header word 0 of a small block: class in bits 0-4, reference count in bits 5-30 (REF each). */
 const CLASS_MASK = 31;
 const REF = 32;
+/** Past this, the next 2^16 references could carry into the sign bit: a count that large is a leak of counts. */
+const MAX_REFS = 0x7fffffff - (1 << 21);
+
+function refFault(h: number, old: number): never {
+  return old < REF
+    ? fatal(`heap: retain of record ${h}, which has no references (freed, or not counted)`)
+    : fatal(`heap: record ${h} has ${old >>> 5} references, near the 2^26 a header can count (a holder that never releases?)`);
+}
 /** What a freed block's payload is filled with under checkfree. */
 const POISON = 0x5eadbeef | 0;
 /** H.DEBUG bit: freed blocks are poisoned and checked when reused (GORT_DEBUG=checkfree=1). */
@@ -178,7 +186,7 @@ export class Heap {
   /** Take one more reference to counted record h, for a holder that names it. The caller holds one already. */
   retain(h: number): void {
     const old = Atomics.add(this.i32, (h >> 2) - 2, REF);
-    if (old < REF) fatal(`heap: retain of record ${h}, which has no references (freed, or not counted)`);
+    if (old < REF || old > MAX_REFS) refFault(h, old);
   }
 
   /**
@@ -209,7 +217,7 @@ export class Heap {
   /** Take n more references to counted record h; the caller holds one already. */
   retainN(h: number, n: number): void {
     const old = Atomics.add(this.i32, (h >> 2) - 2, n * REF);
-    if (old < REF) fatal(`heap: retain of record ${h}, which has no references (freed, or not counted)`);
+    if (old < REF || old > MAX_REFS) refFault(h, old);
   }
 
   /** Drop n references to record h that are not its last (the caller keeps one). */
