@@ -16,6 +16,8 @@
  * the spawning loop not yet collected is included, so it is an upper bound; only reported
  * when the two spawners ran on different Ms). Then the channel is closed, every parker
  * ends, and the runtime shuts down. The first repetition is a warm-up and not reported.
+ * What those bytes are, object by object, and what other ways of parking cost:
+ * mem/parked-breakdown.mjs (not run here; docs/architecture.md, "Memory").
  */
 import { start, spawn, chan, sleep, fromModule } from 'gort';
 import { stats, goroutines } from 'gort/debug';

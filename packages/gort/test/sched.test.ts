@@ -418,6 +418,24 @@ describe('failure', () => {
     expect(p.stack).toMatch(/crasher/);
   });
 
+  it('an async goroutine that rejects after an await is a panic that names its own goid', async () => {
+    // Its end is a reaction bound to its G record (M.ended/M.threw); the goid comes from there.
+    const err = await run(async () => {
+      for (let k = 0; k < 3; k++) go(async () => await sleep(5_000));
+      go(async function lateCrasher() {
+        const id = goid();
+        await sleep(5);
+        throw new Error(`boom from ${id}`);
+      });
+      await new Promise((r) => setTimeout(r, 10_000));
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GoroutinePanic);
+    const p = err as GoroutinePanic;
+    expect(p.functionName).toBe('lateCrasher');
+    expect((p.error as Error).message).toBe(`boom from ${p.goid}`);
+    expect(p.goid).toBeGreaterThan(4);
+  });
+
   it('a worker that exits makes run() reject, naming the M and the goroutine', async () => {
     const err = await run(async () => {
       go(function quitter() {

@@ -14,7 +14,7 @@
  * Differences from Go: no active spinning before parking (JS cannot yield a core
  * cheaply, and on 2 cores a spinner takes half the machine); the lock is not owned by a
  * goroutine (as in Go, any goroutine may unlock it).
- * The slow path is one generator driven by an async runner (lock) or a blocking one
+ * The slow path is one generator driven by a promise chain (lock) or a blocking loop
  * (lockSync), so the state machine is written once.
  */
 import { SyncError } from '../errors.js';
@@ -94,11 +94,28 @@ export class Mutex extends RuntimeObject implements Locker {
     if (nw !== 0) this.unlockSlow(nw);
   }
 
-  private async runAsync(gen: Generator<Acquire, void, void>): Promise<void> {
+  /**
+   * Drive the slow path until it holds the lock: a promise that resolves then. Not an async
+   * function: a goroutine parked in lock() would keep its suspended frame, its promise and its
+   * await's two reactions alive (mem/parked-breakdown.mjs mutex: 1,531 bytes of the M's V8
+   * heap per parked goroutine, 1,280 with the reaction below). A throw (the heap has no room
+   * for a waiter) still rejects the promise instead of escaping lock().
+   */
+  private runAsync(gen: Generator<Acquire, void, void>): Promise<void> {
+    try {
+      return this.acquireFrom(gen) ?? RESOLVED;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Run gen until it holds the lock (undefined) or parks (a promise that goes on once woken). */
+  private acquireFrom(gen: Generator<Acquire, void, void>): Promise<void> | undefined {
     for (let r = gen.next(); !r.done; r = gen.next()) {
       const p = semacquire(this.t, this.at + SEMA, WAIT_LOCK, this.g, this, r.value.lifo);
-      if (p !== undefined) await p;
+      if (p !== undefined) return p.then(() => this.acquireFrom(gen));
     }
+    return undefined;
   }
 
   private *lockSlow(): Generator<Acquire, void, void> {
