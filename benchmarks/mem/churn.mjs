@@ -60,7 +60,7 @@ export default async function ({ reps, quick, log, quiet }) {
   });
   rows.def('heap in use at the end of the repetition, before collect()', 'MiB', {
     better: 'lower',
-    note: 'records whose JS objects are garbage not yet finalized: bounded by the pressure step (live runtime objects may double, at least 2 MiB)',
+    note: 'records whose JS objects are garbage not yet finalized: bounded by the pressure step (live runtime objects may double, at least 16 MiB, at most an eighth of the limit)',
   });
   rows.def('RSS gained per request', 'bytes', { better: 'lower', note: 'process.memoryUsage().rss delta / N: includes the Ms\' V8 heaps' });
   const kindRow = (k) => `  of which ${k}`;

@@ -244,7 +244,7 @@ describe('not freed while something else names it (checkfree)', () => {
 describe('a parked goroutine keeps what it waits on, even where V8 drops the local', () => {
   // An optimized async function does not keep a local it no longer uses across an await:
   // `await c.done().recv()` as the last use of the channel leaves it collectable while the
-  // goroutine waits. The waiter itself pins it (LocalPromises.keep, LocalChan.pin). Warmed
+  // goroutine waits. The waiter itself pins it (LocalPromises.keep, LocalWaiter.keep). Warmed
   // up first, so that the goroutine's code is optimized when it parks for real.
   const shapes: [string, (p: Context, woke: Chan<number>, n: number) => Promise<void>][] = [
     ['withCancel', async (p, woke, n) => {

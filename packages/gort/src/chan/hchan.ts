@@ -65,7 +65,7 @@ export const ChFlag = {
  * values (their handles go onto `more`), free its buffer, let go of its context (a done
  * channel: doneFreed clears the context's DONE word) and free the record. Nobody can be
  * parked on it: a parked goroutine's waiter keeps the object it parked through until it is
- * settled (LocalPromises.keep, LocalChan.pin), so a queued waiter here is a broken
+ * settled (LocalPromises.keep, LocalWaiter.keep), so a queued waiter here is a broken
  * invariant (fatal).
  */
 export function freeShared(heap: Heap, h: number, more: number[]): void {

@@ -45,8 +45,8 @@
  * sees it canceled by its parent (the goroutine's waiter keeps the channel's object, whatever
  * its suspended function keeps); the channel's destructor clears DONE under LOCK before its
  * block is freed. A pending afterFunc record holds itself (and so its context) until it
- * starts or is stopped. The JS side holds through anchors: a Context object, and the cancel
- * function and deadline timer, which keep the Context object.
+ * starts or is stopped. The JS side holds through epochs (runtime/anchors.ts): a Context
+ * object, and the cancel function and deadline timer, which keep the Context object.
  *
  * Size: past ~600 lines because the destructors and afterFunc records share the record
  * layout, the lock protocol and unlinkFrom with cancel(); split, each file would re-export C.
@@ -133,7 +133,7 @@ export class Context implements HandleObject {
     return [Kind.CONTEXT, this.h, this.anchor, this.ai];
   }
 
-  /** As a runtime object's: let go of the record now if no other Context on this thread names it; this object is unusable after. */
+  /** As a runtime object's: release this object's count now (runtime/anchors.ts dispose); this object is unusable after. */
   [Symbol.dispose](): void {
     disposeObject(this, this.t, this.anchor, this.ai, Kind.CONTEXT);
   }
@@ -222,8 +222,8 @@ function doneOf(t: Thread, h: number, g: number): Chan<void> {
   try {
     const d = a[i + C.DONE]!;
     if (d !== 0 && heap.tryRetain(d)) {
-      const c = Chan.recvOnly<void>(d, g); // takes this thread's anchor
-      heap.release(d); // not the last: the anchor holds one
+      const c = Chan.recvOnly<void>(d, g); // retains a count of its own (runtime/anchors.ts retainTake)
+      heap.release(d); // not the last: the object holds one
       return c;
     }
     const c = Chan.forDone();

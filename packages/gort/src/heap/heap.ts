@@ -344,7 +344,7 @@ export class Heap {
    * Add this thread's counted-record balance to COUNTED, and ask every thread to collect
    * (GC_SEQ) once it passes GC_NEXT, so that the JS objects that are garbage get finalized and
    * release the records they held (runtime/pressure.ts). GC_NEXT follows the lowest COUNTED
-   * seen plus a step of as much again (at least 2 MiB, at most a quarter of the limit), as
+   * seen plus a step of as much again (at least 16 MiB, at most an eighth of the limit), as
    * Go's GOGC=100 lets its heap double between collections: a program with few live runtime
    * objects collects often (cheap: small heaps), one with many, rarely.
    */

@@ -142,7 +142,7 @@ function disposedProto(proto: object, kind: number): object {
 
 const disposedSet = new WeakSet<object>();
 
-/** [Symbol.dispose] of a runtime object or a Context: release this thread's hold early if it can; make obj unusable. */
+/** [Symbol.dispose] of a runtime object or a Context: release this object's counts now (its epoch entry); make obj unusable. */
 export function disposeObject(obj: object, t: Thread, anchor: Anchor | null, ai: number, kind: number): void {
   if (disposedSet.has(obj)) return;
   disposedSet.add(obj);
@@ -160,7 +160,7 @@ export function disposedArg(what: string, kind: number): RuntimeStateError {
   return new RuntimeStateError(`gort: ${what} was given a ${kindName[kind] ?? 'runtime object'} that was disposed ([Symbol.dispose])`);
 }
 
-/** An owner's embedded object (a Group's WaitGroup, an RWMutex's or Once's Mutex) keeps the owner's hold: pinning it while parked pins the record. */
+/** An owner's embedded object (a Group's WaitGroup, an RWMutex's or Once's Mutex) shares the owner's epoch entry: pinning it while parked pins the record. */
 export function shareAnchor(embedded: RuntimeObject, owner: RuntimeObject): void {
   const e = embedded as unknown as { anchor: Anchor | null; ai: number };
   const o = owner as unknown as { anchor: Anchor | null; ai: number };

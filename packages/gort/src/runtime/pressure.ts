@@ -6,11 +6,12 @@
  * little JS memory (an M parked, main awaiting) may go minutes without one while the shared
  * heap fills with records that only its dead objects still hold. The heap bumps GC_SEQ when
  * the bytes of live counted records (COUNTED) pass GC_NEXT, twice the lowest COUNTED seen
- * since the last ask (at least 2 MiB more; heap.ts flushCounted), and, once
- * the bump pointer is spent, at most every 50 ms (heap.ts spentPressure); every thread
- * compares GC_SEQ with the last it saw at each turn of its loop (an M) or every 25 ms (main
- * and attached threads, an unref'd interval), and runs a full GC when it moved. The thread
- * that asked rings the parked ones (docs/design/memory.md, "Heap pressure").
+ * since the last ask (at least 16 MiB more, at most an eighth of the limit; heap.ts
+ * flushCounted), and, once the bump pointer is spent, at most every 50 ms (heap.ts
+ * spentPressure); every thread compares GC_SEQ with the last it saw at each turn of its loop
+ * (an M) or every 25 ms (main and attached threads, an unref'd interval), just after it ends
+ * its epoch (runtime/anchors.ts), and runs a full GC when it moved. The thread that asked
+ * rings the parked ones (docs/design/memory.md, "Heap pressure").
  *
  * gc() is V8's, exposed with `v8.setFlagsFromString('--expose-gc')` before the Ms start (the
  * main thread takes it from a fresh context; workers made after the flag get globalThis.gc).

@@ -184,7 +184,7 @@ export abstract class ThreadBase {
   /** Heap pressure: this thread collects when the heap asks (runtime/pressure.ts). */
   readonly pressure: Pressure;
 
-  /** This thread's holds on the records its JS objects wrap (runtime/anchors.ts). */
+  /** This thread's epochs: the counts its JS objects hold on their records (runtime/anchors.ts). */
   readonly anchors: Anchors;
 
   /** Hand a freshly made G, made with args, to this thread's scheduler (M: own run queue; main: inject). */

@@ -24,8 +24,9 @@
  * - A slot holds one reference (value/refs.ts) to the record of every handle it carries: a
  *   HANDLE slot's own, and each handle inside a CLONED value (listed after the bytes, so that
  *   `drop` finds them without deserializing). `write` takes them; moving the slot's 16 bytes
- *   hands them over; `read` with `consume` releases them after the objects it made took this
- *   thread's anchors; `drop` releases them.
+ *   hands them over; `read` with `consume` hands a HANDLE slot's count to the object it makes
+ *   (decoding.consume) and releases it only if none took it, and releases a CLONED value's
+ *   after its objects retained their own; `drop` releases them.
  * - A handle carries its record's generation (heap.genOf). Decoding one whose record is gone
  *   or was reused (the generation or kind differs) is a RuntimeFatalError naming both, never
  *   an object for the wrong record.

@@ -4,8 +4,8 @@
  * Every runtime object (value/kinds.ts Kind: channels, contexts, sync objects, groups) is a
  * counted heap record (heap.ts allocCounted): word 0 of its block header counts the holders
  * that name it. A holder is one of
- * - a thread's anchor (runtime/anchors.ts): one per thread and record, kept alive by every
- *   JS object on that thread that wraps the record, released when they are all collected;
+ * - a JS object that wraps the record (runtime/anchors.ts): one count per object, kept in its
+ *   epoch, released once every object of the epoch is collected, or at its [Symbol.dispose];
  * - a value slot whose tag is HANDLE, or a handle inside a cloned value (value/codec.ts):
  *   taken when the value is encoded, handed over when the slot is moved, dropped when the
  *   slot is dropped or consumed;
