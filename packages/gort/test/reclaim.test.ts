@@ -21,6 +21,7 @@ import {
   go,
   spawn,
   sleep,
+  numGoroutine,
   select,
   recv,
   after,
@@ -246,18 +247,23 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
   // `await c.done().recv()` as the last use of the channel leaves it collectable while the
   // goroutine waits. The waiter itself pins it (LocalPromises.keep, LocalWaiter.keep). Warmed
   // up first, so that the goroutine's code is optimized when it parks for real.
-  const shapes: [string, (p: Context, woke: Chan<number>, n: number) => Promise<void>][] = [
-    ['withCancel', async (p, woke, n) => {
+  // `wait`: in the real run, a sleep past the M's epoch (25 ms) first, so that the objects
+  // the goroutine makes do not share an epoch with its parameters, which V8 does keep.
+  const shapes: [string, (p: Context, woke: Chan<number>, n: number, wait: number) => Promise<void>][] = [
+    ['withCancel', async (p, woke, n, wait) => {
+      if (wait > 0) await sleep(wait);
       const [c] = withCancel(p);
       await c.done().recv();
       await woke.send(n);
     }],
-    ['withValue', async (p, woke, n) => {
+    ['withValue', async (p, woke, n, wait) => {
+      if (wait > 0) await sleep(wait);
       const ctx = withValue(p, 'k', n);
       await ctx.done().recv();
       await woke.send(n);
     }],
-    ['a channel of its own, on its M', async (p, woke, n) => {
+    ['a channel of its own, on its M', async (p, woke, n, wait) => {
+      if (wait > 0) await sleep(wait);
       const c = chan<number>();
       go(async (p: Context, c: Chan<number>) => {
         await p.done().recv();
@@ -273,13 +279,13 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
       c0();
       const sink = chan<number>(1000);
       for (let i = 0; i < 20_000; i++) {
-        go(f, p0, sink, i);
+        go(f, p0, sink, i, 0);
         await sink.recv();
       }
       const [p, cancelP] = withCancel(background());
       const woke = chan<number>(20);
-      for (let i = 0; i < 20; i++) go(f, p, woke, i);
-      await sleep(100);
+      for (let i = 0; i < 20; i++) go(f, p, woke, i, 60);
+      await sleep(200);
       for (let i = 0; i < 5; i++) await collect();
       cancelP();
       const got = new Set<number>();
@@ -290,6 +296,38 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
       }
       expect(got.size).toBe(20);
     }, opts);
+  });
+
+  it('a shared channel that only a parked goroutine names is kept, not freed under it', async () => {
+    // Made on main (so shared), received into a local that V8 drops once the goroutine's
+    // code is optimized: only the waiter keeps it (LocalPromises.keep). Freed under the
+    // waiter, the collection would stop the runtime with a RuntimeFatalError.
+    const r = await run(async () => {
+      const box = chan<Chan<number>>(1);
+      const done = chan<number>(1000);
+      const f = async (box: Chan<Chan<number>>, done: Chan<number>, wait: number): Promise<void> => {
+        const c = (await box.recv())!;
+        if (wait > 0) await sleep(wait);
+        const v = await c.recv();
+        await done.send(v!);
+      };
+      for (let i = 0; i < 20_000; i++) {
+        const c = chan<number>(1);
+        await c.send(i);
+        await box.send(c);
+        go(f, box, done, 0);
+        await done.recv();
+      }
+      for (let i = 0; i < 20; i++) {
+        await box.send(chan<number>()); // nobody will ever send on these
+        go(f, box, done, 60);
+      }
+      await sleep(200);
+      for (let i = 0; i < 5; i++) await collect();
+      await sleep(100);
+      return numGoroutine();
+    }, opts);
+    expect(r).toBe(21); // main and the 20, still parked, as in Go
   });
 });
 

@@ -279,14 +279,15 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
-      this.pressure.poll();
       const turnNow = performance.now();
       // Objects made more than 25 ms apart do not share an epoch (runtime/anchors.ts): an epoch
-      // per turn cost sched/spawn-inside 12% (a registration every few goroutines).
-      if (turnNow - this.epochAt > 25) {
+      // per turn cost sched/spawn-inside 12% (a registration every few goroutines). A
+      // collection the heap asked for ends it first, so that the collection can free it.
+      if (turnNow - this.epochAt > 25 || this.pressure.asked()) {
         this.anchors.endEpoch();
         this.epochAt = turnNow;
       }
+      this.pressure.poll();
       this.now = performance.timeOrigin + turnNow;
       // Goroutines of this M made runtime operations since the last turn: it is busy. A
       // turn that then found nothing to start waits to be nudged (LoopNudge): by a spawn, a

@@ -59,6 +59,11 @@ export class Pressure {
     this.seen = Atomics.load(heap.i32, H.GC_SEQ);
   }
 
+  /** Whether the heap asked for a collection this thread has not made yet (one load). */
+  asked(): boolean {
+    return Atomics.load(this.heap.i32, H.GC_SEQ) !== this.seen;
+  }
+
   /** Cheap: one load. Runs gc() if the heap asked since the last look; rings the others if this thread's refill asked. */
   poll(): void {
     if (this.heap.pressured) {
