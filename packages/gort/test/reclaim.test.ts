@@ -247,23 +247,23 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
   // `await c.done().recv()` as the last use of the channel leaves it collectable while the
   // goroutine waits. The waiter itself pins it (LocalPromises.keep, LocalWaiter.keep). Warmed
   // up first, so that the goroutine's code is optimized when it parks for real.
-  // `wait`: in the real run, a sleep past the M's epoch (25 ms) first, so that the objects
+  // `wait`: a sleep first, past the M's epoch (25 ms) in the real run, so that the objects
   // the goroutine makes do not share an epoch with its parameters, which V8 does keep.
   const shapes: [string, (p: Context, woke: Chan<number>, n: number, wait: number) => Promise<void>][] = [
     ['withCancel', async (p, woke, n, wait) => {
-      if (wait > 0) await sleep(wait);
+      await sleep(wait);
       const [c] = withCancel(p);
       await c.done().recv();
       await woke.send(n);
     }],
     ['withValue', async (p, woke, n, wait) => {
-      if (wait > 0) await sleep(wait);
+      await sleep(wait);
       const ctx = withValue(p, 'k', n);
       await ctx.done().recv();
       await woke.send(n);
     }],
     ['a channel of its own, on its M', async (p, woke, n, wait) => {
-      if (wait > 0) await sleep(wait);
+      await sleep(wait);
       const c = chan<number>();
       go(async (p: Context, c: Chan<number>) => {
         await p.done().recv();
@@ -278,9 +278,11 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
       const [p0, c0] = withCancel(background());
       c0();
       const sink = chan<number>(1000);
-      for (let i = 0; i < 20_000; i++) {
-        go(f, p0, sink, i, 0);
-        await sink.recv();
+      // The warm-up takes the same path as the real run (a branch never taken would send the
+      // optimized code back to the interpreter, which keeps every local): 1,000 at a time.
+      for (let i = 0; i < 20_000; i += 1000) {
+        for (let k = 0; k < 1000; k++) go(f, p0, sink, i + k, 0);
+        for (let k = 0; k < 1000; k++) await sink.recv();
       }
       const [p, cancelP] = withCancel(background());
       const woke = chan<number>(20);
@@ -303,20 +305,22 @@ describe('a parked goroutine keeps what it waits on, even where V8 drops the loc
     // code is optimized: only the waiter keeps it (LocalPromises.keep). Freed under the
     // waiter, the collection would stop the runtime with a RuntimeFatalError.
     const r = await run(async () => {
-      const box = chan<Chan<number>>(1);
+      const box = chan<Chan<number>>(1000);
       const done = chan<number>(1000);
       const f = async (box: Chan<Chan<number>>, done: Chan<number>, wait: number): Promise<void> => {
+        await sleep(wait);
         const c = (await box.recv())!;
-        if (wait > 0) await sleep(wait);
         const v = await c.recv();
         await done.send(v!);
       };
-      for (let i = 0; i < 20_000; i++) {
-        const c = chan<number>(1);
-        await c.send(i);
-        await box.send(c);
-        go(f, box, done, 0);
-        await done.recv();
+      for (let i = 0; i < 20_000; i += 1000) {
+        for (let k = 0; k < 1000; k++) {
+          const c = chan<number>(1);
+          await c.send(i + k);
+          await box.send(c);
+          go(f, box, done, 0);
+        }
+        for (let k = 0; k < 1000; k++) await done.recv();
       }
       for (let i = 0; i < 20; i++) {
         await box.send(chan<number>()); // nobody will ever send on these
