@@ -77,7 +77,7 @@ describe('shared buffers', () => {
       const fixed = new Uint8Array(g, 4, 12);
       const there = await spawn(
         async (t: Uint8Array, f: Uint8Array) => {
-          t.buffer.grow(128);
+          (t.buffer as SharedArrayBuffer).grow(128);
           return { growable: (t.buffer as SharedArrayBuffer).growable, t: t.length, f: f.length, b: t.buffer.byteLength };
         },
         tracking,
@@ -169,7 +169,7 @@ describe('shared buffers', () => {
       const d = chan<Int32Array>();
       await c.send(v); // registered and posted before the worker listens
       const w = new Worker(new URL('./fixtures/shared-attach.mjs', import.meta.url), { workerData: { in: exportRef(c), out: exportRef(d) } });
-      const back = await d.recv();
+      const back = (await d.recv())!;
       await w.terminate();
       return { same: back.buffer === v.buffer, data: [...v], back: [...back] };
     }, opts);
