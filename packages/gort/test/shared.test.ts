@@ -14,7 +14,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
-import { run, chan, go, spawn, fromModule, WaitGroup, exportRef, type Chan } from 'gort';
+import { run, chan, go, spawn, select, send, recv, after, fromModule, WaitGroup, exportRef, type Chan } from 'gort';
 import { stats, collect } from 'gort/debug';
 
 const opts = { procs: 2 } as const;
@@ -105,6 +105,24 @@ describe('shared buffers', () => {
       return { xy: out.xy, xz: out.xz, mine: out.x === b };
     }, opts);
     expect(r).toEqual({ xy: true, xz: true, mine: true });
+  });
+
+  it('a select send carries a view; a goroutine returns one to main', async () => {
+    const r = await run(async () => {
+      const b = new SharedArrayBuffer(24);
+      const c = chan<Float64Array>();
+      const got = spawn(async (c: Chan<Float64Array>) => {
+        const v = (await c.recv())!;
+        v[2] = v[1]! * 2;
+        return new Float64Array(v.buffer, 8, 2);
+      }, c);
+      const v = new Float64Array(b);
+      v[1] = 21;
+      await select([send(c, v, () => 'sent'), recv(after(60_000), () => 'late')]);
+      const back = await got;
+      return { seen: new Float64Array(b)[2], mine: back.buffer === b, at: [back.byteOffset, back.length] };
+    }, opts);
+    expect(r).toEqual({ seen: 42, mine: true, at: [8, 2] });
   });
 
   it('Atomics.add on a shared Int32Array from 64 goroutines over both Ms reaches the total', async () => {
