@@ -18,6 +18,20 @@ import { run, chan, go, spawn, select, send, recv, after, fromModule, WaitGroup,
 import { stats, collect } from 'gort/debug';
 
 const opts = { procs: 2 } as const;
+
+/** Send one buffer 10,000 times to a goroutine that keeps what it got; the live record count meanwhile. In its own function, so that nothing of it stays in the caller's frame. */
+async function sendMany(): Promise<number> {
+  const b = new SharedArrayBuffer(64);
+  const c = chan<unknown>(16);
+  const kept = spawn(async (c: Chan<unknown>) => {
+    let last: unknown;
+    for (let i = 0; i < 10_000; i++) last = await c.recv();
+    return (last as Int8Array).length;
+  }, c);
+  for (let i = 0; i < 10_000; i++) await c.send(i % 3 === 0 ? b : i % 3 === 1 ? new Int8Array(b, i % 64) : { v: new Int8Array(b) });
+  await kept;
+  return stats().memory.objects.SharedArrayBuffer?.count ?? 0;
+}
 const tasks = fromModule<typeof import('./fixtures/shared-tasks.mjs')>(new URL('./fixtures/shared-tasks.mjs', import.meta.url));
 
 describe('shared buffers', () => {
@@ -239,6 +253,20 @@ describe('shared buffers', () => {
     }, opts);
     expect(r, `fast-check seed ${seed} (replay with GORT_FC_SEED=${seed})`).toEqual([]);
   });
+
+  it('one buffer sent 10,000 times, as itself and as views, is reclaimed once every thread dropped it', async () => {
+    const r = await run(async () => {
+      const during = await sendMany();
+      let live = -1;
+      for (let i = 0; i < 100 && live !== 0; i++) {
+        await collect();
+        live = stats().memory.objects.SharedArrayBuffer?.count ?? 0;
+        if (live !== 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      return { during, live };
+    }, opts);
+    expect(r).toEqual({ during: 1, live: 0 });
+  }, 60_000);
 
   it('100,000 short-lived buffers sent through channels leave no records and no kept buffers behind', async () => {
     const r = await run(async () => {
