@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { describe } from './value/describe.js';
 
-export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
+export { run, start, Runtime, type RuntimeOptions, type WorkerResourceLimits } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
 export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';

@@ -16,7 +16,7 @@
  * Control messages (ready, panic) use postMessage: they are not on any hot path.
  */
 import { availableParallelism } from 'node:os';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
 import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
@@ -30,6 +30,21 @@ import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
+
+/**
+ * Limits of each worker thread's JS engine, in MiB: the fields of node:worker_threads'
+ * `ResourceLimits`, declared here so that gort's types need no Node type declarations.
+ */
+export interface WorkerResourceLimits {
+  /** Largest size of the main (old-generation) heap. */
+  maxOldGenerationSizeMb?: number;
+  /** Largest size of the heap space for recently created objects. */
+  maxYoungGenerationSizeMb?: number;
+  /** Size of the memory range reserved for generated code. */
+  codeRangeSizeMb?: number;
+  /** Default largest stack size for the thread. */
+  stackSizeMb?: number;
+}
 
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
@@ -45,7 +60,7 @@ export interface RuntimeOptions {
    */
   heapInitial?: number;
   /** Passed to every worker thread (e.g. a memory cap). */
-  resourceLimits?: ResourceLimits;
+  resourceLimits?: WorkerResourceLimits;
   /** Node flags for the worker threads. Default: the main thread's (so `--import tsx` carries over). */
   execArgv?: string[];
   /**

@@ -30,6 +30,14 @@ import { GORT_HANDLE, type HandleObject } from '../value/codec.js';
 import { decoding, kindName } from '../value/kinds.js';
 import type { Anchor } from './anchors.js';
 
+declare global {
+  // `[Symbol.dispose]` below, as TypeScript's esnext lib and Node's type declarations both
+  // declare it: so that gort's types check in a project with an older `lib` and no @types/node.
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 let borrowing = false;
 /**
  * Make a runtime object for a handle the caller holds a reference to, without taking one for
