@@ -37,6 +37,30 @@ export class FreeVariableError extends TypeError {
   }
 }
 
+/**
+ * A goroutine function from a TypeScript module, where the threads that would import it have
+ * no way to load TypeScript. The message says what this process runs under and what to add.
+ */
+export class TypeScriptLoaderError extends TypeError {
+  override name = 'TypeScriptLoaderError';
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(
+      `gort: ${url} is a TypeScript module, and the worker threads that run goroutines cannot ` +
+        `load it: ${reason}. Do one of these:\n` +
+        `  - run the program under tsx: \`npx tsx main.ts\`, or \`node --import tsx main.ts\`;\n` +
+        `  - give the worker threads tsx (installed in your project): ` +
+        `\`run(main, { execArgv: ['--import', 'tsx'] })\` (or start());\n` +
+        `  - run on Node 22.18 or later, which strips types itself (22.6 to 22.17: --experimental-strip-types);\n` +
+        `  - compile the module and name its .js file`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
 /** A goroutine threw and nobody joined it: Go's panic. */
 export class GoroutinePanic extends Error {
   override name = 'GoroutinePanic';

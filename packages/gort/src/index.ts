@@ -11,6 +11,7 @@ import { setNamespace, MODULE_REF, type ModuleRef } from './shipping/registry.js
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { describe } from './value/describe.js';
+import { checkModuleUrl, importModule, moduleHref } from './shipping/typescript.js';
 
 export { run, start, Runtime, type RuntimeOptions, type WorkerResourceLimits } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
@@ -30,6 +31,7 @@ export {
   ClosedChannelError,
   DeadlockError,
   SyncError,
+  TypeScriptLoaderError,
 } from './errors.js';
 
 /** Go's `go f(x)`: run fn(...args) as a new goroutine. Any thread with a runtime. */
@@ -124,6 +126,8 @@ export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
   else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) href = url;
   else if (isAbsolute(url)) href = pathToFileURL(url).href;
   else throw new TypeError(`gort: fromModule() needs a URL or an absolute path, got '${url}' (try new URL('${url}', import.meta.url))`);
+  href = moduleHref(href);
+  checkModuleUrl(href);
   // The object handed out is plain: a reference made once is an own property of it, read as
   // fast as any other (a hot `go(tasks.f)` loop). Only a name not yet made falls through to the
   // Proxy on its prototype, which makes the reference and defines it on the object. (A Proxy as
@@ -136,7 +140,7 @@ export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
         const ref: ModuleRef = { url: href, name };
         const f = Object.defineProperty(
           async (...args: unknown[]) => {
-            const mod = (await import(href)) as Record<string, (...a: unknown[]) => unknown>;
+            const mod = (await importModule(href)) as Record<string, (...a: unknown[]) => unknown>;
             return mod[name]!(...args);
           },
           MODULE_REF,

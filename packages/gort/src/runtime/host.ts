@@ -30,6 +30,7 @@ import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
+import { detectTsLoader, setThreadLoader, type TsLoader } from '../shipping/typescript.js';
 
 /**
  * Limits of each worker thread's JS engine, in MiB: the fields of node:worker_threads'
@@ -61,7 +62,11 @@ export interface RuntimeOptions {
   heapInitial?: number;
   /** Passed to every worker thread (e.g. a memory cap). */
   resourceLimits?: WorkerResourceLimits;
-  /** Node flags for the worker threads. Default: the main thread's (so `--import tsx` carries over). */
+  /**
+   * Node flags for the worker threads. Default: the main thread's, so that what loads
+   * TypeScript there (tsx, type stripping) loads it on the Ms too (docs/architecture.md,
+   * "TypeScript modules").
+   */
   execArgv?: string[];
   /**
    * Whether the runtime may expose V8's gc() (`v8.setFlagsFromString('--expose-gc')`) and ask
@@ -102,11 +107,11 @@ export class Runtime {
   }
 
   /** @internal */
-  async boot(opts: RuntimeOptions): Promise<void> {
+  async boot(opts: RuntimeOptions, ts: TsLoader): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 1; i <= this.procs; i++) {
       const w = new Worker(workerEntry, {
-        workerData: { sab: this.heap.sab, index: i },
+        workerData: { sab: this.heap.sab, index: i, ts },
         ...(opts.execArgv !== undefined ? { execArgv: opts.execArgv } : {}),
         ...(opts.resourceLimits !== undefined ? { resourceLimits: opts.resourceLimits } : {}),
       });
@@ -196,6 +201,7 @@ export class Runtime {
     this.main.shared.close();
     if (current === this.main) {
       setCurrent(null);
+      setThreadLoader(null);
       const f = this.failed;
       runtimeEnded(f === null ? 'it was shut down (run(main) returned, or rt.shutdown() was called)' : `it stopped on ${f.name}: ${f.message.split('\n')[0]}`);
     }
@@ -230,10 +236,12 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   initFnTable(heap);
   const main = new LoopThread(heap, 0, false);
   const rt = new Runtime(heap, main);
+  const ts = detectTsLoader(opts.execArgv);
   setCurrent(main);
+  setThreadLoader(ts);
   active = rt;
   try {
-    await rt.boot(opts);
+    await rt.boot(opts, ts);
   } catch (e) {
     await rt.shutdown();
     throw e;

@@ -7,18 +7,12 @@ import '../index.js';
 import { Heap } from '../heap/heap.js';
 import { M } from './m.js';
 import { describe } from '../errors.js';
+import { prepareM, type TsLoader } from '../shipping/typescript.js';
 
-const { sab, index } = workerData as { sab: SharedArrayBuffer; index: number };
+const { sab, index, ts } = workerData as { sab: SharedArrayBuffer; index: number; ts: TsLoader };
 const port = parentPort!;
-// Node 20 does not carry a main-thread module loader (tsx) into workers, even with --import
-// in execArgv: when this thread was started under tsx, register tsx here, so module-form
-// goroutines written in TypeScript load on every M. A variable specifier keeps tsc from
-// resolving it; gort itself does not depend on tsx.
-if (process.execArgv.some((a) => /(?:^|[=/\\])tsx(?:$|[/\\])/.test(a))) {
-  const spec = 'tsx/esm/api';
-  const api = (await import(spec).catch(() => null)) as { register?: () => unknown } | null;
-  api?.register?.();
-}
+// Load TypeScript modules as the runtime decided on the main thread (tsx, vitest's esbuild).
+await prepareM(ts);
 // A pending Atomics.waitAsync does not keep a thread alive: hold a handle until the loop ends.
 const keepAlive = setInterval(() => {}, 1 << 30);
 const m = new M(new Heap(sab), index, (goid, fn, error) => {

@@ -24,6 +24,7 @@ import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
 import { FreeVariableError, fatal } from '../errors.js';
 import { analyzeFunctionSource } from './freevars.js';
+import { checkModuleUrl, importModule } from './typescript.js';
 
 export const FN_CAP = 16384;
 const KIND_INLINE = 1;
@@ -99,6 +100,7 @@ export class FnRegistry {
     const key = `${ref.url}#${ref.name}`;
     let id = this.byModule.get(key);
     if (id === undefined) {
+      checkModuleUrl(ref.url);
       id = this.publish(KIND_MODULE, ref.url, ref.name, 0);
       this.byModule.set(key, id);
     }
@@ -207,7 +209,7 @@ export class FnRegistry {
   private importModule(url: string): Promise<Record<string, unknown>> {
     let p = this.modules.get(url);
     if (p === undefined) {
-      p = import(url) as Promise<Record<string, unknown>>;
+      p = importModule(url);
       this.modules.set(url, p);
     }
     return p;
