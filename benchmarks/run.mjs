@@ -40,6 +40,9 @@ const BENCHMARKS = [
   ['chan/sieve', "Go's concurrent prime sieve, 2,000 primes, procs 2 and 1, vs a single-thread promise-channel version"],
   ['sync/mutex', "Mutex uncontended and contended across 2 Ms, vs the multithreading package's Mutex"],
   ['sync/fanin', 'WaitGroup fan-in of 10,000 goroutines; context cancel fan-out to 10,000 parked goroutines'],
+  ['par/mandelbrot', 'a 2048×2048 escape-time image into a shared Uint8Array, chunks of rows from a channel: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
+  ['par/matmul', '512×512 float64 matrix product over SharedArrayBuffers, rows split across goroutines: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
+  ['par/sort', 'merge sort of 10M float64 in a shared buffer (chunks sorted in parallel, merged in parallel rounds): sequential sort() vs gort procs 1 and 2 vs piscina vs Go'],
   ['mem/churn', 'the per-request pattern of a server from main (procs 2): withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup; requests/s and heap bytes left per request'],
   ['mem/parked', '100,000 goroutines parked on a channel over 2 Ms: RSS, shared heap and V8 heap per parked goroutine (Go: ~2.7 KB of RSS)'],
 ];
