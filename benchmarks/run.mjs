@@ -6,7 +6,9 @@
  *                                           table on stdout, benchmarks/RESULTS.md written
  *   node benchmarks/run.mjs sched/spawn     one benchmark (or several); table only
  *   node benchmarks/run.mjs --quick         CI smoke: 2 repetitions, smaller sizes (< 60 s)
- *   options: --out FILE (write the report there; default RESULTS.md for a full, non-quick run),
+ *   options: --out FILE (write the report there, and its rows as JSON beside it, FILE with .json;
+ *            default for a full, non-quick run: RESULTS.md, results.json and the SVG charts under
+ *            charts/, which `node benchmarks/charts.mjs` redraws from results.json),
  *            --no-write, --wait-quiet[=S] (before calibrating and before every repetition, wait up
  *            to S seconds, default 300, until other processes use < 0.1 core: the machines
  *            here are shared; the wall times reported exclude those waits);
@@ -23,6 +25,7 @@ import { readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { calibrate } from './lib/cpu.mjs';
+import { writeCharts } from './charts.mjs';
 import { summarize, envLine, cpuModel, fmt, machineJiffies, waitQuiet, TICK_MS } from './lib/common.mjs';
 
 const BENCHMARKS = [
@@ -297,6 +300,15 @@ async function main() {
   if (out !== undefined) {
     writeFileSync(out, report({ results, calib, reps, quick: opts.quick, started, load0, load1: os.loadavg(), totalS, dist0, dist1 }));
     console.log(`wrote ${out instanceof URL ? fileURLToPath(out) : out}`);
+    // The rows as data beside the report, for charts.mjs (and for charts redrawn later).
+    const outPath = out instanceof URL ? fileURLToPath(out) : out;
+    const jsonPath = outPath.replace(/(\.md)?$/, '.json').replace(/RESULTS\.json$/, 'results.json');
+    const data = { date: started.toISOString(), node: process.version, cores: os.availableParallelism(), cpu: cpuModel(), reps, quick: opts.quick, command: ['node benchmarks/run.mjs', ...argv].join(' '), results };
+    writeFileSync(jsonPath, JSON.stringify(data, null, 1) + '\n');
+    console.log(`wrote ${jsonPath}`);
+    if (opts.out === undefined) {
+      for (const p of writeCharts(data, fileURLToPath(new URL('./charts/', import.meta.url)))) console.log(`wrote ${p}`);
+    }
   }
   process.exitCode = failed.length > 0 ? 1 : 0;
 }
