@@ -6,6 +6,7 @@ const examples = [
   ['demo.mjs', { DEMO_LIMIT: '600000' }],
   ['readme.mjs', {}],
   ['sieve.mjs', {}],
+  ['mandelbrot.mjs', {}], // writes mandelbrot.png in the temp directory
   ['pipeline.mjs', {}],
   ['timeout.mjs', {}],
   ['workerpool.mjs', {}],
