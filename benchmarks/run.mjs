@@ -11,7 +11,7 @@
  *            charts/, which `node benchmarks/charts.mjs` redraws from results.json),
  *            --no-write, --wait-quiet[=S] (before calibrating and before every repetition, wait up
  *            to S seconds, default 300, until other processes use < 0.1 core: the machines
- *            here are shared; the wall times reported exclude those waits);
+ *            here are shared; the wall times reported and the timeout exclude those waits);
  *            env BENCH_REPS, BENCH_TIMEOUT_S (per benchmark; default 150, quick 50)
  *
  * The main thread calibrates the CPU kernels first (lib/cpu.mjs). Each benchmark then runs in
@@ -88,6 +88,7 @@ async function child(name) {
         if (maxS > 0) {
           const waited = await waitQuiet(maxS, 1000);
           waitedS += waited;
+          await send({ type: 'waited', seconds: waited }); // not counted against the timeout
           if (waited > 1.5) process.stderr.write(`  [${name}] waited ${waited.toFixed(0)} s for other processes to quiet down\n`);
         }
         open();
@@ -149,11 +150,21 @@ function runChild(name, env, timeoutMs) {
     });
     let msg = null;
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const kill = () => {
       timedOut = true;
       cp.kill('SIGKILL');
-    }, timeoutMs);
-    cp.on('message', (m) => (msg = m));
+    };
+    let deadline = performance.now() + timeoutMs;
+    let timer = setTimeout(kill, timeoutMs);
+    cp.on('message', (m) => {
+      if (m?.type !== 'waited') msg = m;
+      else {
+        // Time spent waiting for a quiet machine moves the deadline.
+        clearTimeout(timer);
+        deadline += m.seconds * 1000;
+        timer = setTimeout(kill, Math.max(0, deadline - performance.now()));
+      }
+    });
     cp.on('exit', (code, signal) => {
       clearTimeout(timer);
       const wallMs = performance.now() - t0;

@@ -11,11 +11,12 @@
  * the benchmark is reported as failed, never a figure from a wrong result.
  *
  * A spec (one per par/*.mjs) gives:
- *   { name, goName, size, quickSize, warmSize, what(size), how, target, module (URL of a module whose exports
+ *   { name, goName, size, quickSize, warmSize, what(size), how, share?, target, module (URL of a module whose exports
  *     the goroutines and the piscina tasks call; for piscina it must export `noop`),
  *     setup(size) -> state, prepare(state) (reset the output before a variant, untimed),
  *     output(state) -> Uint8Array (the bytes compared), checksum(state) -> number (as Go's),
- *     seq(state), gort(state, procs, k) -> Promise (k = fromModule(module); runs inside run()),
+ *     seq(state), gort(state, procs, k) -> Promise (k = fromModule(module); runs inside run();
+ *     resolves with a % of the work done by the least busy goroutine when `share` names it),
  *     piscina(pool, state) -> Promise }
  * Each variant first runs once untimed on a small state (warmSize): workers up, modules
  * imported, code optimized. Rows carry a `chart` tag read by charts.mjs.
@@ -111,8 +112,8 @@ export async function parBench({ reps, quick, log, quiet }, spec) {
         spec.prepare(warm);
         await spec.gort(warm, procs, k);
         spec.prepare(state);
-        const [ms] = await timed(() => spec.gort(state, procs, k));
-        return ms;
+        const [ms, share] = await timed(() => spec.gort(state, procs, k));
+        return [ms, share];
       },
       { procs },
     );
@@ -136,6 +137,7 @@ export async function parBench({ reps, quick, log, quiet }, spec) {
     g2: rows.def('gort procs 2: same', 'ms', { better: 'lower', chart: { time: 'gort', procs: 2 } }),
     p2: rows.def('piscina 2 threads: the same chunks as tasks, the views in each task', 'ms', { better: 'lower', chart: { time: 'piscina', procs: 2 } }),
     s1: rows.def('gort speedup over sequential, procs 1', 'x', { note: 'the cost of the split and of running on a worker', chart: { speedup: 'gort', procs: 1 } }),
+    share: spec.share === undefined ? undefined : rows.def(`gort procs 2: ${spec.share}`, '%', { note: '50% is an even split' }),
     s2: rows.def('gort speedup over sequential, procs 2', 'x', { target: { op: '>=', value: spec.target }, chart: { speedup: 'gort', procs: 2 } }),
     sp: rows.def('piscina speedup over sequential, 2 threads', 'x', { chart: { speedup: 'piscina', procs: 2 } }),
     vp: rows.def('gort procs 2 throughput / piscina 2 threads', 'x', { target: { op: '>=', value: 1 }, note: 'piscina time / gort time' }),
@@ -159,9 +161,9 @@ export async function parBench({ reps, quick, log, quiet }, spec) {
       expect.set(spec.output(state));
       expectSum = spec.checksum(state);
     } else check('the sequential version');
-    const g1 = await gortTimed(1);
+    const [g1] = await gortTimed(1);
     check('gort procs 1');
-    const g2 = await gortTimed(2);
+    const [g2, share] = await gortTimed(2);
     check('gort procs 2');
     const p2 = await piscinaTimed(2);
     check('piscina');
@@ -169,6 +171,7 @@ export async function parBench({ reps, quick, log, quiet }, spec) {
     add(R.g1, g1);
     add(R.g2, g2);
     add(R.p2, p2);
+    if (R.share) add(R.share, share);
     add(R.s1, seq / g1);
     add(R.s2, seq / g2);
     add(R.sp, seq / p2);

@@ -4,7 +4,8 @@
  * set itself is 0) into a shared Uint8Array. The rows are handed out in chunks of 16: gort
  * fills a buffered channel with the chunks' first rows, closes it, and starts one goroutine
  * per proc (wg.go) that ranges over the channel; piscina gets one task per chunk (its queue
- * hands them out); Go does as gort does. Timed: from before the first send to wg.wait()'s end
+ * hands them out); Go does as gort does. A row gives the share of the chunks the less busy
+ * goroutine took (each counts its own in a shared Int32Array; 50% is an even split). Timed: from before the first send to wg.wait()'s end
  * (gort), the batch of tasks (piscina), the whole image (sequential, on the main thread). The
  * harness (lib/par.mjs) compares every image with the sequential one. --quick: 512×512.
  *
@@ -41,9 +42,12 @@ export function mandelRows(img, w, h, y0, y1) {
   }
 }
 
-/** A goroutine: take chunks of rows from the channel until it is closed. */
-export async function mandelWorker(rows, img, w, h) {
-  for await (const y0 of rows) mandelRows(img, w, h, y0, Math.min(h, y0 + CHUNK));
+/** Goroutine `me`: take chunks of rows from the channel until it is closed; count them in taken[me]. */
+export async function mandelWorker(rows, img, w, h, taken, me) {
+  for await (const y0 of rows) {
+    mandelRows(img, w, h, y0, Math.min(h, y0 + CHUNK));
+    taken[me]++;
+  }
 }
 
 /** A piscina task: one chunk. */
@@ -63,6 +67,7 @@ const spec = {
   module: new URL(import.meta.url),
   what: (n) => `${n}×${n}, ≤ ${MAX_ITER} iterations`,
   how: `chunks of ${CHUNK} rows from a buffered channel, one goroutine per proc (WaitGroup)`,
+  share: 'chunks taken by the less busy goroutine',
   setup: (n) => ({ n, img: new Uint8Array(new SharedArrayBuffer(n * n)) }),
   prepare: (s) => s.img.fill(0),
   output: (s) => s.img,
@@ -72,9 +77,11 @@ const spec = {
     const rows = chan(Math.ceil(s.n / CHUNK));
     for (let y0 = 0; y0 < s.n; y0 += CHUNK) await rows.send(y0);
     rows.close();
+    const taken = new Int32Array(new SharedArrayBuffer(4 * procs)); // written by goroutine p only
     const wg = new WaitGroup();
-    for (let p = 0; p < procs; p++) wg.go(k.mandelWorker, rows, s.img, s.n, s.n);
+    for (let p = 0; p < procs; p++) wg.go(k.mandelWorker, rows, s.img, s.n, s.n, taken, p);
     await wg.wait();
+    return (100 * Math.min(...taken)) / Math.ceil(s.n / CHUNK);
   },
   piscina(pool, s) {
     const ps = [];

@@ -5,7 +5,7 @@
 //
 // prints one JSON line: {"bench", "size", "seqMs", "parMs": {"1", "2"}, "checksum"}: the
 // sequential version, then the goroutine version with GOMAXPROCS 1 and 2 (after one untimed
-// run of it), and the checksum of the result (sum of v[i] * (i mod 1021 + 1), as lib/par.mjs
+// run of the goroutine version first), and the checksum of the result (sum of v[i] * (i mod 1021 + 1), as lib/par.mjs
 // computes it). Every parallel result must equal the sequential one, or it exits with status 1.
 //
 // Floating point: Go may fuse x*y + z into one instruction on some CPUs, which JS never does.
@@ -290,13 +290,14 @@ func main() {
 		fail("par: unknown benchmark %q", name)
 	}
 	res := result{Bench: name, Size: n, ParMs: map[string]float64{}}
+	runtime.GOMAXPROCS(2)
+	reset()
+	par() // untimed: the first touch of every buffer, and the worker threads started
 	reset()
 	res.SeqMs = ms(seq)
 	res.Checksum = sum()
 	for _, procs := range []int{1, 2} {
 		runtime.GOMAXPROCS(procs)
-		reset()
-		par() // untimed: the first touch of memory
 		reset()
 		res.ParMs[strconv.Itoa(procs)] = ms(par)
 		if got := sum(); got != res.Checksum {
