@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 const examples = [
   ['demo.mjs', { DEMO_LIMIT: '600000' }],
   ['readme.mjs', {}],
+  ['parallel-fill.mjs', {}],
   ['sieve.mjs', {}],
   ['mandelbrot.mjs', {}], // writes mandelbrot.png in the temp directory
   ['pipeline.mjs', {}],

@@ -119,7 +119,7 @@ interface SharedMark {
 }
 function sharedMark(v: SharedArrayBuffer | ArrayBufferView, path: string, heap: Heap | undefined, hs: number[]): SharedMark {
   const b = (v instanceof SharedArrayBuffer ? v : v.buffer) as SharedArrayBuffer;
-  const h = sharedFor(path).handleFor(b);
+  const h = sharedFor(path).handleFor(b).h;
   hs.push(h);
   const gen = heap === undefined ? 0 : heap.genOf(h);
   if (v instanceof SharedArrayBuffer) return { [MARK]: Kind.SHARED_BUFFER, h, gen, t: -1, o: 0, n: 0 };
@@ -176,9 +176,8 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
   }
   if (v === null) return P_NULL;
   if (v instanceof SharedArrayBuffer) {
-    const s = sharedFor(path);
-    const h = s.handleFor(v);
-    return { tag: 6, kind: Kind.SHARED_BUFFER, h, a: s.anchor ?? undefined, ai: s.ai };
+    const held = sharedFor(path).handleFor(v);
+    return { tag: 6, kind: Kind.SHARED_BUFFER, h: held.h, a: held.anchor, ai: held.ai };
   }
   if (typeof v === 'object' && GORT_HANDLE in v) {
     const [kind, h, a, ai] = handleOf(v, path, heap);

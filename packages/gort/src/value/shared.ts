@@ -23,7 +23,8 @@
  *   WeakMap entry keyed by the user object, so it lives at least as long as that object.
  * The record lives while a user object on some thread or a value slot names it; keepers do not
  * count. Once it is freed, every thread drops its keeper at its next sweep, which runs when
- * the table has doubled since the last (amortized O(1) per entry).
+ * the table has doubled since the last (amortized O(1) per entry), at least once a second from
+ * the thread's loop while the table is not empty, and after collect().
  *
  * A thread that joined after a buffer was posted (attach()) has no message for it: on a miss it
  * posts a request, and any thread that holds the keeper posts the buffer again (the main
@@ -58,7 +59,7 @@ interface Entry {
 }
 
 /** A user object's hold: its record and its count's epoch. */
-interface Held {
+export interface Held {
   readonly h: number;
   readonly serial: number;
   readonly anchor: Anchor;
@@ -119,10 +120,8 @@ export class SharedBuffers {
   private readonly bySerial = new Map<number, Entry>();
   private readonly users = new WeakMap<SharedArrayBuffer, Held>();
   private sweepAt = 64;
+  private sweptAt = 0;
   private closed = false;
-  /** Set by handleFor: the epoch and entry of the count the user object holds (a slot may borrow from it). */
-  anchor: Anchor | null = null;
-  ai = 0;
 
   constructor(
     private readonly heap: Heap,
@@ -151,16 +150,12 @@ export class SharedBuffers {
   }
 
   /**
-   * The handle for buffer b, registering it on its first trip from this thread; sets `anchor`
-   * and `ai` to the count b's user object holds.
+   * The hold of buffer b's user object here (its record, and the epoch entry of its count, which
+   * a slot may borrow from), registering b on its first trip from this thread.
    */
-  handleFor(b: SharedArrayBuffer): number {
+  handleFor(b: SharedArrayBuffer): Held {
     const held = this.users.get(b);
-    if (held !== undefined) {
-      this.anchor = held.anchor;
-      this.ai = held.ai;
-      return held.h;
-    }
+    if (held !== undefined) return held;
     if (this.closed) throw new RuntimeFatalError('runtime: a shared buffer was sent on a thread whose runtime stopped');
     const heap = this.heap;
     const h = heap.allocCounted(REC_BYTES, Kind.SHARED_BUFFER);
@@ -170,9 +165,9 @@ export class SharedBuffers {
     this.tx.postMessage({ h, s: serial, b } satisfies Message);
     const e: Entry = { h, k: undefined, u: undefined };
     this.bySerial.set(serial, e);
-    this.own(e, serial, b, this.anchors.take(h));
+    const own = this.own(e, serial, b, this.anchors.take(h));
     this.sweepIfDue();
-    return h;
+    return own;
   }
 
   /**
@@ -195,11 +190,13 @@ export class SharedBuffers {
     return b;
   }
 
-  private own(e: Entry, serial: number, b: SharedArrayBuffer, a: Anchor): void {
+  private own(e: Entry, serial: number, b: SharedArrayBuffer, a: Anchor): Held {
+    // The hold is reachable only through b's WeakMap entry: nothing else here may keep the
+    // anchor, or the epoch (and up to 15 other records' counts) would outlive its objects.
+    const held: Held = { h: e.h, serial, anchor: a, ai: this.anchors.index };
     e.u = new WeakRef(b);
-    this.users.set(b, { h: e.h, serial, anchor: a, ai: this.anchors.index });
-    this.anchor = a;
-    this.ai = this.anchors.index;
+    this.users.set(b, held);
+    return held;
   }
 
   /** Take the messages that arrived (without turning the event loop). */
@@ -241,13 +238,23 @@ export class SharedBuffers {
     throw new RuntimeFatalError(`runtime: shared buffer record ${h} (serial ${serial}) was decoded, but no thread sent its buffer within 10 s`);
   }
 
-  /** Drop the keepers of freed records, when the table doubled since the last sweep. */
+  /** Sweep when the table doubled since the last sweep. */
   private sweepIfDue(): void {
-    if (this.bySerial.size < this.sweepAt) return;
+    if (this.bySerial.size >= this.sweepAt) this.sweep();
+  }
+
+  /** Called every few tens of ms by the thread's loop: sweep at least once a second while the table is not empty. */
+  tick(now: number): void {
+    if (this.bySerial.size > 0 && now - this.sweptAt > 1000) this.sweep();
+  }
+
+  /** Drop the keepers of freed records (and with them the memory of buffers no one uses). */
+  sweep(): void {
     for (const [s, e] of this.bySerial) {
       if (e.u?.deref() === undefined && this.serialOf(e.h) !== s) this.bySerial.delete(s);
     }
     this.sweepAt = Math.max(64, 2 * this.bySerial.size);
+    this.sweptAt = performance.now();
   }
 
   /** Entries in this thread's table (tests, stats). */
