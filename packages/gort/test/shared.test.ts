@@ -14,10 +14,24 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
-import { run, chan, go, spawn, fromModule, WaitGroup, exportRef, type Chan } from 'gort';
+import { run, chan, go, spawn, select, send, recv, after, fromModule, WaitGroup, exportRef, type Chan } from 'gort';
 import { stats, collect } from 'gort/debug';
 
 const opts = { procs: 2 } as const;
+
+/** Send one buffer 10,000 times to a goroutine that keeps what it got; the live record count meanwhile. In its own function, so that nothing of it stays in the caller's frame. */
+async function sendMany(): Promise<number> {
+  const b = new SharedArrayBuffer(64);
+  const c = chan<unknown>(16);
+  const kept = spawn(async (c: Chan<unknown>) => {
+    let last: unknown;
+    for (let i = 0; i < 10_000; i++) last = await c.recv();
+    return (last as Int8Array).length;
+  }, c);
+  for (let i = 0; i < 10_000; i++) await c.send(i % 3 === 0 ? b : i % 3 === 1 ? new Int8Array(b, i % 64) : { v: new Int8Array(b) });
+  await kept;
+  return stats().memory.objects.SharedArrayBuffer?.count ?? 0;
+}
 const tasks = fromModule<typeof import('./fixtures/shared-tasks.mjs')>(new URL('./fixtures/shared-tasks.mjs', import.meta.url));
 
 describe('shared buffers', () => {
@@ -105,6 +119,24 @@ describe('shared buffers', () => {
       return { xy: out.xy, xz: out.xz, mine: out.x === b };
     }, opts);
     expect(r).toEqual({ xy: true, xz: true, mine: true });
+  });
+
+  it('a select send carries a view; a goroutine returns one to main', async () => {
+    const r = await run(async () => {
+      const b = new SharedArrayBuffer(24);
+      const c = chan<Float64Array>();
+      const got = spawn(async (c: Chan<Float64Array>) => {
+        const v = (await c.recv())!;
+        v[2] = v[1]! * 2;
+        return new Float64Array(v.buffer, 8, 2);
+      }, c);
+      const v = new Float64Array(b);
+      v[1] = 21;
+      await select([send(c, v, () => 'sent'), recv(after(60_000), () => 'late')]);
+      const back = await got;
+      return { seen: new Float64Array(b)[2], mine: back.buffer === b, at: [back.byteOffset, back.length] };
+    }, opts);
+    expect(r).toEqual({ seen: 42, mine: true, at: [8, 2] });
   });
 
   it('Atomics.add on a shared Int32Array from 64 goroutines over both Ms reaches the total', async () => {
@@ -221,6 +253,20 @@ describe('shared buffers', () => {
     }, opts);
     expect(r, `fast-check seed ${seed} (replay with GORT_FC_SEED=${seed})`).toEqual([]);
   });
+
+  it('one buffer sent 10,000 times, as itself and as views, is reclaimed once every thread dropped it', async () => {
+    const r = await run(async () => {
+      const during = await sendMany();
+      let live = -1;
+      for (let i = 0; i < 100 && live !== 0; i++) {
+        await collect();
+        live = stats().memory.objects.SharedArrayBuffer?.count ?? 0;
+        if (live !== 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      return { during, live };
+    }, opts);
+    expect(r).toEqual({ during: 1, live: 0 });
+  }, 60_000);
 
   it('100,000 short-lived buffers sent through channels leave no records and no kept buffers behind', async () => {
     const r = await run(async () => {

@@ -12,8 +12,8 @@
  * Sending the buffer again, from any thread that has it, is a table look-up: no message.
  *
  * Per thread, for each live record:
- * - a *keeper*: the buffer object as it arrived from the channel, held strongly while the
- *   record lives and never handed to the program. From it the thread can make a new object
+ * - a *keeper*: the buffer object as it arrived from the channel (on the registering thread,
+ *   a clone made at once), held strongly while the record lives and never handed to the program. From it the thread can make a new object
  *   for the memory after the program's was collected (structuredClone of a SharedArrayBuffer
  *   shares its memory).
  * - at most one *user object*: what decoding returns, a clone of the keeper (or, on the thread
@@ -52,7 +52,7 @@ const REC_BYTES = 8;
 /** What a thread knows of one registered buffer. */
 interface Entry {
   readonly h: number;
-  /** The keeper (undefined until its message arrived here). */
+  /** The keeper (undefined until its message arrived here; on the registering thread, a clone made at once). */
   k: SharedArrayBuffer | undefined;
   /** This thread's user object, if it made one. */
   u: WeakRef<SharedArrayBuffer> | undefined;
@@ -115,8 +115,8 @@ export function makeView(b: SharedArrayBuffer, t: number, o: number, n: number):
 }
 
 export class SharedBuffers {
-  private readonly rx: BroadcastChannel;
-  private readonly tx: BroadcastChannel;
+  /** The runtime's channel: this thread posts and listens on one instance (a post never comes back to it). */
+  private readonly bc: BroadcastChannel;
   private readonly bySerial = new Map<number, Entry>();
   private readonly users = new WeakMap<SharedArrayBuffer, Held>();
   private sweepAt = 64;
@@ -127,20 +127,16 @@ export class SharedBuffers {
     private readonly heap: Heap,
     private readonly anchors: Anchors,
   ) {
-    const name = channelName(heap);
-    this.rx = new BroadcastChannel(name);
-    this.tx = new BroadcastChannel(name);
-    this.rx.onmessage = (e: unknown) => this.take((e as { data: Message }).data);
-    this.rx.unref();
-    this.tx.unref();
+    this.bc = new BroadcastChannel(channelName(heap));
+    this.bc.onmessage = (e: unknown) => this.take((e as { data: Message }).data);
+    this.bc.unref();
   }
 
   /** Stop listening (the runtime stopped). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rx.close();
-    this.tx.close();
+    this.bc.close();
     this.bySerial.clear();
   }
 
@@ -162,8 +158,9 @@ export class SharedBuffers {
     const serial = (Atomics.add(heap.i32, H.SHARED_SEQ, 1) + 1) | 0;
     Atomics.store(heap.i32, h >> 2, serial);
     Atomics.store(heap.i32, (h >> 2) + 1, 0);
-    this.tx.postMessage({ h, s: serial, b } satisfies Message);
-    const e: Entry = { h, k: undefined, u: undefined };
+    this.bc.postMessage({ h, s: serial, b } satisfies Message);
+    // This thread's keeper: its own post does not come back to it.
+    const e: Entry = { h, k: structuredClone(b), u: undefined };
     this.bySerial.set(serial, e);
     const own = this.own(e, serial, b, this.anchors.take(h));
     this.sweepIfDue();
@@ -201,7 +198,7 @@ export class SharedBuffers {
 
   /** Take the messages that arrived (without turning the event loop). */
   private drain(): void {
-    for (let m = receiveMessageOnPort(this.rx as never); m !== undefined; m = receiveMessageOnPort(this.rx as never)) {
+    for (let m = receiveMessageOnPort(this.bc as never); m !== undefined; m = receiveMessageOnPort(this.bc as never)) {
       this.take((m as { message: Message }).message);
     }
   }
@@ -211,7 +208,7 @@ export class SharedBuffers {
     if ('want' in m) {
       const e = this.bySerial.get(m.want);
       const b = e?.k ?? e?.u?.deref();
-      if (b !== undefined) this.tx.postMessage({ h: m.h, s: m.want, b } satisfies Message);
+      if (b !== undefined) this.bc.postMessage({ h: m.h, s: m.want, b } satisfies Message);
       return;
     }
     const e = this.bySerial.get(m.s);
@@ -227,7 +224,7 @@ export class SharedBuffers {
     let e = this.bySerial.get(serial);
     if (e?.k !== undefined) return e;
     // Joined after it was posted: ask, and wait for an answer from a thread's event loop.
-    this.tx.postMessage({ want: serial, h } satisfies Message);
+    this.bc.postMessage({ want: serial, h } satisfies Message);
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (let waited = 0; waited < 10_000; waited++) {
       Atomics.wait(nap, 0, 0, 1);
