@@ -7,6 +7,7 @@ const examples = [
   ['readme.mjs', {}],
   ['parallel-fill.mjs', {}],
   ['sieve.mjs', {}],
+  ['mandelbrot.mjs', {}], // writes mandelbrot.png in the temp directory
   ['pipeline.mjs', {}],
   ['timeout.mjs', {}],
   ['workerpool.mjs', {}],
