@@ -49,8 +49,7 @@ export class TypeScriptLoaderError extends TypeError {
     cause?: unknown,
   ) {
     super(
-      `gort: ${url} is a TypeScript module, and the worker threads that run goroutines cannot ` +
-        `load it: ${reason}. Do one of these:\n` +
+      `gort: ${url} is a TypeScript module, and ${reason}. Do one of these:\n` +
         `  - run the program under tsx: \`npx tsx main.ts\`, or \`node --import tsx main.ts\`;\n` +
         `  - give the worker threads tsx (installed in your project): ` +
         `\`run(main, { execArgv: ['--import', 'tsx'] })\` (or start());\n` +

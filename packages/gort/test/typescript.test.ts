@@ -37,20 +37,26 @@ describe('TypeScript module goroutines', () => {
     for (const id of ids) expect(id).toBeGreaterThan(0);
   });
 
-  it('plain Node with no TypeScript loader: fromModule() in a runtime, go() and spawn() throw TypeScriptLoaderError saying what to add', () => {
+  it('plain Node with no TypeScript loader: fromModule() in a runtime, go() and spawn() throw TypeScriptLoaderError saying what to add, and so does a direct call', () => {
     const out = plain();
     for (const call of ['fromModule', 'go', 'spawn']) {
       const e = out[call] as { name: string; message: string };
       expect(e.name, call).toBe('TypeScriptLoaderError');
       expect(e.message).toContain(`${tasksTs.href} is a TypeScript module`);
       expect(e.message).toContain("run(main, { execArgv: ['--import', 'tsx'] })");
+      expect(e.message).toContain('the worker threads that run goroutines cannot load it');
       expect(e.message).toContain('no TypeScript loader');
     }
+    const direct = out['direct'] as { name: string; message: string };
+    expect(direct.name).toBe('TypeScriptLoaderError');
+    expect(direct.message).toContain('this thread cannot load it');
     expect(new TypeScriptLoaderError('file:///x.ts', 'why')).toBeInstanceOf(TypeError);
   });
 
   it("the fix the error gives, execArgv: ['--import', 'tsx'], works on this Node (Node 20 applies no --import hooks in workers)", () => {
-    expect(plain(['--import', 'tsx'])).toEqual({ fromModule: 'made', go: 'queued', spawn: 5 });
+    const out = plain(['--import', 'tsx']);
+    expect(out).toMatchObject({ fromModule: 'made', go: 'queued', spawn: 5 });
+    expect((out['direct'] as { name: string }).name).toBe('TypeScriptLoaderError'); // main itself has no tsx
   });
 
   it('a module URL whose file does not exist runs its sibling: .mts names the .mjs, .js names the .ts', async () => {

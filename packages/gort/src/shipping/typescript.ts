@@ -52,6 +52,8 @@ const TSX = /(?:^|[/\\])tsx(?:$|[/\\])/;
 let threadLoader: TsLoader | null = null;
 let ownLoader: TsLoader | null = null;
 let hooked = false;
+let onM = false;
+const NO_M = 'the worker threads that run goroutines cannot load it';
 
 /** Whether a module URL names a TypeScript file. */
 export function isTypeScriptUrl(url: string): boolean {
@@ -175,7 +177,7 @@ export function setThreadLoader(l: TsLoader | null): void {
 
 /** Throw at the call if the runtime's threads cannot import this module. */
 export function checkModuleUrl(url: string): void {
-  if (threadLoader?.kind === 'none' && isTypeScriptUrl(url)) throw new TypeScriptLoaderError(url, threadLoader.why);
+  if (threadLoader?.kind === 'none' && isTypeScriptUrl(url)) throw new TypeScriptLoaderError(url, `${NO_M}: ${threadLoader.why}`);
 }
 
 const siblings = new Map<string, string>();
@@ -208,6 +210,7 @@ function registerEsbuildHooks(esbuild: string): void {
 export async function prepareM(l: TsLoader): Promise<void> {
   threadLoader = l;
   ownLoader = l;
+  onM = true;
   if (l.kind === 'esbuild') registerEsbuildHooks(l.esbuild);
   else if (l.kind === 'tsx' && l.api !== null && nodeVersion()[0] < 22) {
     const api = (await import(l.api).catch(() => null)) as { register?: () => unknown } | null;
@@ -227,8 +230,9 @@ export function importModule(url: string): Promise<Record<string, unknown>> {
   }
   return (import(url) as Promise<Record<string, unknown>>).catch((e: unknown) => {
     if (!ts || (e as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
-    const l = threadLoader ?? ownLoader ?? detectTsLoader();
-    const why = l.kind === 'none' ? l.why : `Node ${process.version} could not load it on this thread (${l.kind === 'loader' ? l.flag : l.kind})`;
-    throw new TypeScriptLoaderError(url, why, e);
+    // On an M, the runtime's decision; on another thread (a direct call), its own means.
+    const l = (ownLoader ??= detectTsLoader());
+    const why = l.kind === 'none' ? l.why : `Node ${process.version} did not load it (${l.kind === 'loader' ? l.flag : l.kind})`;
+    throw new TypeScriptLoaderError(url, `${onM ? NO_M : 'this thread cannot load it'}: ${why}`, e);
   });
 }
