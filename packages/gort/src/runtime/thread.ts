@@ -170,7 +170,7 @@ export abstract class ThreadBase {
     readonly index: number,
   ) {
     this.procs = heap.i32[H.PROCS]!;
-    this.fns = new FnRegistry(heap);
+    this.fns = new FnRegistry(heap, () => (index === 0 ? 1 : this.curGoid)); // goid() as index.ts reads it
     this.galloc = new GAllocator(heap);
     this.tw = threadWord(heap, index);
     this.idle = heapIdle(heap);
