@@ -160,6 +160,25 @@ describe('nested and returned', () => {
     });
   }
 
+  it('beside a shared buffer in one value: the function arrives callable, the view shares memory', async () => {
+    const r = await run(
+      async () => {
+        const view = new Int32Array(new SharedArrayBuffer(8));
+        type Job = { fill: (a: Int32Array, v: number) => void; view: Int32Array };
+        const job: Job = {
+          fill: (a: Int32Array, v: number) => {
+            a[1] = v;
+          },
+          view,
+        };
+        await spawn((j: Job) => j.fill(j.view, 7), job);
+        return view[1];
+      },
+      { procs: 2 },
+    );
+    expect(r).toBe(7);
+  });
+
   it('returned to main: called there, spawned, and sent back and forth without registering anything', async () => {
     const rt = await start({ procs: 2 });
     try {

@@ -137,6 +137,7 @@ export class Heap {
     i32[H.LIMIT_KB] = Math.floor(max / 1024);
     i32[H.DEBUG] = opts.checkFree === true ? DEBUG_CHECKFREE : 0;
     i32[H.BUMP] = (HEADER_BYTES + 63) & ~63;
+    i32[H.SHARED_ID] = (Math.random() * 0x7fffffff) | 0;
     Atomics.store(i32, H.MAGIC, MAGIC); // written before the buffer is handed to any other thread (postMessage orders it)
     return new Heap(sab);
   }

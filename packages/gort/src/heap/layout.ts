@@ -26,6 +26,8 @@
  * | 55   | GC_NEXT       | CAS, any                    | any            | COUNTED bytes at which the next ask is made |
  * | 56   | GC_AT         | any                         | under ALLOC_LOCK | Date.now() of the last ask, low 30 bits  |
  * | 57   | COUNTED       | Atomics.add, any (batched)  | any            | bytes of live counted records (value/refs.ts), give or take 16 KiB a thread |
+ * | 58   | SHARED_ID     | creator, once               | every thread   | random id of this runtime: its shared-buffer channel's name (value/shared.ts) |
+ * | 59   | SHARED_SEQ    | Atomics.add, any            | any            | last shared-buffer serial handed out  |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
  * | 66   | GQ_TAIL       | under SCHED_LOCK            | under lock     | last G                                |
@@ -61,6 +63,8 @@ export const H = {
   GC_NEXT: 55,
   GC_AT: 56,
   COUNTED: 57,
+  SHARED_ID: 58,
+  SHARED_SEQ: 59,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,
   GQ_TAIL: 66,

@@ -178,6 +178,7 @@ export class Runtime {
     for (let i = 1; i <= this.procs; i++) this.main.idle.ring(i);
     this.main.idle.ring(0);
     await Promise.all(this.workers.map((w) => w.terminate()));
+    this.main.shared.close();
     if (current === this.main) setCurrent(null);
     if (active === this) active = null;
   }

@@ -20,8 +20,10 @@ import { T, threadWord } from '../sched/threads.js';
 import { heapIdle, type Idle } from '../sched/idle.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
-import { read, SLOT_BYTES } from '../value/codec.js';
+import { read, setSharedLookup, SLOT_BYTES } from '../value/codec.js';
+import { SharedBuffers } from '../value/shared.js';
 import { FnRegistry } from '../shipping/registry.js';
+import { setFnLookup } from '../shipping/fnvalue.js';
 import type { LocalChan } from '../chan/local.js';
 import { Anchors } from './anchors.js';
 import { Pressure, threadGc } from './pressure.js';
@@ -176,6 +178,7 @@ export abstract class ThreadBase {
     this.idle = heapIdle(heap);
     this.scratch = heap.alloc(SLOT_BYTES);
     this.anchors = new Anchors(heap, () => current === this && this.crash === null && Atomics.load(heap.i32, H.CRASHED) === 0);
+    this.shared = new SharedBuffers(heap, this.anchors);
     this.pressure = new Pressure(heap, threadGc(), () => {
       for (let k = 0, n = heap.i32[H.NTHREADS]!; k < n; k++) if (k !== index) this.idle.ringIfParked(k);
     });
@@ -186,6 +189,9 @@ export abstract class ThreadBase {
 
   /** This thread's epochs: the counts its JS objects hold on their records (runtime/anchors.ts). */
   readonly anchors: Anchors;
+
+  /** The SharedArrayBuffers this thread has sent or received (value/shared.ts). */
+  readonly shared: SharedBuffers;
 
   /** Hand a freshly made G, made with args, to this thread's scheduler (M: own run queue; main: inject). */
   abstract ready(g: number, args: readonly unknown[]): void;
@@ -458,6 +464,8 @@ export abstract class ThreadBase {
 export type Thread = ThreadBase;
 
 export let current: ThreadBase | null = null;
+setSharedLookup(() => current?.shared);
+setFnLookup(() => current?.fns);
 
 export function setCurrent(t: ThreadBase | null): void {
   current = t;

@@ -23,8 +23,8 @@
  * (a nested function or fromModule() object becomes a marker), `reviveDeep` (the marker
  * back), `read` (Tag.FUNC). Any thread with a runtime.
  */
-import { need } from '../runtime/thread.js';
-import { MODULE_REF, type ModuleRef, type Refusal } from './registry.js';
+import { RuntimeStateError } from '../errors.js';
+import { MODULE_REF, type FnRegistry, type ModuleRef, type Refusal } from './registry.js';
 
 /** Key of a nested function's marker: its table id (number), or a fromModule() object's URL (string). */
 export const FN_MARK = '\u0000gort.fn';
@@ -33,9 +33,20 @@ const MODULE_URL: unique symbol = Symbol('gort.moduleUrl') as never;
 
 type AnyFn = (...args: never[]) => unknown;
 
+/** This thread's function table registry (set by runtime/thread.ts: the codec does not import threads). */
+let fnsHere: () => FnRegistry | undefined = () => undefined;
+export function setFnLookup(f: () => FnRegistry | undefined): void {
+  fnsHere = f;
+}
+function fns(what: string): FnRegistry {
+  const r = fnsHere();
+  if (r === undefined) throw new RuntimeStateError(`gort: ${what} needs a running runtime: call it inside run(main), or after start()`);
+  return r;
+}
+
 /** The table id of fn, a value being sent at `path`; a TypeError saying what to send instead if it has none. */
 export function fnId(fn: Function, path: string): number {
-  const r = need('sending a function').fns.valueId(fn);
+  const r = fns('sending a function').valueId(fn);
   if (typeof r === 'number') return r;
   throw refused(path || 'a value', r);
 }
@@ -83,7 +94,7 @@ export function reviveFn(marker: object): unknown {
 
 /** This thread's function for table entry id (Tag.FUNC). */
 export function fnValue(id: number): AnyFn {
-  return need('receiving a function').fns.valueOf(id);
+  return fns('receiving a function').valueOf(id);
 }
 
 /**

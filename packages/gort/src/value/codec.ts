@@ -40,9 +40,10 @@
 import { serialize, deserialize } from 'node:v8';
 import type { Heap } from '../heap/heap.js';
 import { fatal, RuntimeFatalError } from '../errors.js';
-import { decoding, kindName } from './kinds.js';
+import { decoding, Kind, kindName } from './kinds.js';
 import { release } from './refs.js';
 import { Anchor, lendFrom } from '../runtime/anchors.js';
+import { isLengthTracking, makeView, viewTypeOf, type SharedBuffers } from './shared.js';
 import { FN_MARK, fnId, fnMarker, fnValue, moduleMarker, reviveFn } from '../shipping/fnvalue.js';
 
 export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, FUNC: 9 } as const;
@@ -97,6 +98,43 @@ function checkLive(heap: Heap, kind: number, h: number, gen: number): void {
 
 const MARK = '\u0000gort.handle';
 
+/** This thread's shared-buffer table (set by runtime/thread.ts: the codec does not import threads). */
+let sharedHere: () => SharedBuffers | undefined = () => undefined;
+export function setSharedLookup(f: () => SharedBuffers | undefined): void {
+  sharedHere = f;
+}
+function sharedFor(path: string): SharedBuffers {
+  const s = sharedHere();
+  if (s === undefined) throw new TypeError(`gort: ${path} is a SharedArrayBuffer (or a view of one), which can be shared only inside a running runtime`);
+  return s;
+}
+registerHandleKind(Kind.SHARED_BUFFER, (h) => sharedFor('a decoded value').adopt(h));
+
+/**
+ * The marker a shared buffer or a view of one travels as inside a cloned value: its record,
+ * the view's type (-1: the bare buffer), byte offset and length (-1: it tracks a growable
+ * buffer's length).
+ */
+interface SharedMark {
+  [MARK]: number;
+  h: number;
+  gen: number;
+  t: number;
+  o: number;
+  n: number;
+}
+function sharedMark(v: SharedArrayBuffer | ArrayBufferView, path: string, heap: Heap | undefined, hs: number[]): SharedMark {
+  const b = (v instanceof SharedArrayBuffer ? v : v.buffer) as SharedArrayBuffer;
+  const h = sharedFor(path).handleFor(b);
+  hs.push(h);
+  const gen = heap === undefined ? 0 : heap.genOf(h);
+  if (v instanceof SharedArrayBuffer) return { [MARK]: Kind.SHARED_BUFFER, h, gen, t: -1, o: 0, n: 0 };
+  const t = viewTypeOf(v);
+  if (t < 0) throw new TypeError(`gort: ${path} is a view of a SharedArrayBuffer of a type gort cannot rebuild (${Object.getPrototypeOf(v)?.constructor?.name ?? 'unknown'})`);
+  const n = b.growable && isLengthTracking(v) ? -1 : v instanceof DataView ? v.byteLength : (v as Uint8Array).length;
+  return { [MARK]: Kind.SHARED_BUFFER, h, gen, t, o: v.byteOffset, n };
+}
+
 /** A value made ready for `write`: the checks are done, the bytes computed. */
 export type Prepared =
   | { tag: 0 | 1 | 2 | 3 }
@@ -144,12 +182,17 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
       break;
   }
   if (v === null) return P_NULL;
+  if (v instanceof SharedArrayBuffer) {
+    const s = sharedFor(path);
+    const h = s.handleFor(v);
+    return { tag: 6, kind: Kind.SHARED_BUFFER, h, a: s.anchor ?? undefined, ai: s.ai };
+  }
   if (typeof v === 'object' && GORT_HANDLE in v) {
     const [kind, h, a, ai] = handleOf(v, path, heap);
     return { tag: 6, kind, h, a: a instanceof Anchor ? a : undefined, ai: ai ?? 0 };
   }
   const handles: number[] = [];
-  const replaced = check(v, path, new Set(), heap, handles);
+  const replaced = check(v, path, new Map(), heap, handles);
   try {
     return { tag: 7, bytes: serialize(replaced), handles: handles.length === 0 ? null : handles };
   } catch (e) {
@@ -185,14 +228,15 @@ const uncloneable = new Map<unknown, string>([
 
 /**
  * Walk an object graph: reject what structured clone would reject or silently mangle
- * (functions, symbols, class instances, which lose their prototype and private state),
- * replace nested runtime objects by markers. Returns v itself when nothing was replaced.
+ * (symbols, class instances, which lose their prototype and private state, functions that
+ * have no table entry), replace nested runtime objects, functions and fromModule() objects
+ * by markers. Returns v itself when nothing was replaced.
  */
-function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefined, hs: number[]): unknown {
+function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap | undefined, hs: number[]): unknown {
   if (typeof v === 'function') return fnMarker(v, path);
   if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
   if (typeof v !== 'object' || v === null) return v;
-  if (seen.has(v)) return v;
+  if (seen.has(v)) return seen.get(v);
   if (GORT_HANDLE in v) {
     const [kind, h] = handleOf(v, path, heap);
     hs.push(h);
@@ -207,11 +251,11 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
     );
   }
   if (v instanceof SharedArrayBuffer || (ArrayBuffer.isView(v) && v.buffer instanceof SharedArrayBuffer)) {
-    // v8.serialize would copy it, where structured clone shares it: refuse rather than copy.
-    throw new TypeError(
-      `gort: ${path} is (a view of) a SharedArrayBuffer, which gort values cannot share yet; ` +
-        `send numbers through a channel, or pass the buffer in workerData`,
-    );
+    // v8.serialize would copy it, where structured clone shares it: it travels as a marker
+    // naming its record (value/shared.ts), the same marker each time it recurs in this value.
+    const m = sharedMark(v, path, heap, hs);
+    seen.set(v, m);
+    return m;
   }
   if (ArrayBuffer.isView(v) || proto === typedArrayProto) return v;
   if (v instanceof Error) {
@@ -226,7 +270,7 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
         `fields when sent to another thread. Send a plain object (or its fields) instead`,
     );
   }
-  seen.add(v);
+  seen.set(v, v);
   let out: unknown = v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -269,16 +313,20 @@ function check(v: unknown, path: string, seen: Set<object>, heap: Heap | undefin
 }
 
 /** Revive markers left by `check`. */
-function reviveDeep(heap: Heap, v: unknown, seen: Set<object>, g: number): unknown {
-  if (typeof v !== 'object' || v === null || seen.has(v)) return v;
+function reviveDeep(heap: Heap, v: unknown, seen: Map<object, unknown>, g: number): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (seen.has(v)) return seen.get(v);
   if (FN_MARK in v) return reviveFn(v);
   if (MARK in v) {
-    const m = v as unknown as { h: number; gen: number };
-    const kind = (v as Record<string, number>)[MARK]!;
+    const m = v as unknown as SharedMark;
+    const kind = m[MARK];
     checkLive(heap, kind, m.h, m.gen);
-    return revive(kind, m.h, g);
+    let out = revive(kind, m.h, g);
+    if (kind === Kind.SHARED_BUFFER && m.t >= 0) out = makeView(out as SharedArrayBuffer, m.t, m.o, m.n);
+    seen.set(v, out); // a marker that recurs is one object, as the view or buffer it stands for was
+    return out;
   }
-  seen.add(v);
+  seen.set(v, v);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = reviveDeep(heap, v[i], seen, g);
   } else if (v instanceof Map) {
@@ -407,7 +455,7 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       // slice(), not subarray(): deserialize() makes typed arrays that alias its input, and
       // the block is freed (and reused) right after; they must own a private copy.
       const v = deserialize(heap.u8.slice(b + 4, b + 4 + n)) as unknown;
-      const out = reviveDeep(heap, v, new Set(), g);
+      const out = reviveDeep(heap, v, new Map(), g);
       if (consume) dropCloned(heap, b);
       return out;
     }

@@ -22,6 +22,8 @@ export const Kind = {
   ATOMIC64: 9,
   CONTEXT: 10,
   GROUP: 11,
+  /** A SharedArrayBuffer shared by reference (value/shared.ts): travels as a handle, revived as the same memory. */
+  SHARED_BUFFER: 15,
 } as const;
 
 export const RecordKind = {
@@ -60,4 +62,5 @@ export const kindName: Readonly<Record<number, string>> = {
   12: 'afterFunc registration',
   13: 'goroutine records',
   14: 'waiter',
+  15: 'SharedArrayBuffer',
 };
