@@ -6,10 +6,12 @@
  *                                           table on stdout, benchmarks/RESULTS.md written
  *   node benchmarks/run.mjs sched/spawn     one benchmark (or several); table only
  *   node benchmarks/run.mjs --quick         CI smoke: 2 repetitions, smaller sizes (< 60 s)
- *   options: --out FILE (write the report there; default RESULTS.md for a full, non-quick run),
+ *   options: --out FILE (write the report there, and its rows as JSON beside it, FILE with .json;
+ *            default for a full, non-quick run: RESULTS.md, results.json and the SVG charts under
+ *            charts/, which `node benchmarks/charts.mjs` redraws from results.json),
  *            --no-write, --wait-quiet[=S] (before calibrating and before every repetition, wait up
  *            to S seconds, default 300, until other processes use < 0.1 core: the machines
- *            here are shared; the wall times reported exclude those waits);
+ *            here are shared; the wall times reported and the timeout exclude those waits);
  *            env BENCH_REPS, BENCH_TIMEOUT_S (per benchmark; default 150, quick 50)
  *
  * The main thread calibrates the CPU kernels first (lib/cpu.mjs). Each benchmark then runs in
@@ -23,6 +25,7 @@ import { readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { calibrate } from './lib/cpu.mjs';
+import { writeCharts } from './charts.mjs';
 import { summarize, envLine, cpuModel, fmt, machineJiffies, waitQuiet, TICK_MS } from './lib/common.mjs';
 
 const BENCHMARKS = [
@@ -40,6 +43,9 @@ const BENCHMARKS = [
   ['chan/sieve', "Go's concurrent prime sieve, 2,000 primes, procs 2 and 1, vs a single-thread promise-channel version"],
   ['sync/mutex', "Mutex uncontended and contended across 2 Ms, vs the multithreading package's Mutex"],
   ['sync/fanin', 'WaitGroup fan-in of 10,000 goroutines; context cancel fan-out to 10,000 parked goroutines'],
+  ['par/mandelbrot', 'a 2048×2048 escape-time image into a shared Uint8Array, chunks of rows from a channel: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
+  ['par/matmul', '512×512 float64 matrix product over SharedArrayBuffers, rows split across goroutines: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
+  ['par/sort', 'merge sort of 10M float64 in a shared buffer (chunks sorted in parallel, merged in parallel rounds): sequential sort() vs gort procs 1 and 2 vs piscina vs Go'],
   ['mem/churn', 'the per-request pattern of a server from main (procs 2): withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup; requests/s and heap bytes left per request'],
   ['mem/parked', '100,000 goroutines parked on a channel over 2 Ms: RSS, shared heap and V8 heap per parked goroutine (Go: ~2.7 KB of RSS)'],
 ];
@@ -82,6 +88,7 @@ async function child(name) {
         if (maxS > 0) {
           const waited = await waitQuiet(maxS, 1000);
           waitedS += waited;
+          await send({ type: 'waited', seconds: waited }); // not counted against the timeout
           if (waited > 1.5) process.stderr.write(`  [${name}] waited ${waited.toFixed(0)} s for other processes to quiet down\n`);
         }
         open();
@@ -143,11 +150,21 @@ function runChild(name, env, timeoutMs) {
     });
     let msg = null;
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const kill = () => {
       timedOut = true;
       cp.kill('SIGKILL');
-    }, timeoutMs);
-    cp.on('message', (m) => (msg = m));
+    };
+    let deadline = performance.now() + timeoutMs;
+    let timer = setTimeout(kill, timeoutMs);
+    cp.on('message', (m) => {
+      if (m?.type !== 'waited') msg = m;
+      else {
+        // Time spent waiting for a quiet machine moves the deadline.
+        clearTimeout(timer);
+        deadline += m.seconds * 1000;
+        timer = setTimeout(kill, Math.max(0, deadline - performance.now()));
+      }
+    });
     cp.on('exit', (code, signal) => {
       clearTimeout(timer);
       const wallMs = performance.now() - t0;
@@ -294,6 +311,15 @@ async function main() {
   if (out !== undefined) {
     writeFileSync(out, report({ results, calib, reps, quick: opts.quick, started, load0, load1: os.loadavg(), totalS, dist0, dist1 }));
     console.log(`wrote ${out instanceof URL ? fileURLToPath(out) : out}`);
+    // The rows as data beside the report, for charts.mjs (and for charts redrawn later).
+    const outPath = out instanceof URL ? fileURLToPath(out) : out;
+    const jsonPath = outPath.replace(/(\.md)?$/, '.json').replace(/RESULTS\.json$/, 'results.json');
+    const data = { date: started.toISOString(), node: process.version, cores: os.availableParallelism(), cpu: cpuModel(), reps, quick: opts.quick, command: ['node benchmarks/run.mjs', ...argv].join(' '), results };
+    writeFileSync(jsonPath, JSON.stringify(data, null, 1) + '\n');
+    console.log(`wrote ${jsonPath}`);
+    if (opts.out === undefined) {
+      for (const p of writeCharts(data, fileURLToPath(new URL('./charts/', import.meta.url)))) console.log(`wrote ${p}`);
+    }
   }
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 const examples = [
   ['demo.mjs', { DEMO_LIMIT: '600000' }],
   ['readme.mjs', {}],
+  ['parallel-fill.mjs', {}],
   ['sieve.mjs', {}],
+  ['mandelbrot.mjs', {}], // writes mandelbrot.png in the temp directory
   ['pipeline.mjs', {}],
   ['timeout.mjs', {}],
   ['workerpool.mjs', {}],

@@ -10,6 +10,7 @@ const summary = await run(async () => {
     cancel();
   });
   if (process.env.CI || process.argv.includes('--auto')) setTimeout(() => process.kill(process.pid, 'SIGINT'), 300);
+  else console.log('a pipeline is running: press Ctrl-C to shut it down (or run with --auto)');
 
   const events = chan(8);
   const wg = new WaitGroup();

@@ -31,7 +31,9 @@ export function percentile(xs, p) {
   return s[k];
 }
 
+/** Median, min, max and count; a row without values (a variant not run) gives NaN, shown as '–'. */
 export function summarize(values) {
+  if (values.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
 }
 

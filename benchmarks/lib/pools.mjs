@@ -3,10 +3,16 @@ import { Piscina } from 'piscina';
 
 const filename = new URL('./piscina-task.mjs', import.meta.url).href;
 
-export async function piscinaPool(threads) {
-  const pool = new Piscina({ filename, minThreads: threads, maxThreads: threads });
+/**
+ * A pool of `threads` started threads on lib/piscina-task.mjs, or on module `file` (a URL or
+ * path), whose function `warm` then starts the threads (a file's default export may be
+ * anything else: a benchmark module's is the benchmark).
+ */
+export async function piscinaPool(threads, file = filename, warm = undefined) {
+  const pool = new Piscina({ filename: String(file), minThreads: threads, maxThreads: threads });
   // Make sure every thread is up before anything is timed.
-  await Promise.all(Array.from({ length: threads * 4 }, () => pool.run(0)));
+  const opts = warm === undefined ? undefined : { name: warm };
+  await Promise.all(Array.from({ length: threads * 4 }, () => pool.run(0, opts)));
   return pool;
 }
 

@@ -43,13 +43,13 @@ export default async function fanoutBench({ reps, quick, calib, log, quiet }) {
   const iters = calib.iters5ms;
   const ideal = (N * calib.item5msUs) / 1000;
   const rows = new Rows();
-  rows.def(`gort procs 1: ${N} × spawn(work 5 ms), then Promise.all`, 'ms', { better: 'lower', baseline: 'A3: piscina 1 worker 332 ms; C5: Go GOMAXPROCS=1 307 ms' });
-  rows.def(`gort procs 2: same`, 'ms', { better: 'lower', baseline: 'A3: piscina 2 workers 169 ms; C5: Go 157 ms', note: `ideal ≈ ${(ideal / 2).toFixed(0)} ms from the measured item time` });
+  rows.def(`gort procs 1: ${N} × spawn(work 5 ms), then Promise.all`, 'ms', { better: 'lower', chart: { time: 'gort', procs: 1 }, baseline: 'A3: piscina 1 worker 332 ms; C5: Go GOMAXPROCS=1 307 ms' });
+  rows.def(`gort procs 2: same`, 'ms', { better: 'lower', chart: { time: 'gort', procs: 2 }, baseline: 'A3: piscina 2 workers 169 ms; C5: Go 157 ms', note: `ideal ≈ ${(ideal / 2).toFixed(0)} ms from the measured item time` });
   rows.def('gort procs 2: items run by the less busy M', '%', { note: 'from stats().tasksPerM; 50% is an even split' });
-  rows.def('gort speedup procs 2 / procs 1', 'x', { target: { op: '>=', value: 1.9 }, baseline: 'A3: piscina 1.98, raw 1.96; C5: Go 1.97' });
+  rows.def('gort speedup procs 2 / procs 1', 'x', { chart: { speedup: 'gort', procs: 2, base: 1 }, target: { op: '>=', value: 1.9 }, baseline: 'A3: piscina 1.98, raw 1.96; C5: Go 1.97' });
   rows.def(`piscina 1 thread: ${N} × run(work 5 ms)`, 'ms', { better: 'lower' });
   rows.def('piscina 2 threads: same', 'ms', { better: 'lower' });
-  rows.def('piscina speedup 2 / 1 threads', 'x', { baseline: 'A3: piscina 1.98 (1.03–2.02)' });
+  rows.def('piscina speedup 2 / 1 threads', 'x', { chart: { speedup: 'piscina', procs: 2, base: 1 }, baseline: 'A3: piscina 1.98 (1.03–2.02)' });
   rows.def('gort procs 2 / piscina 2 threads, wall time', 'x', { better: 'lower', note: '< 1 means gort finished first' });
   for (let r = 0; r < reps; r++) {
     await quiet();

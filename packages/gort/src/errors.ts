@@ -3,6 +3,7 @@
  * errors). A broken runtime invariant is not in this table: it goes through `fatal()`, which
  * names the invariant and is a bug in gort, never in the caller.
  */
+import { inspect } from 'node:util';
 
 /** The shared heap reached its configured limit. */
 export class HeapExhaustedError extends RangeError {
@@ -99,10 +100,15 @@ export function fatal(msg: string): never {
   throw new RuntimeFatalError(`runtime: ${msg}`);
 }
 
+/**
+ * A thrown value in one line: an Error's name and message; anything else as util.inspect
+ * shows it (`{ code: 42 }`, not `[object Object]`), cut at 300 characters.
+ */
 export function describe(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   try {
-    return String(e);
+    const s = typeof e === 'string' ? e : inspect(e, { depth: 3, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200 });
+    return s.length > 300 ? `${s.slice(0, 299)}…` : s;
   } catch {
     return Object.prototype.toString.call(e);
   }

@@ -14,10 +14,14 @@ import { H } from '../heap/layout.js';
 
 export type { MemStats, SchedStats } from './stats.js';
 
-/** Scheduler counters, and the heap's memory (`memory`: bytes in use and free, live objects by kind). */
-export function stats(): SchedStats & { memory: MemStats } {
-  const heap = need('stats()').heap;
-  return { ...readStats(heap), memory: readMemStats(heap) };
+/**
+ * Scheduler counters, and the heap's memory (`memory`: bytes in use and free, live objects by
+ * kind; `sharedKept`: SharedArrayBuffers the calling thread keeps so that it can receive them
+ * again, one per buffer shared in the runtime and not yet reclaimed).
+ */
+export function stats(): SchedStats & { memory: MemStats & { sharedKept: number } } {
+  const t = need('stats()');
+  return { ...readStats(t.heap), memory: { ...readMemStats(t.heap), sharedKept: t.shared.size } };
 }
 
 export interface GoroutineInfo {
@@ -87,4 +91,5 @@ export async function collect(): Promise<void> {
   // Finalizers run in a task after the collection that found their objects dead.
   await new Promise<void>((r) => setTimeout(r, 5));
   await new Promise<void>((r) => setImmediate(r));
+  t.shared.sweep();
 }

@@ -25,7 +25,7 @@ import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
 import { T, initSchedRecords, threadWord } from '../sched/threads.js';
 import { initFnTable } from '../shipping/registry.js';
-import { current, setCurrent } from './thread.js';
+import { current, runtimeEnded, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
 import { describe } from '../value/describe.js';
@@ -179,7 +179,11 @@ export class Runtime {
     this.main.idle.ring(0);
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.main.shared.close();
-    if (current === this.main) setCurrent(null);
+    if (current === this.main) {
+      setCurrent(null);
+      const f = this.failed;
+      runtimeEnded(f === null ? 'it was shut down (run(main) returned, or rt.shutdown() was called)' : `it stopped on ${f.name}: ${f.message.split('\n')[0]}`);
+    }
     if (active === this) active = null;
   }
 }

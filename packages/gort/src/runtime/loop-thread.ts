@@ -47,6 +47,7 @@ export class LoopThread extends ThreadBase {
       else {
         this.anchors.endEpoch();
         this.pressure.poll();
+        this.shared.tick(performance.now());
       }
     }, 25);
     poll.unref();

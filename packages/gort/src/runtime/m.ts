@@ -285,6 +285,7 @@ export class M extends ThreadBase {
       // collection the heap asked for ends it first, so that the collection can free it.
       if (turnNow - this.epochAt > 25 || this.pressure.asked()) {
         this.anchors.endEpoch();
+        this.shared.tick(turnNow);
         this.epochAt = turnNow;
       }
       this.pressure.poll();

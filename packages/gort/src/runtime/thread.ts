@@ -469,10 +469,21 @@ setFnLookup(() => current?.fns);
 
 export function setCurrent(t: ThreadBase | null): void {
   current = t;
+  if (t !== null) ended = null;
+}
+
+/** Why this thread's last runtime ended, once it has (cleared when another starts). */
+let ended: string | null = null;
+/** The runtime of this thread ended (Runtime.shutdown): `why` is said by every later call that needs one. */
+export function runtimeEnded(why: string): void {
+  ended = why;
 }
 
 export function need(what: string): ThreadBase {
   if (current === null) {
+    if (ended !== null) {
+      throw new RuntimeStateError(`gort: ${what} was called after the runtime ended: ${ended}. Nothing of it runs any more; start a new one with run(main) or start()`);
+    }
     throw new RuntimeStateError(`gort: ${what} needs a running runtime: call it inside run(main), or after start()`);
   }
   if (current.crash !== null) throw crashedError(what, current.crash);

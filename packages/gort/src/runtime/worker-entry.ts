@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import '../index.js';
 import { Heap } from '../heap/heap.js';
 import { M } from './m.js';
+import { describe } from '../errors.js';
 
 const { sab, index } = workerData as { sab: SharedArrayBuffer; index: number };
 const port = parentPort!;
@@ -24,7 +25,7 @@ const m = new M(new Heap(sab), index, (goid, fn, error) => {
   try {
     port.postMessage({ type: 'panic', goid, fn, error });
   } catch {
-    port.postMessage({ type: 'panic', goid, fn, error: new Error(String(error)) });
+    port.postMessage({ type: 'panic', goid, fn, error: new Error(`a value that cannot be cloned: ${describe(error)}`) });
   }
 });
 port.postMessage({ type: 'ready' });

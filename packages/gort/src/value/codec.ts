@@ -5,10 +5,13 @@
  * | byte | slot field | meaning                                                        |
  * |------|------------|----------------------------------------------------------------|
  * | 0    | TAG        | Tag below                                                      |
- * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block; FUNC: function-table id |
+ * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block; VIEW: view block; FUNC: function-table id |
  * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: kind + 256 × generation             |
  *
- * Tags: UNDEF 0, NULL 1, FALSE 2, TRUE 3, NUMBER 4, STRING 5, HANDLE 6, CLONED 7, INT 8, FUNC 9.
+ * Tags: UNDEF 0, NULL 1, FALSE 2, TRUE 3, NUMBER 4, STRING 5, HANDLE 6, CLONED 7, INT 8, FUNC 9, VIEW 10.
+ *
+ * A view of a SharedArrayBuffer as the whole value is a VIEW: a 32-byte block [handle,
+ * generation, type, pad, byteOffset f64, length f64 (-1: tracking)], no serializer.
  *
  * Numbers, booleans, null, undefined and runtime handles are inline (no allocation); strings
  * are copied as UTF-16; anything else is checked, then encoded with structured-clone
@@ -46,7 +49,7 @@ import { Anchor, lendFrom } from '../runtime/anchors.js';
 import { isLengthTracking, makeView, viewTypeOf, type SharedBuffers } from './shared.js';
 import { FN_MARK, fnId, fnMarker, fnValue, moduleMarker, reviveFn } from '../shipping/fnvalue.js';
 
-export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, FUNC: 9 } as const;
+export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, FUNC: 9, VIEW: 10 } as const;
 
 /**
  * Whether n travels as Tag.INT: an int32 that is not -0. Such a number must come out of the
@@ -125,14 +128,21 @@ interface SharedMark {
 }
 function sharedMark(v: SharedArrayBuffer | ArrayBufferView, path: string, heap: Heap | undefined, hs: number[]): SharedMark {
   const b = (v instanceof SharedArrayBuffer ? v : v.buffer) as SharedArrayBuffer;
-  const h = sharedFor(path).handleFor(b);
+  const h = sharedFor(path).handleFor(b).h;
   hs.push(h);
   const gen = heap === undefined ? 0 : heap.genOf(h);
   if (v instanceof SharedArrayBuffer) return { [MARK]: Kind.SHARED_BUFFER, h, gen, t: -1, o: 0, n: 0 };
+  return { [MARK]: Kind.SHARED_BUFFER, h, gen, t: checkedViewType(v, path), o: v.byteOffset, n: viewLength(v) };
+}
+function checkedViewType(v: ArrayBufferView, path: string): number {
   const t = viewTypeOf(v);
-  if (t < 0) throw new TypeError(`gort: ${path} is a view of a SharedArrayBuffer of a type gort cannot rebuild (${Object.getPrototypeOf(v)?.constructor?.name ?? 'unknown'})`);
-  const n = b.growable && isLengthTracking(v) ? -1 : v instanceof DataView ? v.byteLength : (v as Uint8Array).length;
-  return { [MARK]: Kind.SHARED_BUFFER, h, gen, t, o: v.byteOffset, n };
+  if (t < 0) throw new TypeError(`gort: ${path} is a view of a SharedArrayBuffer of a type gort cannot rebuild (${(Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'unknown'})`);
+  return t;
+}
+/** A view's length as it travels: elements (bytes for a DataView), or -1 when it tracks a growable buffer. */
+function viewLength(v: ArrayBufferView): number {
+  if ((v.buffer as SharedArrayBuffer).growable && isLengthTracking(v)) return -1;
+  return v instanceof DataView ? v.byteLength : (v as Uint8Array).length;
 }
 
 /** A value made ready for `write`: the checks are done, the bytes computed. */
@@ -142,7 +152,8 @@ export type Prepared =
   | { tag: 5; str: string }
   | { tag: 6; kind: number; h: number; a: Anchor | undefined; ai: number }
   | { tag: 7; bytes: Uint8Array; handles: number[] | null }
-  | { tag: 9; id: number };
+  | { tag: 9; id: number }
+  | { tag: 10; h: number; a: Anchor; ai: number; t: number; o: number; n: number };
 
 const P_UNDEF = { tag: 0 } as const;
 const P_NULL = { tag: 1 } as const;
@@ -183,9 +194,12 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
   }
   if (v === null) return P_NULL;
   if (v instanceof SharedArrayBuffer) {
-    const s = sharedFor(path);
-    const h = s.handleFor(v);
-    return { tag: 6, kind: Kind.SHARED_BUFFER, h, a: s.anchor ?? undefined, ai: s.ai };
+    const held = sharedFor(path).handleFor(v);
+    return { tag: 6, kind: Kind.SHARED_BUFFER, h: held.h, a: held.anchor, ai: held.ai };
+  }
+  if (ArrayBuffer.isView(v) && v.buffer instanceof SharedArrayBuffer) {
+    const held = sharedFor(path).handleFor(v.buffer);
+    return { tag: 10, h: held.h, a: held.anchor, ai: held.ai, t: checkedViewType(v, path), o: v.byteOffset, n: viewLength(v) };
   }
   if (typeof v === 'object' && GORT_HANDLE in v) {
     const [kind, h, a, ai] = handleOf(v, path, heap);
@@ -379,6 +393,17 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
     case 9:
       aux = p.id;
       break;
+    case 10: {
+      if (!lendFrom(heap, p.a, p.ai, p.h)) heap.retain(p.h);
+      aux = heap.alloc(VIEW_BYTES);
+      const w = aux >> 2;
+      heap.i32[w] = p.h;
+      heap.i32[w + 1] = heap.genOf(p.h);
+      heap.i32[w + 2] = p.t;
+      heap.f64[(aux + 16) >> 3] = p.o;
+      heap.f64[(aux + 24) >> 3] = p.n;
+      break;
+    }
     default:
       break;
   }
@@ -449,6 +474,22 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       }
       return obj;
     }
+    case Tag.VIEW: {
+      const b = heap.i32[i + 1]!;
+      const h = heap.i32[b >> 2]!;
+      checkLive(heap, Kind.SHARED_BUFFER, h, heap.i32[(b >> 2) + 1]!);
+      if (consume) decoding.consume = h; // the buffer's new user object takes the slot's count
+      const buf = revive(Kind.SHARED_BUFFER, h, g) as SharedArrayBuffer;
+      const view = makeView(buf, heap.i32[(b >> 2) + 2]!, heap.f64[(b + 16) >> 3]!, heap.f64[(b + 24) >> 3]!);
+      if (consume) {
+        heap.free(b);
+        if (decoding.consume === h) {
+          decoding.consume = 0;
+          release(heap, h); // the buffer already had its object here
+        }
+      }
+      return view;
+    }
     case Tag.CLONED: {
       const b = heap.i32[i + 1]!;
       const n = heap.i32[b >> 2]!;
@@ -464,6 +505,14 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
     default:
       return fatal(`value slot ${slot} has bad tag ${tag}`);
   }
+}
+
+const VIEW_BYTES = 32;
+/** Free a VIEW block; the handle it names, whose count the caller releases. */
+function dropView(heap: Heap, b: number): number {
+  const h = heap.i32[b >> 2]!;
+  heap.free(b);
+  return h;
 }
 
 /** Free a CLONED block; release the handles it lists, or push them onto `into` (a destructor's). */
@@ -486,6 +535,7 @@ export function dropInto(heap: Heap, slot: number, into: number[]): void {
   const tag = heap.i32[slot >> 2]!;
   if (tag === Tag.STRING) heap.free(heap.i32[(slot >> 2) + 1]!);
   else if (tag === Tag.CLONED) dropCloned(heap, heap.i32[(slot >> 2) + 1]!, into);
+  else if (tag === Tag.VIEW) into.push(dropView(heap, heap.i32[(slot >> 2) + 1]!));
   else if (tag === Tag.HANDLE) into.push(heap.i32[(slot >> 2) + 1]!);
   heap.i32[slot >> 2] = Tag.UNDEF;
 }
@@ -503,7 +553,10 @@ export function drop(heap: Heap, slot: number): void {
   const tag = heap.i32[slot >> 2]!;
   if (tag === Tag.STRING) heap.free(heap.i32[(slot >> 2) + 1]!);
   else if (tag === Tag.CLONED) dropCloned(heap, heap.i32[(slot >> 2) + 1]!);
-  else if (tag === Tag.HANDLE) {
+  else if (tag === Tag.VIEW) {
+    heap.i32[slot >> 2] = Tag.UNDEF;
+    release(heap, dropView(heap, heap.i32[(slot >> 2) + 1]!));
+  } else if (tag === Tag.HANDLE) {
     heap.i32[slot >> 2] = Tag.UNDEF;
     release(heap, heap.i32[(slot >> 2) + 1]!);
   }

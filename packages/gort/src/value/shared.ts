@@ -12,8 +12,8 @@
  * Sending the buffer again, from any thread that has it, is a table look-up: no message.
  *
  * Per thread, for each live record:
- * - a *keeper*: the buffer object as it arrived from the channel, held strongly while the
- *   record lives and never handed to the program. From it the thread can make a new object
+ * - a *keeper*: the buffer object as it arrived from the channel (on the registering thread,
+ *   a clone made at once), held strongly while the record lives and never handed to the program. From it the thread can make a new object
  *   for the memory after the program's was collected (structuredClone of a SharedArrayBuffer
  *   shares its memory).
  * - at most one *user object*: what decoding returns, a clone of the keeper (or, on the thread
@@ -23,7 +23,8 @@
  *   WeakMap entry keyed by the user object, so it lives at least as long as that object.
  * The record lives while a user object on some thread or a value slot names it; keepers do not
  * count. Once it is freed, every thread drops its keeper at its next sweep, which runs when
- * the table has doubled since the last (amortized O(1) per entry).
+ * the table has doubled since the last (amortized O(1) per entry), at least once a second from
+ * the thread's loop while the table is not empty, and after collect().
  *
  * A thread that joined after a buffer was posted (attach()) has no message for it: on a miss it
  * posts a request, and any thread that holds the keeper posts the buffer again (the main
@@ -51,14 +52,14 @@ const REC_BYTES = 8;
 /** What a thread knows of one registered buffer. */
 interface Entry {
   readonly h: number;
-  /** The keeper (undefined until its message arrived here). */
+  /** The keeper (undefined until its message arrived here; on the registering thread, a clone made at once). */
   k: SharedArrayBuffer | undefined;
   /** This thread's user object, if it made one. */
   u: WeakRef<SharedArrayBuffer> | undefined;
 }
 
 /** A user object's hold: its record and its count's epoch. */
-interface Held {
+export interface Held {
   readonly h: number;
   readonly serial: number;
   readonly anchor: Anchor;
@@ -114,34 +115,28 @@ export function makeView(b: SharedArrayBuffer, t: number, o: number, n: number):
 }
 
 export class SharedBuffers {
-  private readonly rx: BroadcastChannel;
-  private readonly tx: BroadcastChannel;
+  /** The runtime's channel: this thread posts and listens on one instance (a post never comes back to it). */
+  private readonly bc: BroadcastChannel;
   private readonly bySerial = new Map<number, Entry>();
   private readonly users = new WeakMap<SharedArrayBuffer, Held>();
   private sweepAt = 64;
+  private sweptAt = 0;
   private closed = false;
-  /** Set by handleFor: the epoch and entry of the count the user object holds (a slot may borrow from it). */
-  anchor: Anchor | null = null;
-  ai = 0;
 
   constructor(
     private readonly heap: Heap,
     private readonly anchors: Anchors,
   ) {
-    const name = channelName(heap);
-    this.rx = new BroadcastChannel(name);
-    this.tx = new BroadcastChannel(name);
-    this.rx.onmessage = (e: unknown) => this.take((e as { data: Message }).data);
-    this.rx.unref();
-    this.tx.unref();
+    this.bc = new BroadcastChannel(channelName(heap));
+    this.bc.onmessage = (e: unknown) => this.take((e as { data: Message }).data);
+    this.bc.unref();
   }
 
   /** Stop listening (the runtime stopped). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rx.close();
-    this.tx.close();
+    this.bc.close();
     this.bySerial.clear();
   }
 
@@ -151,28 +146,25 @@ export class SharedBuffers {
   }
 
   /**
-   * The handle for buffer b, registering it on its first trip from this thread; sets `anchor`
-   * and `ai` to the count b's user object holds.
+   * The hold of buffer b's user object here (its record, and the epoch entry of its count, which
+   * a slot may borrow from), registering b on its first trip from this thread.
    */
-  handleFor(b: SharedArrayBuffer): number {
+  handleFor(b: SharedArrayBuffer): Held {
     const held = this.users.get(b);
-    if (held !== undefined) {
-      this.anchor = held.anchor;
-      this.ai = held.ai;
-      return held.h;
-    }
+    if (held !== undefined) return held;
     if (this.closed) throw new RuntimeFatalError('runtime: a shared buffer was sent on a thread whose runtime stopped');
     const heap = this.heap;
     const h = heap.allocCounted(REC_BYTES, Kind.SHARED_BUFFER);
     const serial = (Atomics.add(heap.i32, H.SHARED_SEQ, 1) + 1) | 0;
     Atomics.store(heap.i32, h >> 2, serial);
     Atomics.store(heap.i32, (h >> 2) + 1, 0);
-    this.tx.postMessage({ h, s: serial, b } satisfies Message);
-    const e: Entry = { h, k: undefined, u: undefined };
+    this.bc.postMessage({ h, s: serial, b } satisfies Message);
+    // This thread's keeper: its own post does not come back to it.
+    const e: Entry = { h, k: structuredClone(b), u: undefined };
     this.bySerial.set(serial, e);
-    this.own(e, serial, b, this.anchors.take(h));
+    const own = this.own(e, serial, b, this.anchors.take(h));
     this.sweepIfDue();
-    return h;
+    return own;
   }
 
   /**
@@ -195,16 +187,18 @@ export class SharedBuffers {
     return b;
   }
 
-  private own(e: Entry, serial: number, b: SharedArrayBuffer, a: Anchor): void {
+  private own(e: Entry, serial: number, b: SharedArrayBuffer, a: Anchor): Held {
+    // The hold is reachable only through b's WeakMap entry: nothing else here may keep the
+    // anchor, or the epoch (and up to 15 other records' counts) would outlive its objects.
+    const held: Held = { h: e.h, serial, anchor: a, ai: this.anchors.index };
     e.u = new WeakRef(b);
-    this.users.set(b, { h: e.h, serial, anchor: a, ai: this.anchors.index });
-    this.anchor = a;
-    this.ai = this.anchors.index;
+    this.users.set(b, held);
+    return held;
   }
 
   /** Take the messages that arrived (without turning the event loop). */
   private drain(): void {
-    for (let m = receiveMessageOnPort(this.rx as never); m !== undefined; m = receiveMessageOnPort(this.rx as never)) {
+    for (let m = receiveMessageOnPort(this.bc as never); m !== undefined; m = receiveMessageOnPort(this.bc as never)) {
       this.take((m as { message: Message }).message);
     }
   }
@@ -214,7 +208,7 @@ export class SharedBuffers {
     if ('want' in m) {
       const e = this.bySerial.get(m.want);
       const b = e?.k ?? e?.u?.deref();
-      if (b !== undefined) this.tx.postMessage({ h: m.h, s: m.want, b } satisfies Message);
+      if (b !== undefined) this.bc.postMessage({ h: m.h, s: m.want, b } satisfies Message);
       return;
     }
     const e = this.bySerial.get(m.s);
@@ -230,7 +224,7 @@ export class SharedBuffers {
     let e = this.bySerial.get(serial);
     if (e?.k !== undefined) return e;
     // Joined after it was posted: ask, and wait for an answer from a thread's event loop.
-    this.tx.postMessage({ want: serial, h } satisfies Message);
+    this.bc.postMessage({ want: serial, h } satisfies Message);
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (let waited = 0; waited < 10_000; waited++) {
       Atomics.wait(nap, 0, 0, 1);
@@ -241,13 +235,23 @@ export class SharedBuffers {
     throw new RuntimeFatalError(`runtime: shared buffer record ${h} (serial ${serial}) was decoded, but no thread sent its buffer within 10 s`);
   }
 
-  /** Drop the keepers of freed records, when the table doubled since the last sweep. */
+  /** Sweep when the table doubled since the last sweep. */
   private sweepIfDue(): void {
-    if (this.bySerial.size < this.sweepAt) return;
+    if (this.bySerial.size >= this.sweepAt) this.sweep();
+  }
+
+  /** Called every few tens of ms by the thread's loop: sweep at least once a second while the table is not empty. */
+  tick(now: number): void {
+    if (this.bySerial.size > 0 && now - this.sweptAt > 1000) this.sweep();
+  }
+
+  /** Drop the keepers of freed records (and with them the memory of buffers no one uses). */
+  sweep(): void {
     for (const [s, e] of this.bySerial) {
       if (e.u?.deref() === undefined && this.serialOf(e.h) !== s) this.bySerial.delete(s);
     }
     this.sweepAt = Math.max(64, 2 * this.bySerial.size);
+    this.sweptAt = performance.now();
   }
 
   /** Entries in this thread's table (tests, stats). */

@@ -1,0 +1,3 @@
+module gort.local/benchmarks/par
+
+go 1.19

@@ -1,0 +1,74 @@
+/**
+ * What a program is told after its runtime ended (runtime/thread.ts need, errors.ts describe):
+ * a call made after a panic stopped the runtime names the panic, not "call it inside
+ * run(main)"; a call after a normal end says the runtime was shut down; a thrown value that
+ * is not an Error is shown as inspect shows it, not as [object Object]; the next run() starts
+ * clean.
+ */
+import { describe, it, expect } from 'vitest';
+import { run, go, chan, sleep, GoroutinePanic, RuntimeStateError } from 'gort';
+
+/** Run main; resolve with what run() settled with and what `later` (called 200 ms after start, past the end) threw. */
+async function endThenCall(main: () => Promise<unknown>): Promise<{ settled: unknown; later: unknown }> {
+  let later: Promise<unknown> = Promise.resolve(null);
+  const settled = await run(async () => {
+    later = new Promise((r) => setTimeout(r, 200)).then(() => {
+      try {
+        chan();
+        return 'no error';
+      } catch (e) {
+        return e;
+      }
+    });
+    return main();
+  }).then(
+    (v) => v,
+    (e: unknown) => e,
+  );
+  return { settled, later: await later };
+}
+
+describe('after the runtime ended', () => {
+  it('a call from main\'s body after a panic names the panic', async () => {
+    const { settled, later } = await endThenCall(async () => {
+      go(async function worker() {
+        throw new Error('disk full');
+      });
+      await sleep(10_000);
+    });
+    expect(settled).toBeInstanceOf(GoroutinePanic);
+    expect(later).toBeInstanceOf(RuntimeStateError);
+    expect((later as Error).message).toMatch(/^gort: chan\(\) was called after the runtime ended: it stopped on GoroutinePanic: panic in goroutine \d+ \[worker\]: Error: disk full\./);
+    expect((later as Error).message).not.toMatch(/call it inside run/);
+  });
+
+  it('a call after a normal end says the runtime was shut down', async () => {
+    const { settled, later } = await endThenCall(async () => 7);
+    expect(settled).toBe(7);
+    expect((later as Error).message).toMatch(/after the runtime ended: it was shut down/);
+  });
+
+  it('a thrown value that is not an Error is shown, not [object Object]', async () => {
+    const e = await run(async () => {
+      go(async function thrower() {
+        throw { code: 42, why: 'disk' };
+      });
+      await sleep(10_000);
+    }).catch((e: unknown) => e);
+    expect(e).toBeInstanceOf(GoroutinePanic);
+    expect((e as Error).message).toBe(`panic in goroutine ${(e as GoroutinePanic).goid} [thrower]: { code: 42, why: 'disk' }`);
+    expect((e as GoroutinePanic).error).toEqual({ code: 42, why: 'disk' });
+  });
+
+  it('the next run() starts clean', async () => {
+    await run(async () => {
+      go(async function boom() {
+        throw new Error('x');
+      });
+      await sleep(10_000);
+    }).catch(() => {});
+    expect(() => chan()).toThrow(/after the runtime ended: it stopped on GoroutinePanic/);
+    expect(await run(async () => chan(3).cap)).toBe(3);
+    expect(() => chan()).toThrow(/it was shut down/);
+  });
+});
