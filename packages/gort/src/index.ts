@@ -19,7 +19,9 @@ export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';
-export * from './errgroup/index.js';
+// errgroup's Group at the root; its withContext is Group.withContext here (the bare name, from
+// gort/errgroup, would read as context's to a Go user).
+export { Group } from './errgroup/index.js';
 export { exportRef, attach, isRuntimeRef, type RuntimeRef } from './runtime/attach.js';
 export {
   HeapExhaustedError,
