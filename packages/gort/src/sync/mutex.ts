@@ -44,6 +44,10 @@ type Acquire = { lifo: boolean };
 
 export class Mutex extends RuntimeObject implements Locker {
 
+  /** An unlocked Mutex. */
+  constructor();
+  /** @internal revival of a handle, or a record embedded in its owner's */
+  constructor(handle?: number, g?: number, embedded?: boolean);
   constructor(handle?: number, g?: number, embedded = false) {
     super('new Mutex()', Kind.MUTEX, (1 + SEMA_WORDS) * 4, handle, g, embedded);
   }

@@ -22,6 +22,10 @@ const MUTEX_BYTE = 8;
 export class Once extends RuntimeObject {
   private readonly m: Mutex;
 
+  /** A Once that has not run. */
+  constructor();
+  /** @internal revival of a handle */
+  constructor(handle?: number, g?: number);
   constructor(handle?: number, g?: number) {
     super('new Once()', Kind.ONCE, 32, handle, g);
     this.m = new Mutex(this.h + MUTEX_BYTE, this.g, true);

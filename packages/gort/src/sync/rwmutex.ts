@@ -33,6 +33,10 @@ const WAIT_W = waitCode('sync.RWMutex.Lock');
 export class RWMutex extends RuntimeObject {
   private readonly w: Mutex;
 
+  /** An unlocked RWMutex. */
+  constructor();
+  /** @internal revival of a handle */
+  constructor(handle?: number, g?: number);
   constructor(handle?: number, g?: number) {
     super('new RWMutex()', Kind.RWMUTEX, BYTES, handle, g);
     this.w = new Mutex(this.h, this.g, true); // the embedded writer mutex shares the record
