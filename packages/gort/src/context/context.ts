@@ -73,8 +73,9 @@ import type { Heap } from '../heap/heap.js';
 import { fatal } from '../errors.js';
 import { decoding, Kind, RecordKind } from '../value/kinds.js';
 
-const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
-const BYTES = 25 * 4;
+/** Word offsets of a context record (the table above); an afterFunc record has the same size. */
+export const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
+export const C_BYTES = 25 * 4;
 
 /** The record whose STATE, DONE and children apply to h: h, or for a value context its nearest cancelable ancestor. */
 function cancelable(a: Int32Array, h: number): number {
@@ -201,8 +202,8 @@ export class Context implements HandleObject {
 /** A new context record with one reference (the caller's), holding `parent` (counted). */
 function alloc(t: Thread, parent: number, deadline: number): number {
   const heap = t.heap;
-  const h = heap.allocCounted(BYTES, Kind.CONTEXT);
-  heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
+  const h = heap.allocCounted(C_BYTES, Kind.CONTEXT);
+  heap.i32.fill(0, h >> 2, (h + C_BYTES) >> 2);
   if (parent !== 0) heap.retain(parent);
   heap.i32[(h >> 2) + C.PARENT] = parent;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
@@ -462,12 +463,12 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
   let h: number;
   try {
-    h = heap.allocCounted(BYTES, RecordKind.AFTER_FUNC); // this reference: "pending", dropped when it starts or stops
+    h = heap.allocCounted(C_BYTES, RecordKind.AFTER_FUNC); // this reference: "pending", dropped when it starts or stops
   } catch (e) {
     dropArgs(heap, argsH);
     throw e;
   }
-  a.fill(0, h >> 2, (h + BYTES) >> 2);
+  a.fill(0, h >> 2, (h + C_BYTES) >> 2);
   a[(h >> 2) + C.HAS_VALUE] = AFTER;
   a[(h >> 2) + C.KEY] = fnId;
   a[(h >> 2) + C.KEY + 1] = argsH;

@@ -24,9 +24,9 @@ import { Mutex, type Locker } from './mutex.js';
 import { RWMutex } from './rwmutex.js';
 import { semenqueue, semwakeAll, semwakeOne } from './sema.js';
 
-const WAITQ = 0;
-const L_KIND = 4;
-const L = 5;
+/** Word offsets of a Cond (the table above). */
+export const COND = { WAITQ: 0, L_KIND: 4, L: 5 } as const;
+export const COND_BYTES = 32;
 const WAIT = waitCode('sync.Cond.Wait');
 
 export class Cond extends RuntimeObject {
@@ -37,12 +37,12 @@ export class Cond extends RuntimeObject {
     if (handle === undefined && !(l instanceof Mutex) && !(l instanceof RWMutex)) {
       throw new TypeError(`sync: new Cond() needs a Mutex or an RWMutex, got ${describe(l)}`);
     }
-    super('new Cond()', Kind.COND, 32, handle, g);
+    super('new Cond()', Kind.COND, COND_BYTES, handle, g);
     if (handle === undefined) {
       const [kind, lh] = (l as unknown as HandleObject)[GORT_HANDLE]();
       this.t.heap.retain(lh); // the Cond keeps its locker
-      this.t.heap.i32[(this.h >> 2) + L_KIND] = kind;
-      this.t.heap.i32[(this.h >> 2) + L] = lh;
+      this.t.heap.i32[(this.h >> 2) + COND.L_KIND] = kind;
+      this.t.heap.i32[(this.h >> 2) + COND.L] = lh;
     }
     this.L = l;
   }
@@ -51,24 +51,24 @@ export class Cond extends RuntimeObject {
     // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
     // that eats a later signal.
     if (!(this.L as Mutex | RWMutex).locked()) throw new SyncError('sync: Cond.wait without holding its lock (unlock of unlocked mutex)');
-    const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g, this);
+    const p = semenqueue(this.t, (this.h >> 2) + COND.WAITQ, WAIT, this.g, this);
     this.L.unlock();
     await p;
     await this.L.lock();
   }
 
   signal(): void {
-    semwakeOne(this.t, (this.h >> 2) + WAITQ);
+    semwakeOne(this.t, (this.h >> 2) + COND.WAITQ);
   }
 
   broadcast(): void {
-    semwakeAll(this.t, (this.h >> 2) + WAITQ);
+    semwakeAll(this.t, (this.h >> 2) + COND.WAITQ);
   }
 }
 
 /** A Cond's last reference is gone: let go of its locker. */
 onLastRelease(Kind.COND, (heap, h, more) => {
-  const lh = heap.i32[(h >> 2) + L]!;
+  const lh = heap.i32[(h >> 2) + COND.L]!;
   heap.freeCounted(h);
   more.push(lh);
 });
@@ -76,8 +76,8 @@ onLastRelease(Kind.COND, (heap, h, more) => {
 registerHandleKind(Kind.COND, (h, g) => {
   const heap = need('Cond').heap;
   if (heap.kindOf(h) !== Kind.COND) throw badHandle('Cond', Kind.COND, heap.kindOf(h), h); // before reading its words
-  const kind = heap.i32[(h >> 2) + L_KIND]!;
-  const lh = heap.i32[(h >> 2) + L]!;
+  const kind = heap.i32[(h >> 2) + COND.L_KIND]!;
+  const lh = heap.i32[(h >> 2) + COND.L]!;
   const l = kind === Kind.RWMUTEX ? new RWMutex(lh, g) : new Mutex(lh, g);
   return new Cond(l, h, g);
 });

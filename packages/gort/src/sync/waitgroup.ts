@@ -30,7 +30,9 @@ import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
 
-const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+/** Word offsets of a WaitGroup (the table above). */
+export const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+export const WG_BYTES = 16;
 /** The counter is an int32 word. */
 const MAX_COUNT = 0x7fffffff;
 
@@ -38,7 +40,7 @@ export class WaitGroup extends RuntimeObject {
 
   /** A new WaitGroup with counter 0. (The arguments are the runtime's, for revival.) */
   constructor(handle?: number, g?: number, embedded = false) {
-    super('new WaitGroup()', Kind.WAITGROUP, 16, handle, g, embedded);
+    super('new WaitGroup()', Kind.WAITGROUP, WG_BYTES, handle, g, embedded);
   }
 
   /** Add delta (may be negative) to the counter. */
