@@ -50,7 +50,8 @@ const SPIN_MS = 0.05;
  * How long an M whose goroutines are parked keeps watching for their wake-up before it
  * parks itself. A started goroutine cannot move to the M that wakes it (Go's ready() puts it
  * on the waker's P; we cannot), so a cross-M hand-off is fast only if its M is awake: a
- * parked M costs ~7 µs and an event-loop turn to wake (reference note 3, docs/architecture.md).
+ * parked M costs ~7 µs and an event-loop turn to wake (docs/design/scheduler.md, "Go's rules
+ * kept", hand-off polling).
  */
 const POLL_MS = 0.1;
 /** The short watch before the macrotask turn (see the loop). */
