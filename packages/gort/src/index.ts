@@ -1,6 +1,11 @@
 /**
- * gort: Go-style concurrency for Node.js. The public facade; the engine is under runtime/
- * and sched/. Every name exported here is also in scope inside inline goroutines.
+ * gort: Go-style concurrency for Node.js. Goroutines on worker threads (`run`, `go`,
+ * `spawn`), channels and `select`, and Go's `sync`, `context` and `errgroup`, shared by every
+ * thread. Every name exported here is also in scope inside inline goroutines.
+ *
+ * (The public facade; the engine is under runtime/ and sched/.)
+ *
+ * @module gort
  */
 import * as self from './index.js';
 import { need, current } from './runtime/thread.js';
@@ -103,7 +108,7 @@ export function goid(): number {
 
 type AnyFn = (...args: never[]) => unknown;
 /** The function exports of module M, as goroutine references. */
-export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends AnyFn ? K : never]: Mod[K] };
+export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends (...args: never[]) => unknown ? K : never]: Mod[K] };
 
 /**
  * Goroutine functions defined in an ES module: each thread imports the module on first use,

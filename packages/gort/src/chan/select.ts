@@ -36,6 +36,7 @@ import { chanOwner, ensureShared, requestShared } from './local.js';
 import { disposedArg, isDisposed } from '../runtime/object.js';
 import { Kind } from '../value/kinds.js';
 
+/** A case of `select()`: made only by `recv()` and `send()`. */
 export interface SelectCase<R> {
   /** @internal */ readonly dir: 'send' | 'recv';
   /** @internal */ readonly ch: Chan<unknown> | null;
@@ -102,7 +103,9 @@ function checkSelect(cases: unknown, options: unknown): void {
   if (d !== undefined && typeof d !== 'function') throw new TypeError(`gort: select()'s options.default must be a function, got ${describe(d)}`);
 }
 
+/** Options of `select()`. */
 export interface SelectOptions<R> {
+  /** Taken when no case can proceed at once: `select()` then resolves to its result without waiting (Go's `default:`). */
   default?: () => R;
 }
 
@@ -113,6 +116,18 @@ function ownerOf(ch: Chan<unknown>): number {
   return (ch as unknown as { g: number }).g;
 }
 
+/**
+ * Go's `select`: wait until one of the cases can proceed, run it, and resolve to its
+ * function's result. When several can, one is chosen at random, as in Go. A case on a `null`
+ * channel never fires (Go's nil channel). With `options.default`, never waits.
+ *
+ * ```js
+ * const r = await select([
+ *   recv(results, (v, ok) => (ok ? v : 'closed')),
+ *   recv(after(1000), () => 'timeout'),
+ * ]);
+ * ```
+ */
 export function select<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R> = {}): Promise<Awaited<R>> {
   const t = need('select()');
   checkSelect(cases, options);

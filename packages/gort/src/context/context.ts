@@ -85,6 +85,7 @@ function cancelable(a: Int32Array, h: number): number {
 
 /** Go's context.Canceled. */
 export class CanceledError extends Error {
+  /** Always `'CanceledError'`. */
   override name = 'CanceledError';
   constructor() {
     super('context canceled');
@@ -92,17 +93,36 @@ export class CanceledError extends Error {
 }
 /** Go's context.DeadlineExceeded. */
 export class DeadlineExceededError extends Error {
+  /** Always `'DeadlineExceededError'`. */
   override name = 'DeadlineExceededError';
   constructor() {
     super('context deadline exceeded');
   }
 }
-/** The values err() returns (one per thread, so `ctx.err() === Canceled` holds). */
+/** What `err()` returns once a context is canceled (one per thread, so `ctx.err() === Canceled` holds). */
 export const Canceled = new CanceledError();
+/** What `err()` returns once a context's deadline passed (one per thread, as `Canceled`). */
 export const DeadlineExceeded = new DeadlineExceededError();
 
+/** Cancels its context (and every context made from it). Idempotent, as Go's: later calls, and calls after the runtime ended, do nothing. */
 export type CancelFunc = () => void;
 
+/**
+ * Go's `context.Context`, shared by every thread that holds it: cancellation, a deadline and
+ * values that reach goroutines on every M. Made by `background()`, `withCancel()`,
+ * `withTimeout()`, `withDeadline()`, `withValue()` and their kin; passed to goroutines like any
+ * runtime object.
+ *
+ * ```js
+ * const [ctx, cancel] = withTimeout(background(), 500);
+ * const steps = await spawn(async (ctx) => {
+ *   let i = 0;
+ *   while (ctx.err() === null) { i++; await sleep(1); } // until the 500 ms have passed
+ *   return i;
+ * }, ctx);
+ * cancel(); // always: it releases the context's timer
+ * ```
+ */
 export class Context implements HandleObject {
   /** @internal */
   readonly h: number;
@@ -129,6 +149,7 @@ export class Context implements HandleObject {
     this.ai = this.t.anchors.index;
   }
 
+  /** @internal */
   [GORT_HANDLE](): readonly [number, number, unknown?, number?] {
     if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
     return [Kind.CONTEXT, this.h, this.anchor, this.ai];

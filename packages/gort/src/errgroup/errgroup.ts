@@ -40,6 +40,11 @@ import { Context, cancelContext, withCancel } from '../context/context.js';
 export const EG = { WG: 0, ERRSET: 4, CTX: 5, SEM: 6, ERR: 8 } as const;
 export const EG_BYTES = 48;
 
+/**
+ * x/sync's `errgroup.Group`: run goroutines, wait for them all, and get the first error one
+ * of them threw. Made with `new Group()`, or `withContext(ctx)` for a group whose context is
+ * canceled by the first error (and when `wait()` returns).
+ */
 export class Group extends RuntimeObject {
   private readonly wg: WaitGroup;
 

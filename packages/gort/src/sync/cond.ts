@@ -29,7 +29,17 @@ export const COND = { WAITQ: 0, L_KIND: 4, L: 5 } as const;
 export const COND_BYTES = 32;
 const WAIT = waitCode('sync.Cond.Wait');
 
+/**
+ * Go's `sync.Cond`: goroutines wait for a condition guarded by a `Mutex` or `RWMutex`.
+ *
+ * ```js
+ * await cond.L.lock();
+ * while (!ready.load()) await cond.wait();
+ * cond.L.unlock();
+ * ```
+ */
 export class Cond extends RuntimeObject {
+  /** The lock the condition is guarded by (Go's `c.L`). */
   readonly L: Locker;
 
   /** A Cond whose wait() unlocks and relocks `l` (a Mutex or RWMutex). */
@@ -47,6 +57,11 @@ export class Cond extends RuntimeObject {
     this.L = l;
   }
 
+  /**
+   * Unlock `L`, wait for a `signal` or `broadcast`, then lock `L` again before resolving.
+   * Call it with `L` held, in a loop that re-checks the condition (a wake-up is only a hint, as
+   * in Go). Without `L` held, throws `SyncError` before it waits.
+   */
   async wait(): Promise<void> {
     // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
     // that eats a later signal.
@@ -57,10 +72,12 @@ export class Cond extends RuntimeObject {
     await this.L.lock();
   }
 
+  /** Wake one goroutine waiting in `wait()`, if any. */
   signal(): void {
     semwakeOne(this.t, (this.h >> 2) + COND.WAITQ);
   }
 
+  /** Wake every goroutine waiting in `wait()`. */
   broadcast(): void {
     semwakeAll(this.t, (this.h >> 2) + COND.WAITQ);
   }

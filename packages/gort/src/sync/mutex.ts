@@ -35,14 +35,28 @@ export const MU_BYTES = (1 + SEMA_WORDS) * 4;
 const RESOLVED = Promise.resolve();
 const WAIT_LOCK = waitCode('sync.Mutex.Lock');
 
+/** What `Cond` locks and unlocks: a `Mutex`, an `RWMutex`, or an `RWMutex`'s `rlocker()` (Go's `sync.Locker`). */
 export interface Locker {
+  /** Lock; the promise resolves once held. */
   lock(): Promise<void>;
+  /** Unlock. */
   unlock(): void;
 }
 
 /** A request from the slow path: park on the semaphore (lifo: go to the front). */
 type Acquire = { lifo: boolean };
 
+/**
+ * Go's `sync.Mutex`, shared by every thread that holds it: goroutines on any M, the main
+ * thread, attached threads. Fair as Go's: a waiter that waited over 1 ms gets the lock handed
+ * to it (starvation mode). Not owned by a goroutine: any goroutine may unlock it, as in Go.
+ *
+ * ```js
+ * const mu = new Mutex();
+ * await mu.lock();
+ * try { counter.store(counter.load() + 1); } finally { mu.unlock(); }
+ * ```
+ */
 export class Mutex extends RuntimeObject implements Locker {
 
   constructor(handle?: number, g?: number, embedded = false) {
@@ -54,6 +68,7 @@ export class Mutex extends RuntimeObject implements Locker {
     return this.h >> 2;
   }
 
+  /** Lock; the promise resolves once this caller holds it. Uncontended, a single compare-and-swap. */
   lock(): Promise<void> {
     const a = this.t.heap.i32;
     if (Atomics.compareExchange(a, this.at + MU.STATE, 0, LOCKED) === 0) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
@@ -75,6 +90,7 @@ export class Mutex extends RuntimeObject implements Locker {
     }
   }
 
+  /** Lock only if that can happen now: true if it did. */
   tryLock(): boolean {
     const a = this.t.heap.i32;
     const old = Atomics.load(a, this.at + MU.STATE);
@@ -87,6 +103,7 @@ export class Mutex extends RuntimeObject implements Locker {
     return (Atomics.load(this.t.heap.i32, this.at + MU.STATE) & LOCKED) !== 0;
   }
 
+  /** Unlock. Unlocking an unlocked Mutex throws `SyncError` (Go's fatal error). */
   unlock(): void {
     const a = this.t.heap.i32;
     const i = this.at + MU.STATE;

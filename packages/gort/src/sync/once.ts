@@ -20,6 +20,10 @@ import { Mutex } from './mutex.js';
 export const ONCE = { DONE: 0, M: 2 } as const;
 export const ONCE_BYTES = 32;
 
+/**
+ * Go's `sync.Once`: `do(fn)` runs `fn` once across every thread that shares the Once, and
+ * every other caller waits until that first call has returned.
+ */
 export class Once extends RuntimeObject {
   private readonly m: Mutex;
 
@@ -29,6 +33,11 @@ export class Once extends RuntimeObject {
     shareAnchor(this.m, this);
   }
 
+  /**
+   * Run `fn` if no call of `do` has run one yet; otherwise wait until the first has returned.
+   * `fn` runs on the caller's thread and may be async (it is awaited). As in Go, a `fn` that
+   * throws still counts as done; its error goes to that caller.
+   */
   async do(fn: () => unknown): Promise<void> {
     if (typeof fn !== 'function') throw new TypeError(`sync: Once.do needs a function, got ${describe(fn)}`); // before it counts as done
     const a = this.t.heap.i32;

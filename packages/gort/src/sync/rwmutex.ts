@@ -17,7 +17,7 @@ import { RuntimeObject, shareAnchor } from '../runtime/object.js';
 import { waitCode } from '../sched/g.js';
 import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
-import { Mutex } from './mutex.js';
+import { Mutex, type Locker } from './mutex.js';
 import { semacquire, semacquireSync, semrelease } from './sema.js';
 
 const MAX_READERS = 1 << 30;
@@ -28,6 +28,10 @@ const RESOLVED = Promise.resolve();
 const WAIT_R = waitCode('sync.RWMutex.RLock');
 const WAIT_W = waitCode('sync.RWMutex.Lock');
 
+/**
+ * Go's `sync.RWMutex`: many readers or one writer, across threads. A writer that waits
+ * keeps new readers out, so a stream of readers cannot starve it.
+ */
 export class RWMutex extends RuntimeObject {
   private readonly w: Mutex;
 
@@ -41,6 +45,7 @@ export class RWMutex extends RuntimeObject {
     return this.h >> 2;
   }
 
+  /** Lock for reading; the promise resolves once held. */
   rlock(): Promise<void> {
     const a = this.t.heap.i32;
     if (Atomics.add(a, this.at + RW.READERS, 1) + 1 < 0) {
@@ -50,11 +55,13 @@ export class RWMutex extends RuntimeObject {
     return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
   }
 
+  /** `rlock()` that blocks the thread instead (for synchronous code; see `Mutex.lockSync`). */
   rlockSync(): void {
     const a = this.t.heap.i32;
     if (Atomics.add(a, this.at + RW.READERS, 1) + 1 < 0) semacquireSync(this.t, this.at + RW.READER_SEMA, WAIT_R, this.g);
   }
 
+  /** Lock for reading only if that can happen now: true if it did. */
   tryRLock(): boolean {
     const a = this.t.heap.i32;
     for (;;) {
@@ -64,6 +71,7 @@ export class RWMutex extends RuntimeObject {
     }
   }
 
+  /** Undo one `rlock()`. Without a read lock held, throws `SyncError`. */
   runlock(): void {
     const a = this.t.heap.i32;
     const r = Atomics.sub(a, this.at + RW.READERS, 1) - 1;
@@ -77,12 +85,14 @@ export class RWMutex extends RuntimeObject {
     }
   }
 
+  /** Lock for writing; the promise resolves once every reader has left. */
   async lock(): Promise<void> {
     await this.w.lock();
     const p = this.announceWriter();
     if (p !== undefined) await p;
   }
 
+  /** `lock()` that blocks the thread instead (for synchronous code; see `Mutex.lockSync`). */
   lockSync(): void {
     this.w.lockSync();
     const a = this.t.heap.i32;
@@ -102,6 +112,7 @@ export class RWMutex extends RuntimeObject {
     return undefined;
   }
 
+  /** Lock for writing only if that can happen now (no reader, no writer): true if it did. */
   tryLock(): boolean {
     if (!this.w.tryLock()) return false;
     if (Atomics.compareExchange(this.t.heap.i32, this.at + RW.READERS, 0, -MAX_READERS) !== 0) {
@@ -116,6 +127,7 @@ export class RWMutex extends RuntimeObject {
     return Atomics.load(this.t.heap.i32, this.at + RW.READERS) < 0;
   }
 
+  /** Unlock for writing, letting waiting readers in. Without the write lock held, throws `SyncError`. */
   unlock(): void {
     const a = this.t.heap.i32;
     const r = Atomics.add(a, this.at + RW.READERS, MAX_READERS) + MAX_READERS;
@@ -128,7 +140,7 @@ export class RWMutex extends RuntimeObject {
   }
 
   /** A Locker whose lock/unlock are rlock/runlock (Go's RLocker). */
-  rlocker(): { lock(): Promise<void>; unlock(): void } {
+  rlocker(): Locker {
     return { lock: () => this.rlock(), unlock: () => this.runlock() };
   }
 }

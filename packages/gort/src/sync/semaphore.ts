@@ -48,6 +48,11 @@ function checkCtx(ctx: unknown): void {
   }
 }
 
+/**
+ * A weighted semaphore (x/sync's `semaphore.Weighted`), across threads. Waiters are served
+ * strictly in order: a large request at the head blocks smaller ones behind it, so large
+ * requests do not starve.
+ */
 export class Semaphore extends RuntimeObject {
 
   /** A semaphore with total weight `size`. */
@@ -57,6 +62,7 @@ export class Semaphore extends RuntimeObject {
     if (handle === undefined) this.t.heap.i32[(this.h >> 2) + SEM.SIZE] = size;
   }
 
+  /** The total weight, as given to the constructor. */
   get size(): number {
     return this.t.heap.i32[(this.h >> 2) + SEM.SIZE]!;
   }
@@ -173,6 +179,7 @@ export class Semaphore extends RuntimeObject {
     return ok;
   }
 
+  /** Give back weight `n`, waking waiters in order while their requests fit. Releasing more than is held throws `SyncError` and changes nothing. */
   release(n = 1): void {
     checkN(n, 'release');
     const t = this.t;

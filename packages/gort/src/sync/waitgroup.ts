@@ -36,6 +36,15 @@ export const WG_BYTES = 16;
 /** The counter is an int32 word. */
 const MAX_COUNT = 0x7fffffff;
 
+/**
+ * Go's `sync.WaitGroup`: wait for a collection of goroutines, on any threads, to finish.
+ *
+ * ```js
+ * const wg = new WaitGroup();
+ * for (const url of urls) wg.go(fetchOne, url);
+ * await wg.wait();
+ * ```
+ */
 export class WaitGroup extends RuntimeObject {
 
   /** A new WaitGroup with counter 0. (The arguments are the runtime's, for revival.) */
@@ -52,6 +61,7 @@ export class WaitGroup extends RuntimeObject {
     wgAdd(this.t, this.h, delta);
   }
 
+  /** Subtract one from the counter (`add(-1)`): the goroutine it counted has finished. */
   done(): void {
     wgAdd(this.t, this.h, -1);
   }
