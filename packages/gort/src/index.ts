@@ -12,7 +12,8 @@ import { need, current } from './runtime/thread.js';
 import { newproc } from './runtime/proc.js';
 import { M } from './runtime/m.js';
 import { liveGoroutines } from './sched/threads.js';
-import { setNamespace, MODULE_REF, type ModuleRef } from './shipping/registry.js';
+import { setNamespace } from './shipping/registry.js';
+import { moduleFunctions } from './shipping/fnvalue.js';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { describe } from './value/describe.js';
@@ -106,9 +107,10 @@ export function goid(): number {
   return t.index === 0 ? 1 : t.curGoid;
 }
 
-type AnyFn = (...args: never[]) => unknown;
-/** The function exports of module M, as goroutine references. */
-export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends (...args: never[]) => unknown ? K : never]: Mod[K] };
+/** A module function as fromModule() hands it out: called directly, it returns a promise of the result. */
+export type ModuleFunction<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+/** The function exports of module M, as goroutine references (and function values: they can be sent). */
+export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends (...args: never[]) => unknown ? K : never]: ModuleFunction<Mod[K]> };
 
 /**
  * Goroutine functions defined in an ES module: each thread imports the module on first use,
@@ -118,7 +120,9 @@ export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends 
  *   go(tasks.fib, 30);
  *
  * Each property is a reference to the export of that name; calling it directly runs the
- * function on the calling thread (it returns a promise).
+ * function on the calling thread (it returns a promise). A reference is a value like any
+ * other: it can be passed to a goroutine, sent on a channel and returned, and the receiver
+ * can call it or go() it; so can the fromModule() object itself.
  */
 export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
   let href: string;
@@ -129,31 +133,7 @@ export function fromModule<Mod>(url: string | URL): ModuleFunctions<Mod> {
   else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) href = url;
   else if (isAbsolute(url)) href = pathToFileURL(url).href;
   else throw new TypeError(`gort: fromModule() needs a URL or an absolute path, got '${url}' (try new URL('${url}', import.meta.url))`);
-  // The object handed out is plain: a reference made once is an own property of it, read as
-  // fast as any other (a hot `go(tasks.f)` loop). Only a name not yet made falls through to the
-  // Proxy on its prototype, which makes the reference and defines it on the object. (A Proxy as
-  // the object itself ran its trap and a Map lookup on every read: ~55 ns each, 100,000 per
-  // batch in sched/fine.)
-  const holder = Object.create(
-    new Proxy(Object.create(null) as object, {
-      get(_, name) {
-        if (typeof name !== 'string' || name === 'then') return undefined;
-        const ref: ModuleRef = { url: href, name };
-        const f = Object.defineProperty(
-          async (...args: unknown[]) => {
-            const mod = (await import(href)) as Record<string, (...a: unknown[]) => unknown>;
-            return mod[name]!(...args);
-          },
-          MODULE_REF,
-          { value: ref },
-        ) as AnyFn;
-        Object.defineProperty(f, 'name', { value: name });
-        Object.defineProperty(holder, name, { value: f, enumerable: true });
-        return f;
-      },
-    }),
-  ) as ModuleFunctions<Mod>;
-  return holder;
+  return moduleFunctions<ModuleFunctions<Mod>>(href);
 }
 
 setNamespace(self as unknown as Record<string, unknown>);

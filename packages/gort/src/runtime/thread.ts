@@ -23,6 +23,7 @@ import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
 import { read, setSharedLookup, SLOT_BYTES } from '../value/codec.js';
 import { SharedBuffers } from '../value/shared.js';
 import { FnRegistry } from '../shipping/registry.js';
+import { setFnLookup } from '../shipping/fnvalue.js';
 import type { LocalChan } from '../chan/local.js';
 import { Anchors } from './anchors.js';
 import { Pressure, threadGc } from './pressure.js';
@@ -171,7 +172,7 @@ export abstract class ThreadBase {
     readonly index: number,
   ) {
     this.procs = heap.i32[H.PROCS]!;
-    this.fns = new FnRegistry(heap);
+    this.fns = new FnRegistry(heap, () => (index === 0 ? 1 : this.curGoid)); // goid() as index.ts reads it
     this.galloc = new GAllocator(heap);
     this.tw = threadWord(heap, index);
     this.idle = heapIdle(heap);
@@ -464,6 +465,7 @@ export type Thread = ThreadBase;
 
 export let current: ThreadBase | null = null;
 setSharedLookup(() => current?.shared);
+setFnLookup(() => current?.fns);
 
 export function setCurrent(t: ThreadBase | null): void {
   current = t;

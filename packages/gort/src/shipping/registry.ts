@@ -19,6 +19,15 @@
  * thread that reads a G sees its entry. Entries are immutable once published. Each thread
  * registers a given function or source once (caches below); two threads may register the
  * same source under two ids, which is harmless.
+ *
+ * Functions as values (shipping/fnvalue.ts): a function sent to another thread travels as its
+ * id, registered by the sender's `valueId` (`idOf`'s refusals are returned, for the caller to
+ * word). `valueOf(id)` makes the receiving thread's function for an id, once per thread, and
+ * stamps it with the id: sending it on, or go() of it, finds the same entry without
+ * registering anything. A direct call runs it on the calling thread: an inline function as
+ * compiled here (a per-goroutine one, FLAG_PER_G, with goid() bound to the caller's goroutine
+ * as known at the call: `goidNow`), a module function through `get` (imported on first use;
+ * the call returns a promise).
  */
 import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
@@ -49,6 +58,13 @@ export interface GContext {
   readonly id: number;
 }
 
+/** Why a function cannot be in the table; the caller words the error for its own call. */
+export type Refusal =
+  | { readonly why: 'native' | 'class'; readonly name: string }
+  | { readonly why: 'free'; readonly name: string; readonly names: readonly string[] };
+
+type AnyFn = (...args: never[]) => unknown;
+
 /** Names that an inline goroutine may use without declaring: the facade's exports. */
 let namespace: Record<string, unknown> = {};
 let gortNames = new Set<string>();
@@ -77,12 +93,27 @@ export class FnRegistry {
   private readonly key = Symbol('gort.fnId');
   private readonly compiled: Array<Compiled | Promise<Compiled> | undefined> = [];
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+  /** This thread's function value for each id received (valueOf). */
+  private readonly values: Array<AnyFn | undefined> = [];
 
-  constructor(private readonly heap: Heap) {}
+  constructor(
+    private readonly heap: Heap,
+    /** The calling goroutine's id, for a direct call of a per-goroutine inline function (valueOf). */
+    private readonly goidNow: () => number = () => 0,
+  ) {}
 
   /** The table id for fn, registering it on first use. Throws at the call site on misuse. */
   idOf(fn: unknown): number {
     if (typeof fn !== 'function') throw new TypeError(`gort: go() and spawn() take a function, got ${typeof fn}`);
+    const id = this.valueId(fn);
+    if (typeof id === 'number') return id;
+    if (id.why === 'free') throw new FreeVariableError(id.names, id.name);
+    if (id.why === 'class') throw new TypeError(`gort: ${id.name} is a class, not a function`);
+    throw new TypeError(`gort: ${id.name} is a native or bound function; goroutines need a function with source, or fromModule()`);
+  }
+
+  /** idOf for a function sent as a value: what keeps it out of the table is returned, not thrown. */
+  valueId(fn: Function): number | Refusal {
     // An own property keyed by a per-registry symbol: ~10 ns, where a WeakMap entry costs
     // ~150 ns and GC work for every fresh closure (`go(() => …)` in a loop makes one each time).
     const f = fn as unknown as Record<symbol, number | undefined>;
@@ -90,9 +121,13 @@ export class FnRegistry {
     if (known !== undefined) return known;
     const ref = (fn as unknown as { [MODULE_REF]?: ModuleRef })[MODULE_REF];
     const id = ref !== undefined ? this.registerModule(ref) : this.registerInline(fn);
-    if (Object.isExtensible(fn)) f[this.key] = id;
-    else this.byFn.set(fn, id);
+    if (typeof id === 'number') this.stamp(fn, id);
     return id;
+  }
+
+  private stamp(fn: Function, id: number): void {
+    if (Object.isExtensible(fn)) (fn as unknown as Record<symbol, number>)[this.key] = id;
+    else this.byFn.set(fn, id);
   }
 
   private registerModule(ref: ModuleRef): number {
@@ -105,16 +140,14 @@ export class FnRegistry {
     return id;
   }
 
-  private registerInline(fn: Function): number {
+  private registerInline(fn: Function): number | Refusal {
     const src = Function.prototype.toString.call(fn);
     const cached = this.bySrc.get(src);
     if (cached !== undefined) return cached;
     const name = fn.name || 'anonymous';
-    if (src.endsWith('{ [native code] }')) {
-      throw new TypeError(`gort: ${name} is a native or bound function; goroutines need a function with source, or fromModule()`);
-    }
+    if (src.endsWith('{ [native code] }')) return { why: 'native', name };
     const report = analyzeFunctionSource(src);
-    if (report.kind === 'class') throw new TypeError(`gort: ${name} is a class, not a function`);
+    if (report.kind === 'class') return { why: 'class', name };
     const bad: string[] = [];
     const used: string[] = [];
     for (const v of report.free) {
@@ -122,7 +155,7 @@ export class FnRegistry {
       else if (!(v in globalThis) && !ALWAYS_BOUND.has(v) && !INJECTED.has(v)) bad.push(v);
     }
     for (const m of report.importMembers) if (m !== '*' && !gortNames.has(m)) bad.push(m);
-    if (bad.length > 0) throw new FreeVariableError(bad, name);
+    if (bad.length > 0) return { why: 'free', name, names: bad };
     const perG = used.includes('goid') || report.importMembers.includes('goid');
     let prologue = '"use strict";';
     const shared = used.filter((v) => v !== 'goid');
@@ -165,6 +198,43 @@ export class FnRegistry {
       return `${name} (${url.slice(url.lastIndexOf('/') + 1)})`;
     }
     return name;
+  }
+
+  /**
+   * The function value for entry id on this thread, made once and stamped with id (see the
+   * header): an inline function compiled here, or a module function's async caller.
+   */
+  valueOf(id: number): AnyFn {
+    const known = this.values[id];
+    if (known !== undefined) return known;
+    if (!(id >= 0 && id < Atomics.load(this.heap.i32, H.FN_COUNT) && id < FN_CAP)) fatal(`a function value names table entry ${id}, which was never registered`);
+    const heap = this.heap;
+    const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
+    let f: AnyFn;
+    if (Atomics.load(heap.i32, e) === KIND_MODULE) {
+      const ref: ModuleRef = { url: heap.readString(heap.i32[e + 1]!), name: heap.readString(heap.i32[e + 2]!) };
+      const call = async (...args: never[]): Promise<unknown> => {
+        const c = this.get(id);
+        return (c instanceof Promise ? await c : c).fn(...args);
+      };
+      f = Object.defineProperty(call, MODULE_REF, { value: ref });
+      Object.defineProperty(f, 'name', { value: ref.name });
+    } else {
+      const c = this.get(id) as Compiled; // inline: compiled synchronously (get refuses an unpublished entry)
+      if (!c.perG) f = c.fn;
+      else {
+        const make = c.fn as unknown as (g: GContext) => (...a: unknown[]) => unknown;
+        const goidNow = this.goidNow;
+        f = function (this: unknown, ...args: unknown[]): unknown {
+          return make({ id: goidNow() }).apply(this, args);
+        } as AnyFn;
+      }
+      // The sender's name for it (`const triple = (x) => …` compiles to an unnamed arrow).
+      if (f.name !== c.name && c.name !== 'anonymous') Object.defineProperty(f, 'name', { value: c.name });
+    }
+    this.stamp(f, id);
+    this.values[id] = f;
+    return f;
   }
 
   /** The runnable form of entry id on this thread: compiled once, or imported once. */

@@ -5,8 +5,10 @@
  * | byte | slot field | meaning                                                        |
  * |------|------------|----------------------------------------------------------------|
  * | 0    | TAG        | Tag below                                                      |
- * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block; VIEW: view block |
+ * | 4    | AUX        | INT: the value; STRING: string block; HANDLE: the handle; CLONED: bytes block; VIEW: view block; FUNC: function-table id |
  * | 8    | NUM (f64)  | NUMBER: the value; HANDLE: kind + 256 × generation             |
+ *
+ * Tags: UNDEF 0, NULL 1, FALSE 2, TRUE 3, NUMBER 4, STRING 5, HANDLE 6, CLONED 7, INT 8, FUNC 9, VIEW 10.
  *
  * A view of a SharedArrayBuffer as the whole value is a VIEW: a 32-byte block [handle,
  * generation, type, pad, byteOffset f64, length f64 (-1: tracking)], no serializer.
@@ -15,10 +17,13 @@
  * are copied as UTF-16; anything else is checked, then encoded with structured-clone
  * semantics (`v8.serialize`). Runtime objects nested inside a cloned value are replaced by a
  * marker and revived on the other side, so a channel inside an object still costs one word.
+ * A function travels as its function-table id (FUNC; nested: a marker), a fromModule() object
+ * as its URL (nested only), both made and revived by shipping/fnvalue.ts.
  *
  * Invariants:
  * - `prepare` runs every check and may throw a TypeError naming the offending path; it
- *   allocates nothing. Given the heap, it checks that a runtime object's handle names a live
+ *   allocates nothing but a function's table entry, registered as go() registers it (entries
+ *   are permanent and shared, not part of the value). Given the heap, it checks that a runtime object's handle names a live
  *   record of the object's kind (heap.kindOf), so a forged handle object is refused where it
  *   is sent, not where it is decoded; revivers check the kind again on the receiving side. `write` allocates and cannot fail except on heap exhaustion, after
  *   which nothing it allocated is left behind.
@@ -42,8 +47,9 @@ import { decoding, Kind, kindName } from './kinds.js';
 import { release } from './refs.js';
 import { Anchor, lendFrom } from '../runtime/anchors.js';
 import { isLengthTracking, makeView, viewTypeOf, type SharedBuffers } from './shared.js';
+import { FN_MARK, fnId, fnMarker, fnValue, moduleMarker, reviveFn } from '../shipping/fnvalue.js';
 
-export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, VIEW: 10 } as const;
+export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, FUNC: 9, VIEW: 10 } as const;
 
 /**
  * Whether n travels as Tag.INT: an int32 that is not -0. Such a number must come out of the
@@ -146,6 +152,7 @@ export type Prepared =
   | { tag: 5; str: string }
   | { tag: 6; kind: number; h: number; a: Anchor | undefined; ai: number }
   | { tag: 7; bytes: Uint8Array; handles: number[] | null }
+  | { tag: 9; id: number }
   | { tag: 10; h: number; a: Anchor; ai: number; t: number; o: number; n: number };
 
 const P_UNDEF = { tag: 0 } as const;
@@ -179,7 +186,7 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
     case 'string':
       return { tag: 5, str: v };
     case 'function':
-      throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
+      return { tag: 9, id: fnId(v, path) };
     case 'symbol':
       throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
     default:
@@ -235,11 +242,12 @@ const uncloneable = new Map<unknown, string>([
 
 /**
  * Walk an object graph: reject what structured clone would reject or silently mangle
- * (functions, symbols, class instances, which lose their prototype and private state),
- * replace nested runtime objects by markers. Returns v itself when nothing was replaced.
+ * (symbols, class instances, which lose their prototype and private state, functions that
+ * have no table entry), replace nested runtime objects, functions and fromModule() objects
+ * by markers. Returns v itself when nothing was replaced.
  */
 function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap | undefined, hs: number[]): unknown {
-  if (typeof v === 'function') throw new TypeError(`gort: ${path} is a function, which cannot be sent to another thread`);
+  if (typeof v === 'function') return fnMarker(v, path);
   if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return seen.get(v);
@@ -268,6 +276,8 @@ function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap 
     return v;
   }
   if (!plainProtos.has(proto)) {
+    const mod = moduleMarker(v);
+    if (mod !== undefined) return mod;
     const name = (proto as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'unknown';
     throw new TypeError(
       `gort: ${path} is an instance of class ${name}; class instances lose their prototype and private ` +
@@ -320,6 +330,7 @@ function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap 
 function reviveDeep(heap: Heap, v: unknown, seen: Map<object, unknown>, g: number): unknown {
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return seen.get(v);
+  if (FN_MARK in v) return reviveFn(v);
   if (MARK in v) {
     const m = v as unknown as SharedMark;
     const kind = m[MARK];
@@ -379,6 +390,9 @@ export function write(heap: Heap, slot: number, p: Prepared): void {
       }
       break;
     }
+    case 9:
+      aux = p.id;
+      break;
     case 10: {
       if (!lendFrom(heap, p.a, p.ai, p.h)) heap.retain(p.h);
       aux = heap.alloc(VIEW_BYTES);
@@ -486,6 +500,8 @@ export function read(heap: Heap, slot: number, consume: boolean, g = 0): unknown
       if (consume) dropCloned(heap, b);
       return out;
     }
+    case Tag.FUNC:
+      return fnValue(heap.i32[i + 1]!);
     default:
       return fatal(`value slot ${slot} has bad tag ${tag}`);
   }
