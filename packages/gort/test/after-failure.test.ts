@@ -3,9 +3,12 @@
  * a call made after a panic stopped the runtime names the panic, not "call it inside
  * run(main)"; a call after a normal end says the runtime was shut down; a thrown value that
  * is not an Error is shown as inspect shows it, not as [object Object]; the next run() starts
- * clean.
+ * clean. An inline goroutine's stack names the file and line it was written at, not gort's
+ * `new Function`.
  */
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { run, go, chan, sleep, GoroutinePanic, RuntimeStateError } from 'gort';
 
 /** Run main; resolve with what run() settled with and what `later` (called 200 ms after start, past the end) threw. */
@@ -70,5 +73,24 @@ describe('after the runtime ended', () => {
     expect(() => chan()).toThrow(/after the runtime ended: it stopped on GoroutinePanic/);
     expect(await run(async () => chan(3).cap)).toBe(3);
     expect(() => chan()).toThrow(/it was shut down/);
+  });
+
+  it('an inline goroutine\'s stack names the file and line where it was written (plain Node)', () => {
+    const out = execFileSync(process.execPath, [fileURLToPath(new URL('./fixtures/inline-stack.mjs', import.meta.url))], { encoding: 'utf8' });
+    const { message, stack } = JSON.parse(out.trim().split('\n').pop()!) as { message: string; stack: string };
+    expect(message).toMatch(/\[worker\]: Error: failed on 3$/);
+    expect(stack).toMatch(/at worker \(file:\/\/\S*\/fixtures\/inline-stack\.mjs:7:\d+\)/);
+    expect(stack).not.toMatch(/registry\.js/);
+  });
+
+  it('an inline goroutine\'s stack names this test file under vitest', async () => {
+    const e = await run(async () => {
+      go(async function failing() {
+        throw new Error('here');
+      });
+      await sleep(10_000);
+    }).catch((e: unknown) => e);
+    expect((e as Error).stack).toMatch(/after-failure\.test\.ts:\d+:\d+/);
+    expect((e as Error).stack).not.toMatch(/registry\.js/);
   });
 });

@@ -33,6 +33,7 @@ import { H } from '../heap/layout.js';
 import type { Heap } from '../heap/heap.js';
 import { FreeVariableError, fatal } from '../errors.js';
 import { analyzeFunctionSource } from './freevars.js';
+import { originOf, placeBody } from './origin.js';
 
 export const FN_CAP = 16384;
 const KIND_INLINE = 1;
@@ -166,7 +167,7 @@ export class FnRegistry {
     if (src.includes('__name')) prologue += 'const __name = (f) => f;';
     if (perG) prologue += 'const goid = () => __g.id;';
     const expr = report.isMethod ? `Object.values({${src}})[0]` : `(${src})`;
-    const body = `${prologue}\nreturn ${expr};`;
+    const body = placeBody(prologue, `return ${expr};`, originOf(src));
     const id = this.publish(KIND_INLINE, body, name, perG ? FLAG_PER_G : 0);
     this.bySrc.set(src, id);
     return id;
