@@ -1,7 +1,7 @@
 // Fetch many URLs with a bounded pool, cancelling everything on the first error
 // (Go's errgroup.WithContext + SetLimit pattern), against a local HTTP server.
 import http from 'node:http';
-import { run, background, withContext } from 'gort';
+import { run, background, Group } from 'gort';
 
 // A local server: /item/N answers after a short delay; /item/13 fails.
 const server = http.createServer((req, res) => {
@@ -19,7 +19,7 @@ const base = `http://127.0.0.1:${server.address().port}`;
 
 async function fetchAll(ids) {
   return run(async () => {
-    const [g, ctx] = withContext(background());
+    const [g, ctx] = Group.withContext(background());
     g.setLimit(4); // at most 4 requests in flight, over every M
     const fetched = [];
     for (const id of ids) {

@@ -21,10 +21,12 @@ import { describe } from './value/describe.js';
 export { run, start, Runtime, type RuntimeOptions } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
 export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
-export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
+export { select, recv, send, type SelectCase, type SelectOptions, type SelectResult } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';
-export * from './errgroup/index.js';
+// errgroup's Group at the root; its withContext is Group.withContext here (the bare name, from
+// gort/errgroup, would read as context's to a Go user).
+export { Group } from './errgroup/index.js';
 export { exportRef, attach, isRuntimeRef, type RuntimeRef } from './runtime/attach.js';
 export {
   HeapExhaustedError,

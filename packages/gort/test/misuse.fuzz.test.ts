@@ -54,13 +54,13 @@ import {
   withValue,
   withoutCancel,
   afterFunc,
-  withContext,
   Context,
   Group,
   CanceledError,
   DeadlineExceededError,
   type Runtime,
 } from 'gort';
+import { withContext } from 'gort/errgroup';
 
 const SEED = process.env['GORT_FUZZ_SEED'] !== undefined ? Number(process.env['GORT_FUZZ_SEED']) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const RUNS = Number(process.env['GORT_FUZZ_RUNS'] ?? '400');
@@ -284,7 +284,7 @@ const OPS: Array<[string, (p: Pool, args: unknown[]) => unknown]> = [
   ['withoutCancel', (_, a) => withoutCancel(a0(a))],
   ['afterFunc', (_, a) => afterFunc(a0(a), a1(a), ...a.slice(2))],
   ['withContext', (_, a) => withContext(a0(a))],
-  ['new Context', (_, a) => new Context(a0(a))],
+  ['new Context', (_, a) => new (Context as unknown as new (h: unknown) => Context)(a0(a))],
   ['recv', (p, a) => recv(NOT_SENTINEL(p, a[0]) as never, a1(a))],
   ['send', (p, a) => send(NOT_SENTINEL(p, a[0]) as never, a[1], a2(a))],
   ['select recv', (p, a) => select([recv(NOT_SENTINEL(p, a[0]) as never, a1(a))], { default: () => 'default' })],
@@ -294,7 +294,7 @@ const OPS: Array<[string, (p: Pool, args: unknown[]) => unknown]> = [
   ['select options', (p, a) => select([recv(p.closed)], a0(a))],
   ['select junk', (_, a) => select(a0(a), { default: () => 'd' })],
   ['chan', (_, a) => chan(a0(a))],
-  ['new Chan(handle)', (_, a) => new Chan(0, a0(a))],
+  ['new Chan(handle)', (_, a) => new (Chan as unknown as new (c: number, h: unknown) => Chan)(0, a0(a))],
   ['trySend', (p, a) => pick(p, a[1]).trySend(a[0])],
   ['tryRecv', (p, a) => pick(p, a[0]).tryRecv()],
   ['close', (p, a) => pick(p, a[0]).close()],
@@ -311,15 +311,15 @@ const OPS: Array<[string, (p: Pool, args: unknown[]) => unknown]> = [
   }],
   ['go', (_, a) => go(a0(a), ...a.slice(1))],
   ['spawn', (_, a) => spawn(a0(a), ...a.slice(1))],
-  ['new WaitGroup(handle)', (_, a) => new WaitGroup(a0(a))],
+  ['new WaitGroup(handle)', (_, a) => new (WaitGroup as unknown as new (h: unknown) => WaitGroup)(a0(a))],
   ['wg.add', (_, a) => {
     const wg = new WaitGroup();
     wg.add(a0(a));
     return wg.add(a1(a));
   }],
   ['wg.go', (_, a) => new WaitGroup().go(a0(a), ...a.slice(1))],
-  ['new Mutex(handle)', (_, a) => new Mutex(a0(a))],
-  ['mutex.tryLock', (_, a) => new Mutex(a0(a)).tryLock()],
+  ['new Mutex(handle)', (_, a) => new (Mutex as unknown as new (h: unknown) => Mutex)(a0(a))],
+  ['mutex.tryLock', (_, a) => new (Mutex as unknown as new (h: unknown) => Mutex)(a0(a)).tryLock()],
   ['once.do', (_, a) => new Once().do(a0(a))],
   ['new Cond', (_, a) => new Cond(a0(a))],
   ['new Semaphore', (_, a) => new Semaphore(a0(a))],

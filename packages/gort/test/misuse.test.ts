@@ -38,18 +38,21 @@ import {
   withValue,
   withoutCancel,
   afterFunc,
-  withContext,
   Context,
   Group,
   RecvOnlyChan,
   type Runtime,
 } from 'gort';
+import { withContext } from 'gort/errgroup';
 import { Kind } from '../src/value/kinds.js';
 
 const GORT_HANDLE = Symbol.for('gort.handle'); // value/codec.ts
 
 /** A value that is not what the API wants, typed as whatever it wants. */
 const bad = <T>(v: unknown): T => v as T;
+/** Constructors as plain JS sees them: the handle arguments the types hide (revival) are still checked. */
+const RawChan = Chan as unknown as new (capacity: number, handle?: unknown) => Chan;
+const RawContext = Context as unknown as new (handle: unknown) => Context;
 
 describe('a wrong object where a runtime object belongs (kind checks)', () => {
   let rt: Runtime;
@@ -145,13 +148,13 @@ describe('a wrong object where a runtime object belongs (kind checks)', () => {
     const c = chan();
     const ctxH = exportRef(ctx).handle;
     const chanH = exportRef(c).handle;
-    expect(() => new Chan(0, ctxH)).toThrow(/^gort: chan\(\) was given handle \d+, which names a Context, not a Chan/);
-    expect(() => new Context(chanH)).toThrow(/names a Chan, not a Context/);
-    expect(() => new WaitGroup(chanH)).toThrow(TypeError);
-    expect(() => new Mutex(12345)).toThrow(/no live runtime object/);
-    expect(() => new Chan(0, 7)).toThrow(TypeError);
-    expect(() => new Chan(0, chanH + 0.5)).toThrow(TypeError); // a handle is an integer
-    expect(() => new Chan(0, bad(String(chanH)))).toThrow(TypeError);
+    expect(() => new RawChan(0, ctxH)).toThrow(/^gort: chan\(\) was given handle \d+, which names a Context, not a Chan/);
+    expect(() => new RawContext(chanH)).toThrow(/names a Chan, not a Context/);
+    expect(() => new (WaitGroup as unknown as new (h: unknown) => WaitGroup)(chanH)).toThrow(TypeError);
+    expect(() => new (Mutex as unknown as new (h: unknown) => Mutex)(12345)).toThrow(/no live runtime object/);
+    expect(() => new RawChan(0, 7)).toThrow(TypeError);
+    expect(() => new RawChan(0, chanH + 0.5)).toThrow(TypeError); // a handle is an integer
+    expect(() => new RawChan(0, bad(String(chanH)))).toThrow(TypeError);
     // A ref made by hand whose handle names something else: refused before anything is revived.
     expect(() => attach({ gort: 'ref', sab: rt.heap.sab, kind: Kind.CHAN, handle: ctxH })).toThrow(/^gort: attach\(\) was given a ref whose handle \d+ names no live Chan/);
     expect(() => attach(bad({ gort: 'ref', sab: 1, kind: 2, handle: 8 }))).toThrow(TypeError);
@@ -241,8 +244,8 @@ describe('bad arguments (typed errors, no spin, nothing lost)', () => {
   it('select options: a default that is not a function, or options that are not an object, are TypeErrors', async () => {
     const c = chan<number>(1);
     await c.send(1);
-    expect(() => select([recv(c, (v) => v)], bad({ default: 5 }))).toThrow(/^gort: select\(\)'s options\.default must be a function, got number 5/);
-    expect(() => select([recv(c, (v) => v)], bad(null))).toThrow(TypeError);
+    expect(() => select([recv(c, (v) => v)], bad<never>({ default: 5 }))).toThrow(/^gort: select\(\)'s options\.default must be a function, got number 5/);
+    expect(() => select([recv(c, (v) => v)], bad<never>(null))).toThrow(TypeError);
     expect(() => recv(c, bad('fn'))).toThrow(/callback must be a function/);
     expect(await c.recv()).toBe(1);
   });

@@ -219,7 +219,10 @@ function mayBlockSpin(t: Thread, c: number): boolean {
  */
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
 
-  /** A channel with `capacity` buffer slots (0: unbuffered). The other arguments are the runtime's. */
+  /** A channel of `capacity` (0: unbuffered); `chan(capacity)` is the usual spelling. */
+  constructor(capacity?: number);
+  /** @internal revival of a handle */
+  constructor(capacity: number, handle: number | undefined, g?: number);
   constructor(capacity = 0, handle?: number, g?: number) {
     if (handle === undefined && (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_CAP)) {
       throw new RangeError(`makechan: size out of range: ${String(capacity)} (an integer from 0 to ${MAX_CAP})`);

@@ -36,8 +36,11 @@ import { chanOwner, ensureShared, requestShared } from './local.js';
 import { disposedArg, isDisposed } from '../runtime/object.js';
 import { Kind } from '../value/kinds.js';
 
-/** A case of `select()`: made only by `recv()` and `send()`. */
+declare const caseResult: unique symbol;
+/** A case of select(), made by recv() or send(); R is what select() resolves to when it is chosen. */
 export interface SelectCase<R> {
+  /** Carries R for the types only: no such property exists at run time. */
+  readonly [caseResult]?: R;
   /** @internal */ readonly dir: 'send' | 'recv';
   /** @internal */ readonly ch: Chan<unknown> | null;
   /** @internal */ readonly value: unknown;
@@ -110,16 +113,20 @@ export interface SelectOptions<R> {
 }
 
 function handleOf(ch: Chan<unknown>): number {
-  return (ch as unknown as { h: number }).h;
+  return ch.h;
 }
 function ownerOf(ch: Chan<unknown>): number {
-  return (ch as unknown as { g: number }).g;
+  return ch.g;
 }
 
+/** What a case resolves select() to. */
+export type SelectResult<C> = C extends SelectCase<infer R> ? R : never;
+
 /**
- * Go's `select`: wait until one of the cases can proceed, run it, and resolve to its
- * function's result. When several can, one is chosen at random, as in Go. A case on a `null`
- * channel never fires (Go's nil channel). With `options.default`, never waits.
+ * Go's `select`: wait until one of the cases can proceed, run it, and resolve to what its
+ * function returned (or, with `default`, run that at once when none can). When several can
+ * proceed, one is chosen at random, as in Go; a case on a `null` channel never fires (Go's nil
+ * channel). Each case's result type is its own; the promise is their union (and `default`'s).
  *
  * ```js
  * const r = await select([
@@ -128,7 +135,16 @@ function ownerOf(ch: Chan<unknown>): number {
  * ]);
  * ```
  */
-export function select<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R> = {}): Promise<Awaited<R>> {
+// `readonly object[]`, not `readonly SelectCase<unknown>[]`: the latter would give each case's
+// result type `unknown` as its inference context, and `recv(c)` (no fn) would lose its T.
+export function select<const C extends readonly object[], D = never>(
+  cases: C,
+  options: SelectOptions<D> = {},
+): Promise<Awaited<SelectResult<C[number]> | D>> {
+  return selectImpl(cases as unknown as readonly SelectCase<unknown>[], options as SelectOptions<unknown>) as Promise<Awaited<SelectResult<C[number]> | D>>;
+}
+
+function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R>): Promise<Awaited<R>> {
   const t = need('select()');
   checkSelect(cases, options);
   const live: number[] = [];

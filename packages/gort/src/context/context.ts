@@ -149,7 +149,7 @@ export class Context implements HandleObject {
     this.ai = this.t.anchors.index;
   }
 
-  /** @internal */
+  /** @hidden how a runtime object travels (value/codec.ts); not stripped: exportRef() takes it */
   [GORT_HANDLE](): readonly [number, number, unknown?, number?] {
     if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
     return [Kind.CONTEXT, this.h, this.anchor, this.ai];

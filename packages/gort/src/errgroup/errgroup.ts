@@ -42,13 +42,16 @@ export const EG_BYTES = 48;
 
 /**
  * x/sync's `errgroup.Group`: run goroutines, wait for them all, and get the first error one
- * of them threw. Made with `new Group()`, or `withContext(ctx)` for a group whose context is
+ * of them threw. Made with `new Group()`, or `Group.withContext(ctx)` for a group whose context is
  * canceled by the first error (and when `wait()` returns).
  */
 export class Group extends RuntimeObject {
   private readonly wg: WaitGroup;
 
-  /** A new group. (The arguments are the runtime's: revival, and withContext's context.) */
+  /** A new group, with no context (Go's `new(errgroup.Group)`). */
+  constructor();
+  /** @internal revival, and withContext's context */
+  constructor(handle?: number, g?: number, ctx?: Context);
   constructor(handle?: number, g?: number, ctx?: Context) {
     if (ctx !== undefined && !(ctx instanceof Context)) throw new TypeError(`gort: new Group() was given ${describe(ctx)} as its context`);
     super('new Group()', Kind.GROUP, EG_BYTES, handle, g);
@@ -58,6 +61,15 @@ export class Group extends RuntimeObject {
       this.t.heap.retain(ctx.h); // the group cancels it: it keeps it
       this.t.heap.i32[(this.h >> 2) + EG.CTX] = ctx.h;
     }
+  }
+
+  /**
+   * Go's `errgroup.WithContext`: a group and a context derived from `parent` that the group
+   * cancels on its first error or when wait() returns. The same as `withContext` from
+   * `gort/errgroup`.
+   */
+  static withContext(parent: Context): [Group, Context] {
+    return withContext(parent);
   }
 
   private get sem(): Semaphore | null {

@@ -78,7 +78,7 @@ export class Runtime {
 
   /** @internal use start() */
   constructor(
-    /** @internal */
+    /** @hidden the shared heap, for the runtime's own tools and tests (not stripped: tests read it) */
     readonly heap: Heap,
     private readonly main: LoopThread,
   ) {

@@ -50,8 +50,8 @@ export abstract class RuntimeObject implements HandleObject {
   readonly h: number;
   /** @internal */
   protected readonly t: Thread;
-  /** @internal the owning goroutine's G record, or 0 */
-  protected readonly g: number;
+  /** @internal the owning goroutine's G record, or 0 (read by select() for its parks) */
+  readonly g: number;
 
   /** @internal the record's kind (value/kinds.ts) */
   protected readonly kind: number;

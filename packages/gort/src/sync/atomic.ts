@@ -30,6 +30,10 @@ function i64(v: unknown, what: string): bigint {
  */
 export class AtomicInt32 extends RuntimeObject {
 
+  /** An AtomicInt32 holding `initial`. */
+  constructor(initial?: number);
+  /** @internal revival of a handle */
+  constructor(initial: number, handle: number | undefined, g?: number);
   constructor(initial = 0, handle?: number, g?: number) {
     if (handle === undefined) i32(initial, 'new AtomicInt32()');
     super('new AtomicInt32()', Kind.ATOMIC32, 8, handle, g);
@@ -69,6 +73,10 @@ export class AtomicInt32 extends RuntimeObject {
  */
 export class AtomicBigInt64 extends RuntimeObject {
 
+  /** An AtomicBigInt64 holding `initial`. */
+  constructor(initial?: bigint);
+  /** @internal revival of a handle */
+  constructor(initial: bigint, handle: number | undefined, g?: number);
   constructor(initial: bigint = 0n, handle?: number, g?: number) {
     if (handle === undefined) i64(initial, 'new AtomicBigInt64()');
     super('new AtomicBigInt64()', Kind.ATOMIC64, 8, handle, g);

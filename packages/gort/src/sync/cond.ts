@@ -42,7 +42,10 @@ export class Cond extends RuntimeObject {
   /** The lock the condition is guarded by (Go's `c.L`). */
   readonly L: Locker;
 
-  /** A Cond whose wait() unlocks and relocks `l` (a Mutex or RWMutex). */
+  /** A Cond whose wait() unlocks and relocks `l` (Go's `sync.NewCond(l)`). */
+  constructor(l: Mutex | RWMutex);
+  /** @internal revival of a handle */
+  constructor(l: Mutex | RWMutex, handle: number | undefined, g?: number);
   constructor(l: Mutex | RWMutex, handle?: number, g?: number) {
     if (handle === undefined && !(l instanceof Mutex) && !(l instanceof RWMutex)) {
       throw new TypeError(`sync: new Cond() needs a Mutex or an RWMutex, got ${describe(l)}`);

@@ -59,6 +59,10 @@ type Acquire = { lifo: boolean };
  */
 export class Mutex extends RuntimeObject implements Locker {
 
+  /** An unlocked Mutex. */
+  constructor();
+  /** @internal revival of a handle, or a record embedded in its owner's */
+  constructor(handle?: number, g?: number, embedded?: boolean);
   constructor(handle?: number, g?: number, embedded = false) {
     super('new Mutex()', Kind.MUTEX, MU_BYTES, handle, g, embedded);
   }

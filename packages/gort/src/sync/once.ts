@@ -27,6 +27,10 @@ export const ONCE_BYTES = 32;
 export class Once extends RuntimeObject {
   private readonly m: Mutex;
 
+  /** A Once that has not run. */
+  constructor();
+  /** @internal revival of a handle */
+  constructor(handle?: number, g?: number);
   constructor(handle?: number, g?: number) {
     super('new Once()', Kind.ONCE, ONCE_BYTES, handle, g);
     this.m = new Mutex(this.h + ONCE.M * 4, this.g, true);

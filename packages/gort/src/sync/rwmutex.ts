@@ -35,6 +35,10 @@ const WAIT_W = waitCode('sync.RWMutex.Lock');
 export class RWMutex extends RuntimeObject {
   private readonly w: Mutex;
 
+  /** An unlocked RWMutex. */
+  constructor();
+  /** @internal revival of a handle */
+  constructor(handle?: number, g?: number);
   constructor(handle?: number, g?: number) {
     super('new RWMutex()', Kind.RWMUTEX, RW_BYTES, handle, g);
     this.w = new Mutex(this.h + RW.W * 4, this.g, true); // the embedded writer mutex shares the record

@@ -55,7 +55,10 @@ function checkCtx(ctx: unknown): void {
  */
 export class Semaphore extends RuntimeObject {
 
-  /** A semaphore with total weight `size`. */
+  /** A weighted semaphore of `size` (Go's `semaphore.NewWeighted(size)`). */
+  constructor(size: number);
+  /** @internal revival of a handle */
+  constructor(size: number, handle: number | undefined, g?: number);
   constructor(size: number, handle?: number, g?: number) {
     if (handle === undefined) checkN(size, 'new Semaphore()');
     super('new Semaphore()', Kind.SEMAPHORE, SEM_BYTES, handle, g);

@@ -47,7 +47,10 @@ const MAX_COUNT = 0x7fffffff;
  */
 export class WaitGroup extends RuntimeObject {
 
-  /** A new WaitGroup with counter 0. (The arguments are the runtime's, for revival.) */
+  /** A WaitGroup with a zero counter. */
+  constructor();
+  /** @internal revival of a handle, or a record embedded in its owner's */
+  constructor(handle?: number, g?: number, embedded?: boolean);
   constructor(handle?: number, g?: number, embedded = false) {
     super('new WaitGroup()', Kind.WAITGROUP, WG_BYTES, handle, g, embedded);
   }

@@ -20,7 +20,6 @@ import {
   after,
   sleep,
   Group,
-  withContext,
   background,
   AtomicInt32,
   Canceled,
@@ -28,6 +27,7 @@ import {
   type Context,
   SyncError,
 } from 'gort';
+import { withContext } from 'gort/errgroup';
 
 const isDone = (c: Context): Promise<boolean> => select([recv(c.done(), () => true)], { default: () => false });
 
