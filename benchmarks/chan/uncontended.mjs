@@ -1,6 +1,6 @@
 /**
  * chan/uncontended: buffered chan(1), one goroutine on an M, `await c.send(i); await c.recv()`
- * with numbers, 1,000,000 pairs: ns per pair (Go's C2 shape). Next to it, in the same
+ * with numbers, 1,000,000 pairs: ns per pair (the shape of Go's reference figure C2, RESULTS.md). Next to it, in the same
  * goroutine, two floors: two awaits of already-settled promises (what any awaited send+recv
  * pays in V8), and those plus two lock/unlock pairs of Atomics on a SharedArrayBuffer word
  * (what a channel that other threads may touch pays at least; Atomics are builtin calls of
