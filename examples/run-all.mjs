@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 const examples = [
   ['demo.mjs', { DEMO_LIMIT: '600000' }],
-  ['readme.mjs', {}],
+  ['nested.mjs', {}],
   ['parallel-fill.mjs', {}],
   ['sieve.mjs', {}],
   ['mandelbrot.mjs', {}], // writes mandelbrot.png in the temp directory

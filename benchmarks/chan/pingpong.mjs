@@ -2,8 +2,8 @@
  * chan/pingpong: round trips over two unbuffered channels between two goroutines on two Ms
  * (procs 2; a goroutine starts both: ping, in its runnext, holds that M for 30 ms first, so
  * pong is stolen by the other M),
- * side by side with a MessageChannel ping-pong between two plain worker threads (reference B4
- * shape). µs per round trip and the ratio MessageChannel / gort (target ≥ 10).
+ * side by side with a MessageChannel ping-pong between two plain worker threads (the shape of
+ * reference figure B4, listed at the end of RESULTS.md). µs per round trip and the ratio MessageChannel / gort (target ≥ 10).
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { run, spawn, fromModule } from 'gort';

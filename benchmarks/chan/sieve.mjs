@@ -1,8 +1,10 @@
 /**
  * sieve: Go's concurrent prime sieve, first 2,000 primes (17,389), run inside a goroutine with
  * procs 2 (and procs 1), side by side with the same program on single-thread promise channels
- * (reference D: a 25-line unbuffered channel, no workers). Each run in a fresh runtime: the
- * abandoned filter chain keeps draining after the 2,000th prime (reference note 10).
+ * (reference figure D at the end of RESULTS.md: a 25-line unbuffered channel, no workers).
+ * Each run in a fresh runtime: after the 2,000th prime the values still in flight keep
+ * draining down the abandoned filter chain, ~1.9M more hand-offs until every stage blocks (in
+ * Go as in JS), and a next run in the same runtime would compete with that tail.
  *
  * Both sides are timed warm. The promise version runs on the main thread, whose compiler is
  * warm after the first, untimed repetition; a fresh runtime's M starts cold, so its goroutine

@@ -23,6 +23,27 @@ export async function uncontended(n) {
   return ((performance.now() - t0) * 1e6) / n;
 }
 
+/**
+ * ns per send+recv on a buffered chan(1) in one goroutine of a value other than a number:
+ * 'view' (a Float64Array over a SharedArrayBuffer: shared, not copied), 'buffer' (the bare
+ * SharedArrayBuffer) or 'object' (a small plain object: structured clone).
+ */
+export async function uncontendedValue(n, kind) {
+  const b = new SharedArrayBuffer(64);
+  const v = kind === 'view' ? new Float64Array(b, 8, 4) : kind === 'buffer' ? b : { x: 1, y: 'two' };
+  const c = chan(1);
+  for (let i = 0; i < 1000; i++) {
+    await c.send(v);
+    await c.recv();
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await c.send(v);
+    await c.recv();
+  }
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
 const RESOLVED = Promise.resolve();
 
 /** ns per pair of awaits of already-settled promises: the floor of any awaited send+recv in V8. */

@@ -2,7 +2,7 @@
  * Shared CPU kernels: an xorshift32 loop whose cost is set by its iteration count.
  *
  * ITERS_5MS = 2,500,000 iterations is ~5 ms on the 2-vCPU EPYC machines these benchmarks run on
- * (A3/C5 use the same loop and count). The 50 µs and 10 µs variants are not fixed: run.mjs
+ * (reference figures A3 and C5, at the end of RESULTS.md, used the same loop and count). The 50 µs and 10 µs variants are not fixed: run.mjs
  * calibrates them on the main thread at startup (calibrate()) and hands the iteration counts
  * to every benchmark, which reports the measured per-item time beside its results.
  *

@@ -1,5 +1,5 @@
 /**
- * An unbuffered promise channel on one thread (reference D): send resolves once a receiver
+ * An unbuffered promise channel on one thread (reference figure D, RESULTS.md): send resolves once a receiver
  * took the value. The baseline of chan/sieve and of icount's promise-relay.
  */
 export class PChan {

@@ -1,7 +1,7 @@
 /** piscina worker file: the same tasks as the gort benchmarks (lib/gtasks.mjs). */
 import { spin } from './cpu.mjs';
 
-/** The no-op task (default export, as in reference A1). */
+/** The no-op task (default export; the task of reference figure A1, RESULTS.md). */
 export default function noop() {}
 
 /** One CPU item of `iters` xorshift rounds. */

@@ -1,5 +1,5 @@
 /**
- * mem/parked: what a parked goroutine costs (Go's C6: VmRSS delta after 100,000 goroutines
+ * mem/parked: what a parked goroutine costs (Go's, reference C6 in RESULTS.md: VmRSS delta after 100,000 goroutines
  * block in `<-ch`, divided by 100,000: ~2.7 KB, of which 2 KB of stack).
  *
  * Each repetition starts a fresh runtime (procs 2), parks and releases 1,000 goroutines to

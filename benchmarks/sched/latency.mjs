@@ -22,7 +22,8 @@
  * here on the build before the fix and after, 5 repetitions: largest result delay 297–396 ms
  * → 0.6–6.0 ms, errgroup 20,006–20,191 ms → 1.1–2.3 ms.
  */
-import { run, spawn, chan, withContext, background } from 'gort';
+import { run, spawn, chan, background } from 'gort';
+import { withContext } from 'gort/errgroup';
 import { Rows, median } from '../lib/common.mjs';
 
 const PROCS = 2;

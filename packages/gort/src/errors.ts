@@ -7,9 +7,12 @@ import { inspect } from 'node:util';
 
 /** The shared heap reached its configured limit. */
 export class HeapExhaustedError extends RangeError {
+  /** Always `'HeapExhaustedError'`. */
   override name = 'HeapExhaustedError';
   constructor(
+    /** The heap's limit (`heapLimit`), in bytes. */
     readonly limitBytes: number,
+    /** The size of the allocation that did not fit. */
     readonly requestedBytes: number,
   ) {
     super(
@@ -22,9 +25,12 @@ export class HeapExhaustedError extends RangeError {
 
 /** An inline goroutine function refers to a variable it would not have on another thread. */
 export class FreeVariableError extends TypeError {
+  /** Always `'FreeVariableError'`. */
   override name = 'FreeVariableError';
   constructor(
+    /** The outer variables the function uses. */
     readonly variables: readonly string[],
+    /** The goroutine function's name (`anonymous` for an unnamed one). */
     readonly functionName: string,
   ) {
     const list = variables.map((v) => `'${v}'`).join(', ');
@@ -62,11 +68,16 @@ export class TypeScriptLoaderError extends TypeError {
 
 /** A goroutine threw and nobody joined it: Go's panic. */
 export class GoroutinePanic extends Error {
+  /** Always `'GoroutinePanic'`. */
   override name = 'GoroutinePanic';
   constructor(
+    /** The id of the goroutine that threw. */
     readonly goid: number,
+    /** The goroutine function's name. */
     readonly functionName: string,
+    /** What it threw, as it arrived on the main thread (a copy: errors keep their name, message, stack and `cause`). */
     readonly error: unknown,
+    /** The stack of the thrown error, where it was thrown, if it was an `Error`. */
     readonly goroutineStack: string,
   ) {
     super(`panic in goroutine ${goid} [${functionName}]: ${describe(error)}`, { cause: error });
@@ -76,28 +87,38 @@ export class GoroutinePanic extends Error {
 
 /** Misuse of a sync primitive: negative WaitGroup counter, unlock of an unlocked mutex, … */
 export class SyncError extends Error {
+  /** Always `'SyncError'`. */
   override name = 'SyncError';
 }
 
 /** Go's channel panics: send on a closed channel, close of a closed channel. */
 export class ClosedChannelError extends Error {
+  /** Always `'ClosedChannelError'`. */
   override name = 'ClosedChannelError';
 }
 
 /** Every goroutine, main included, is blocked on a runtime primitive and no timer is pending. */
 export class DeadlockError extends Error {
+  /** Always `'DeadlockError'`. */
   override name = 'DeadlockError';
-  constructor(readonly dump: string) {
+  constructor(
+    /** `dump()` of every goroutine when the deadlock was found (`gort/debug`). */
+    readonly dump: string,
+  ) {
     super(`all goroutines are asleep - deadlock!\n\n${dump}`);
   }
 }
 
 /** A worker thread (an M) died: process.exit inside a goroutine, out of memory, a crash. */
 export class WorkerCrashError extends Error {
+  /** Always `'WorkerCrashError'`. */
   override name = 'WorkerCrashError';
   constructor(
+    /** The M (worker thread, 1..procs) that died. */
     readonly m: number,
+    /** Its exit code, if it exited. */
     readonly exitCode: number | null,
+    /** What it was running: `goroutine N [function]`, or that it was between goroutines. */
     readonly running: string,
     cause?: unknown,
   ) {
@@ -109,13 +130,19 @@ export class WorkerCrashError extends Error {
   }
 }
 
-/** A gort call made where no runtime is running. */
+/**
+ * A gort call made where no runtime can serve it: outside `run()` or `start()`, after the
+ * runtime ended (the message says why: the panic or crash that stopped it, or a shutdown), on
+ * an object that was disposed or that belongs to a runtime that has ended.
+ */
 export class RuntimeStateError extends Error {
+  /** Always `'RuntimeStateError'`. */
   override name = 'RuntimeStateError';
 }
 
-/** A runtime invariant broke: a bug in gort. */
+/** A runtime invariant broke: a bug in gort, never the caller's (please report it with the message). */
 export class RuntimeFatalError extends Error {
+  /** Always `'RuntimeFatalError'`. */
   override name = 'RuntimeFatalError';
 }
 

@@ -1,6 +1,11 @@
 /**
- * gort: Go-style concurrency for Node.js. The public facade; the engine is under runtime/
- * and sched/. Every name exported here is also in scope inside inline goroutines.
+ * gort: Go-style concurrency for Node.js. Goroutines on worker threads (`run`, `go`,
+ * `spawn`), channels and `select`, and Go's `sync`, `context` and `errgroup`, shared by every
+ * thread. Every name exported here is also in scope inside inline goroutines.
+ *
+ * (The public facade; the engine is under runtime/ and sched/.)
+ *
+ * @module gort
  */
 import * as self from './index.js';
 import { need, current } from './runtime/thread.js';
@@ -17,7 +22,7 @@ import { checkModuleUrl, moduleHref } from './shipping/typescript.js';
 export { run, start, Runtime, type RuntimeOptions, type WorkerResourceLimits } from './runtime/host.js';
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
 export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
-export { select, recv, send, type SelectCase, type SelectOptions } from './chan/select.js';
+export { select, recv, send, type SelectCase, type SelectOptions, type SelectResult } from './chan/select.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';
 // errgroup's Group at the root; its withContext is Group.withContext here (the bare name, from
@@ -106,11 +111,10 @@ export function goid(): number {
   return t.index === 0 ? 1 : t.curGoid;
 }
 
-type AnyFn = (...args: never[]) => unknown;
 /** A module function as fromModule() hands it out: called directly, it returns a promise of the result. */
 export type ModuleFunction<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 /** The function exports of module M, as goroutine references (and function values: they can be sent). */
-export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends AnyFn ? K : never]: ModuleFunction<Mod[K]> };
+export type ModuleFunctions<Mod> = { readonly [K in keyof Mod as Mod[K] extends (...args: never[]) => unknown ? K : never]: ModuleFunction<Mod[K]> };
 
 /**
  * Goroutine functions defined in an ES module: each thread imports the module on first use,

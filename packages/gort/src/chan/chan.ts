@@ -202,6 +202,21 @@ function mayBlockSpin(t: Thread, c: number): boolean {
   return t.heap.i32[(c >> 2) + CH.CAP] !== 0 && t.spinWorth();
 }
 
+/**
+ * Go's `chan T`, usable from every thread: goroutines on any M, the main thread, attached
+ * threads. Make one with `chan(capacity)`. Values are copied (structured clone) or, for
+ * runtime objects and shared buffers, passed by reference, as for goroutine arguments.
+ *
+ * ```js
+ * const c = chan<number>(10);
+ * go(async (c) => { for (let i = 0; i < 3; i++) await c.send(i); c.close(); }, c);
+ * for await (const v of c) console.log(v); // 0 1 2
+ * ```
+ *
+ * Send on a closed channel and close of a closed channel throw `ClosedChannelError` (Go's
+ * panics); a receive on a closed, drained channel resolves at once with `undefined`
+ * (`recvOk`: `[undefined, false]`).
+ */
 export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T> {
 
   /** A channel of `capacity` (0: unbuffered); `chan(capacity)` is the usual spelling. */
@@ -509,6 +524,7 @@ export class Chan<T = unknown> extends RuntimeObject implements AsyncIterable<T>
     return v;
   }
 
+  /** `recvOk()`, blocking this thread until a value or close (for synchronous code; freezes its event loop). */
   recvOkSync(): [T | undefined, boolean] {
     const t = this.t;
     ensureShared(t, this.h);

@@ -3,10 +3,10 @@
  *
  * | word | name    | written by               | read by             | note                          |
  * |------|---------|--------------------------|---------------------|-------------------------------|
- * | 0    | LOCK    | any (futex, heap/lock.ts)| any                 | guards every word below       |
- * | 1    | CLOSED  | under LOCK (Atomics)     | under LOCK          | 1 once closed                 |
+ * | 0    | LOCK    | any (futex, heap/lock.ts)| any                 | guards COUNT, SENDX, RECVX, the queues and the buffer |
+ * | 1    | CLOSED  | Atomics: CAS 0→1 while local (chan/local.ts), store under LOCK once shared | under LOCK; any (Atomics.load) | 1 once closed |
  * | 2    | CAP     | creator, once            | any                 | buffer slots (0: unbuffered)  |
- * | 3    | COUNT   | under LOCK (plain)       | any, racily (len)   | values in the buffer; len is a snapshot |
+ * | 3    | COUNT   | under LOCK (plain)       | any, racily (len, a blocked op's watch) | values in the buffer; len is a snapshot |
  * | 4    | SENDX   | under LOCK               |                     | next buffer slot to fill      |
  * | 5    | RECVX   | under LOCK               |                     | next buffer slot to take      |
  * | 6    | BUF     | creator, once            |                     | CAP value slots (16 B each)   |

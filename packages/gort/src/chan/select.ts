@@ -106,7 +106,9 @@ function checkSelect(cases: unknown, options: unknown): void {
   if (d !== undefined && typeof d !== 'function') throw new TypeError(`gort: select()'s options.default must be a function, got ${describe(d)}`);
 }
 
+/** Options of `select()`. */
 export interface SelectOptions<R> {
+  /** Taken when no case can proceed at once: `select()` then resolves to its result without waiting (Go's `default:`). */
   default?: () => R;
 }
 
@@ -121,9 +123,17 @@ function ownerOf(ch: Chan<unknown>): number {
 export type SelectResult<C> = C extends SelectCase<infer R> ? R : never;
 
 /**
- * Go's select: wait until one of the cases can proceed, run it, and resolve to what its
- * function returned (or, with `default`, run that at once when none can). Each case's result
- * type is its own; the promise is their union (and `default`'s).
+ * Go's `select`: wait until one of the cases can proceed, run it, and resolve to what its
+ * function returned (or, with `default`, run that at once when none can). When several can
+ * proceed, one is chosen at random, as in Go; a case on a `null` channel never fires (Go's nil
+ * channel). Each case's result type is its own; the promise is their union (and `default`'s).
+ *
+ * ```js
+ * const r = await select([
+ *   recv(results, (v, ok) => (ok ? v : 'closed')),
+ *   recv(after(1000), () => 'timeout'),
+ * ]);
+ * ```
  */
 // `readonly object[]`, not `readonly SelectCase<unknown>[]`: the latter would give each case's
 // result type `unknown` as its inference context, and `recv(c)` (no fn) would lose its T.

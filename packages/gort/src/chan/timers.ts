@@ -134,6 +134,7 @@ function dropStale(c: Chan<number>): boolean {
  * dropped. As Timer: after stop() or reset() returns, no tick from before it is received.
  */
 export class Ticker {
+  /** Receives the time (ms since the epoch) at every tick; receive-only. */
   readonly c: Chan<number>;
   private readonly tx: Chan<number>;
   private readonly nt: NodeTimer;
@@ -157,6 +158,7 @@ export class Ticker {
     this.nt.start(p);
   }
 
+  /** Stop the ticker: no tick is received after it returns (one made before it is dropped). */
   stop(): void {
     if (current !== this.t || this.t.crash !== null) return;
     this.stopped = true;
@@ -164,6 +166,7 @@ export class Ticker {
     dropStale(this.tx);
   }
 
+  /** Stop it and start it again with period `ms`; no tick from before is received after it returns. */
   reset(ms: number): void {
     const p = checkMs(ms, 'Ticker.reset()');
     if (p <= 0) throw new RangeError('gort: non-positive interval for Ticker.reset()');
@@ -175,10 +178,12 @@ export class Ticker {
   }
 }
 
+/** Go's `time.NewTimer`: a `Timer` whose channel receives the time once, after `ms`. */
 export function timer(ms: number): Timer {
   return new Timer(ms);
 }
 
+/** Go's `time.NewTicker`: a `Ticker` whose channel receives the time every `ms` (a positive number). */
 export function tick(ms: number): Ticker {
   return new Ticker(ms);
 }

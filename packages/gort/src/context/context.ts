@@ -73,8 +73,9 @@ import type { Heap } from '../heap/heap.js';
 import { fatal } from '../errors.js';
 import { decoding, Kind, RecordKind } from '../value/kinds.js';
 
-const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
-const BYTES = 25 * 4;
+/** Word offsets of a context record (the table above); an afterFunc record has the same size. */
+export const C = { LOCK: 0, STATE: 1, PARENT: 2, DONE: 3, CHILD_HEAD: 4, NEXT: 5, PREV: 6, HAS_VALUE: 7, DEADLINE_F64: 8, KEY: 10, VALUE: 14, OWNER: 18, CAUSE_FROM: 19, CAUSE: 20, ROOT: 24 } as const;
+export const C_BYTES = 25 * 4;
 
 /** The record whose STATE, DONE and children apply to h: h, or for a value context its nearest cancelable ancestor. */
 function cancelable(a: Int32Array, h: number): number {
@@ -84,6 +85,7 @@ function cancelable(a: Int32Array, h: number): number {
 
 /** Go's context.Canceled. */
 export class CanceledError extends Error {
+  /** Always `'CanceledError'`. */
   override name = 'CanceledError';
   constructor() {
     super('context canceled');
@@ -91,17 +93,36 @@ export class CanceledError extends Error {
 }
 /** Go's context.DeadlineExceeded. */
 export class DeadlineExceededError extends Error {
+  /** Always `'DeadlineExceededError'`. */
   override name = 'DeadlineExceededError';
   constructor() {
     super('context deadline exceeded');
   }
 }
-/** The values err() returns (one per thread, so `ctx.err() === Canceled` holds). */
+/** What `err()` returns once a context is canceled (one per thread, so `ctx.err() === Canceled` holds). */
 export const Canceled = new CanceledError();
+/** What `err()` returns once a context's deadline passed (one per thread, as `Canceled`). */
 export const DeadlineExceeded = new DeadlineExceededError();
 
+/** Cancels its context (and every context made from it). Idempotent, as Go's: later calls, and calls after the runtime ended, do nothing. */
 export type CancelFunc = () => void;
 
+/**
+ * Go's `context.Context`, shared by every thread that holds it: cancellation, a deadline and
+ * values that reach goroutines on every M. Made by `background()`, `withCancel()`,
+ * `withTimeout()`, `withDeadline()`, `withValue()` and their kin; passed to goroutines like any
+ * runtime object.
+ *
+ * ```js
+ * const [ctx, cancel] = withTimeout(background(), 500);
+ * const steps = await spawn(async (ctx) => {
+ *   let i = 0;
+ *   while (ctx.err() === null) { i++; await sleep(1); } // until the 500 ms have passed
+ *   return i;
+ * }, ctx);
+ * cancel(); // always: it releases the context's timer
+ * ```
+ */
 export class Context implements HandleObject {
   /** @internal */
   readonly h: number;
@@ -128,6 +149,7 @@ export class Context implements HandleObject {
     this.ai = this.t.anchors.index;
   }
 
+  /** @hidden how a runtime object travels (value/codec.ts); not stripped: exportRef() takes it */
   [GORT_HANDLE](): readonly [number, number, unknown?, number?] {
     if (current !== this.t) throw staleObject(Kind.CONTEXT); // as RuntimeObject's
     return [Kind.CONTEXT, this.h, this.anchor, this.ai];
@@ -201,8 +223,8 @@ export class Context implements HandleObject {
 /** A new context record with one reference (the caller's), holding `parent` (counted). */
 function alloc(t: Thread, parent: number, deadline: number): number {
   const heap = t.heap;
-  const h = heap.allocCounted(BYTES, Kind.CONTEXT);
-  heap.i32.fill(0, h >> 2, (h + BYTES) >> 2);
+  const h = heap.allocCounted(C_BYTES, Kind.CONTEXT);
+  heap.i32.fill(0, h >> 2, (h + C_BYTES) >> 2);
   if (parent !== 0) heap.retain(parent);
   heap.i32[(h >> 2) + C.PARENT] = parent;
   heap.f64[(h >> 3) + C.DEADLINE_F64 / 2] = deadline;
@@ -462,12 +484,12 @@ export function afterFunc<A extends unknown[]>(ctx: Context, fn: (...args: A) =>
   const argsH = args.length === 0 ? 0 : encodeArgs(heap, args, fn);
   let h: number;
   try {
-    h = heap.allocCounted(BYTES, RecordKind.AFTER_FUNC); // this reference: "pending", dropped when it starts or stops
+    h = heap.allocCounted(C_BYTES, RecordKind.AFTER_FUNC); // this reference: "pending", dropped when it starts or stops
   } catch (e) {
     dropArgs(heap, argsH);
     throw e;
   }
-  a.fill(0, h >> 2, (h + BYTES) >> 2);
+  a.fill(0, h >> 2, (h + C_BYTES) >> 2);
   a[(h >> 2) + C.HAS_VALUE] = AFTER;
   a[(h >> 2) + C.KEY] = fnId;
   a[(h >> 2) + C.KEY + 1] = argsH;

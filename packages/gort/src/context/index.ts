@@ -1,4 +1,8 @@
-/** gort/context: Go's context package, across threads. */
+/**
+ * gort/context: Go's context package, across threads. Every name is also exported by `gort`.
+ *
+ * @module gort/context
+ */
 export {
   Context,
   background,

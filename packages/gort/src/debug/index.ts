@@ -4,6 +4,8 @@
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
  * and the heap's memory by kind of object. collect() is Go's runtime.GC().
+ *
+ * @module gort/debug
  */
 import { need } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
@@ -19,22 +21,36 @@ export type { MemStats, SchedStats } from './stats.js';
  * kind; `sharedKept`: SharedArrayBuffers the calling thread keeps so that it can receive them
  * again, one per buffer shared in the runtime and not yet reclaimed).
  */
-export function stats(): SchedStats & { memory: MemStats & { sharedKept: number } } {
+export function stats(): SchedStats & {
+  /** The heap's memory, as Go's `runtime.MemStats`. */
+  memory: MemStats & {
+    /** SharedArrayBuffers the calling thread keeps so that it can receive them again: one per buffer shared in the runtime and not yet reclaimed. */
+    sharedKept: number;
+  };
+} {
   const t = need('stats()');
   return { ...readStats(t.heap), memory: { ...readMemStats(t.heap), sharedKept: t.shared.size } };
 }
 
+/** One live goroutine, as `goroutines()` reports it (main excluded). */
 export interface GoroutineInfo {
+  /** Its goroutine id (goid). */
   id: number;
+  /** `runnable` (queued, not started), `running` (started and not parked on a gort primitive: executing, or awaiting something else), or `waiting`. */
   state: string;
+  /** While waiting: on what, as Go prints it (`chan receive`, `sync.Mutex.Lock`, `select`, …); else empty. */
   waitReason: string;
+  /** While waiting: for how long, in ms; else 0. */
   waitingMs: number;
+  /** Its function's name. */
   function: string;
+  /** The goid of the goroutine that created it (0: unknown, printed as 1). */
   creator: number;
   /** Thread index it runs on (1..procs), or -1 before it starts. */
   m: number;
 }
 
+/** Every live goroutine but main, by id, read from the heap without locks (a moment's view, possibly a little stale). */
 export function goroutines(): GoroutineInfo[] {
   const t = need('goroutines()');
   const heap = t.heap;
@@ -58,6 +74,15 @@ export function goroutines(): GoroutineInfo[] {
   return out;
 }
 
+/**
+ * Go's goroutine dump: one line per live goroutine, main first, with its state or wait reason
+ * and how long it has waited, its function, its creator and its M:
+ *
+ * ```
+ * goroutine 1 [chan receive]: main goroutine on the main thread
+ * goroutine 7 [sync.Mutex.Lock, 1204 ms]: worker (created by goroutine 1, on M2)
+ * ```
+ */
 export function dump(): string {
   const t = need('dump()');
   const a = t.heap.i32;

@@ -11,22 +11,27 @@ import { RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { T, liveGoroutines, pWord, threadWord } from '../sched/threads.js';
 import { kindName } from '../value/kinds.js';
 
+/** Scheduler counters, read from the heap without locks (racy by design, as Go's `schedtrace`). */
 export interface SchedStats {
   /** Number of Ps (gomaxprocs). */
   procs: number;
   /** Worker threads running Ms. */
   threads: number;
+  /** Ps whose M is parked. */
   idleProcs: number;
+  /** Ms looking for work without parking. */
   spinningThreads: number;
   /** Live goroutines, main included. */
   goroutines: number;
+  /** Goroutines in the global run queue (what main and attached threads start, and overflow). */
   globalQueue: number;
   /** Per P: Gs in its ring plus runnext. */
   localQueues: number[];
   /** Per M: goroutines started on it. */
   tasksPerM: number[];
-  /** Per M: successful steal operations, and Gs taken by them. */
+  /** Per M: successful steal operations. */
   stealsPerM: number[];
+  /** Per M: goroutines taken by those steals. */
   stolenPerM: number[];
 }
 
@@ -71,7 +76,15 @@ export interface MemStats {
    * `goroutine records` (64 KiB chunks of G records), `waiter` (a parked operation), or
    * `data` (values, strings, argument blocks, channel buffers and the runtime's own tables).
    */
-  objects: Record<string, { count: number; bytes: number }>;
+  objects: Record<
+    string,
+    {
+      /** Live blocks of this kind. */
+      count: number;
+      /** Their bytes, block headers included. */
+      bytes: number;
+    }
+  >;
 }
 
 export function readMemStats(heap: Heap): MemStats {

@@ -36,12 +36,15 @@ import { WaitGroup, wgAdd } from '../sync/waitgroup.js';
 import { Semaphore } from '../sync/semaphore.js';
 import { Context, cancelContext, withCancel } from '../context/context.js';
 
-const ERRSET = 4;
-const CTX = 5;
-const SEM = 6;
-const ERR = 8;
-const BYTES = 48;
+/** Word offsets of a Group (the table above). */
+export const EG = { WG: 0, ERRSET: 4, CTX: 5, SEM: 6, ERR: 8 } as const;
+export const EG_BYTES = 48;
 
+/**
+ * x/sync's `errgroup.Group`: run goroutines, wait for them all, and get the first error one
+ * of them threw. Made with `new Group()`, or `Group.withContext(ctx)` for a group whose context is
+ * canceled by the first error (and when `wait()` returns).
+ */
 export class Group extends RuntimeObject {
   private readonly wg: WaitGroup;
 
@@ -51,12 +54,12 @@ export class Group extends RuntimeObject {
   constructor(handle?: number, g?: number, ctx?: Context);
   constructor(handle?: number, g?: number, ctx?: Context) {
     if (ctx !== undefined && !(ctx instanceof Context)) throw new TypeError(`gort: new Group() was given ${describe(ctx)} as its context`);
-    super('new Group()', Kind.GROUP, BYTES, handle, g);
-    this.wg = new WaitGroup(this.h, this.g, true);
+    super('new Group()', Kind.GROUP, EG_BYTES, handle, g);
+    this.wg = new WaitGroup(this.h + EG.WG * 4, this.g, true);
     shareAnchor(this.wg, this);
     if (ctx !== undefined) {
       this.t.heap.retain(ctx.h); // the group cancels it: it keeps it
-      this.t.heap.i32[(this.h >> 2) + CTX] = ctx.h;
+      this.t.heap.i32[(this.h >> 2) + EG.CTX] = ctx.h;
     }
   }
 
@@ -70,7 +73,7 @@ export class Group extends RuntimeObject {
   }
 
   private get sem(): Semaphore | null {
-    const s = this.t.heap.i32[(this.h >> 2) + SEM]!;
+    const s = this.t.heap.i32[(this.h >> 2) + EG.SEM]!;
     return s === 0 ? null : new Semaphore(0, s, this.g);
   }
 
@@ -113,8 +116,8 @@ export class Group extends RuntimeObject {
     const i = this.h >> 2;
     if (typeof n !== 'number') throw new TypeError(`errgroup: setLimit needs an integer, got ${describe(n)}`);
     if (n < 0) {
-      const old = heap.i32[i + SEM]!;
-      heap.i32[i + SEM] = 0;
+      const old = heap.i32[i + EG.SEM]!;
+      heap.i32[i + EG.SEM] = 0;
       if (old !== 0) release(heap, old);
       return;
     }
@@ -122,10 +125,10 @@ export class Group extends RuntimeObject {
     if (Atomics.load(heap.i32, i + 1) !== 0) {
       throw new SyncError('errgroup: modify limit while goroutines in the group are still active');
     }
-    const old = heap.i32[i + SEM]!;
+    const old = heap.i32[i + EG.SEM]!;
     const s = new Semaphore(n).h;
     heap.retain(s); // the record's, beside the object's
-    heap.i32[i + SEM] = s;
+    heap.i32[i + EG.SEM] = s;
     if (old !== 0) release(heap, old);
   }
 
@@ -134,9 +137,9 @@ export class Group extends RuntimeObject {
     await this.wg.wait();
     const heap = this.t.heap;
     const i = this.h >> 2;
-    const ctx = heap.i32[i + CTX]!;
+    const ctx = heap.i32[i + EG.CTX]!;
     if (ctx !== 0) cancelContext(this.t, ctx);
-    if (Atomics.load(heap.i32, i + ERRSET) === 1) throw read(heap, this.h + ERR * 4, false, this.g);
+    if (Atomics.load(heap.i32, i + EG.ERRSET) === 1) throw read(heap, this.h + EG.ERR * 4, false, this.g);
   }
 }
 
@@ -157,32 +160,32 @@ export function withContext(parent: Context): [Group, Context] {
 export function groupFinished(t: Thread, h: number, failed: boolean, e: unknown): void {
   const heap = t.heap;
   const i = h >> 2;
-  if (failed && Atomics.compareExchange(heap.i32, i + ERRSET, 0, 1) === 0) {
+  if (failed && Atomics.compareExchange(heap.i32, i + EG.ERRSET, 0, 1) === 0) {
     const err = e ?? new Error('errgroup: goroutine failed with a null error');
     try {
-      encodeInto(heap, h + ERR * 4, err, 'the error');
+      encodeInto(heap, h + EG.ERR * 4, err, 'the error');
     } catch {
       try {
-        encodeInto(heap, h + ERR * 4, new Error(String(err)), 'the error');
+        encodeInto(heap, h + EG.ERR * 4, new Error(String(err)), 'the error');
       } catch {
-        heap.i32[(h >> 2) + ERR] = Tag.UNDEF; // no room even for that: wait() rejects with undefined
+        heap.i32[(h >> 2) + EG.ERR] = Tag.UNDEF; // no room even for that: wait() rejects with undefined
       }
     }
-    const ctx = heap.i32[i + CTX]!;
+    const ctx = heap.i32[i + EG.CTX]!;
     if (ctx !== 0) cancelContext(t, ctx);
   }
-  const s = heap.i32[i + SEM]!;
+  const s = heap.i32[i + EG.SEM]!;
   if (s !== 0) borrowed(() => new Semaphore(0, s, 0)).release(1);
-  wgAdd(t, h, -1);
+  wgAdd(t, h + EG.WG * 4, -1);
   release(heap, h); // G.GROUP's (Group.launch)
 }
 
 /** A group's last reference is gone: let go of its context and semaphore, drop its error. */
 onLastRelease(Kind.GROUP, (heap, h, more) => {
   const a = heap.i32;
-  const ctx = a[(h >> 2) + CTX]!;
-  const sem = a[(h >> 2) + SEM]!;
-  dropInto(heap, h + ERR * 4, more);
+  const ctx = a[(h >> 2) + EG.CTX]!;
+  const sem = a[(h >> 2) + EG.SEM]!;
+  dropInto(heap, h + EG.ERR * 4, more);
   heap.freeCounted(h);
   if (ctx !== 0) more.push(ctx);
   if (sem !== 0) more.push(sem);

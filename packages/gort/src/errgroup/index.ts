@@ -1,2 +1,7 @@
-/** gort/errgroup: golang.org/x/sync/errgroup, across threads. */
+/**
+ * gort/errgroup: golang.org/x/sync/errgroup, across threads. Every name is also exported by
+ * `gort`.
+ *
+ * @module gort/errgroup
+ */
 export { Group, withContext } from './errgroup.js';

@@ -25,13 +25,22 @@ import { describe } from '../value/describe.js';
 import { kindName } from '../value/kinds.js';
 import { current, setCurrent } from './thread.js';
 
+/**
+ * What `exportRef()` makes: plain, cloneable data naming a runtime object, to pass to a thread
+ * gort did not start (in `postMessage`, `workerData` or a piscina task) and `attach()` there.
+ */
 export interface RuntimeRef {
+  /** Marks the object as a ref. */
   readonly gort: 'ref';
+  /** The runtime's shared heap. */
   readonly sab: SharedArrayBuffer;
+  /** The object's kind (channel, WaitGroup, …). */
   readonly kind: number;
+  /** The object's record in the heap. */
   readonly handle: number;
 }
 
+/** Whether `v` looks like a `RuntimeRef` (`attach()` checks it fully). */
 export function isRuntimeRef(v: unknown): v is RuntimeRef {
   return typeof v === 'object' && v !== null && (v as { gort?: unknown }).gort === 'ref';
 }

@@ -47,6 +47,7 @@ export interface WorkerResourceLimits {
   stackSizeMb?: number;
 }
 
+/** Options of `run()` and `start()`. */
 export interface RuntimeOptions {
   /** Number of Ps (worker threads running goroutines). Default: os.availableParallelism(). */
   procs?: number;
@@ -79,7 +80,12 @@ export interface RuntimeOptions {
 
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
 
+/**
+ * A running runtime, as `start()` returns it: for programs that outlive one `main` (a server).
+ * `run(main)` is `start()`, `main()`, and `shutdown()` in one call.
+ */
 export class Runtime {
+  /** Number of Ps: the worker threads that run goroutines. */
   readonly procs: number;
   /** Rejects with the first panic or worker crash. Never resolves. */
   readonly failure: Promise<never>;
@@ -92,6 +98,7 @@ export class Runtime {
 
   /** @internal use start() */
   constructor(
+    /** @hidden the shared heap, for the runtime's own tools and tests (not stripped: tests read it) */
     readonly heap: Heap,
     private readonly main: LoopThread,
   ) {

@@ -8,7 +8,7 @@
  * through its READY list; a pump drains them and parks on the doorbell with
  * Atomics.waitAsync only while some waiter is outstanding. An attached
  * thread holds a ref'd handle while its pump waits (a pending waitAsync does not keep a
- * thread alive — reference note 1, docs/architecture.md); the main thread needs none while Ms run.
+ * thread alive: docs/architecture.md, "Shutdown"); the main thread needs none while Ms run.
  *
  * After a worker died (abandon): every waiter of this thread is rejected with the
  * WorkerCrashError, the pump stops, and a later park throws RuntimeStateError.

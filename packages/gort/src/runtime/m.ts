@@ -4,16 +4,11 @@
  * A goroutine spawned here goes to runnext and starts when its spawner reaches its next await
  * (M.kick), as Go runs runnext when the spawner blocks.
  *
- * Loop (docs/design/scheduler.md): settle waiters on our READY list; take a G from runnext,
- * the local ring, the global queue (first every 61st tick, for fairness), or by stealing half
- * of a random victim's queue; start it; every few Gs let the microtask queue run (resumed
- * goroutines continue there) and every few ms let the event loop run (timers, I/O). With
- * nothing to do: spin briefly if fewer than half the busy Ps have a spinning M, watch longer
- * for hand-offs while its goroutines wait and another M runs, then park on the doorbell: with
- * a blocking Atomics.wait when its event loop has nothing to serve (it wakes fastest), else
- * with Atomics.waitAsync, so the event loop keeps serving this thread's timers and I/O. Only
- * the blocking park publishes LOOPIDLE = 1 (deadlock.ts); a waitAsync park ends after
- * SYNC_PARK_MS so that the M looks at its event loop again.
+ * The loop is described step by step in docs/design/scheduler.md, "The M loop, step by step":
+ * settle our READY list, start a batch of Gs (runnext, ring, global queue, steal), let
+ * microtasks and the event loop run; with nothing to do, spin, watch for hand-offs, park on
+ * the doorbell (blocking when the event loop has nothing to serve: only that park publishes
+ * LOOPIDLE = 1, deadlock.ts).
  *
  * Invariants:
  * - A G is started by exactly one M (it was taken from exactly one queue, runq.ts) and, once
@@ -55,7 +50,8 @@ const SPIN_MS = 0.05;
  * How long an M whose goroutines are parked keeps watching for their wake-up before it
  * parks itself. A started goroutine cannot move to the M that wakes it (Go's ready() puts it
  * on the waker's P; we cannot), so a cross-M hand-off is fast only if its M is awake: a
- * parked M costs ~7 µs and an event-loop turn to wake (reference note 3, docs/architecture.md).
+ * parked M costs ~7 µs and an event-loop turn to wake (docs/design/scheduler.md, "Go's rules
+ * kept", hand-off polling).
  */
 const POLL_MS = 0.1;
 /** The short watch before the macrotask turn (see the loop). */

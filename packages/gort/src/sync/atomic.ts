@@ -23,6 +23,11 @@ function i64(v: unknown, what: string): bigint {
   return BigInt.asIntN(64, v);
 }
 
+/**
+ * Go's `atomic.Int32`: one shared int32, every operation an `Atomics` operation (sequentially
+ * consistent). Arguments must be int32 integers (a `TypeError` or `RangeError` otherwise, never
+ * a silent `| 0`); `add` and `sub` wrap as Go's do.
+ */
 export class AtomicInt32 extends RuntimeObject {
 
   /** An AtomicInt32 holding `initial`. */
@@ -35,9 +40,11 @@ export class AtomicInt32 extends RuntimeObject {
     if (handle === undefined) Atomics.store(this.t.heap.i32, this.h >> 2, initial);
   }
 
+  /** The current value. */
   load(): number {
     return Atomics.load(this.t.heap.i32, this.h >> 2);
   }
+  /** Set the value to `v`. */
   store(v: number): void {
     Atomics.store(this.t.heap.i32, this.h >> 2, i32(v, 'AtomicInt32.store'));
   }
@@ -45,6 +52,7 @@ export class AtomicInt32 extends RuntimeObject {
   add(delta: number): number {
     return (Atomics.add(this.t.heap.i32, this.h >> 2, i32(delta, 'AtomicInt32.add')) + delta) | 0;
   }
+  /** Subtract delta; returns the new value. */
   sub(delta: number): number {
     return (Atomics.sub(this.t.heap.i32, this.h >> 2, i32(delta, 'AtomicInt32.sub')) - delta) | 0;
   }
@@ -52,12 +60,17 @@ export class AtomicInt32 extends RuntimeObject {
   swap(v: number): number {
     return Atomics.exchange(this.t.heap.i32, this.h >> 2, i32(v, 'AtomicInt32.swap'));
   }
+  /** Set the value to `v` if it is `old`: true if it was. */
   compareAndSwap(old: number, v: number): boolean {
     const o = i32(old, 'AtomicInt32.compareAndSwap');
     return Atomics.compareExchange(this.t.heap.i32, this.h >> 2, o, i32(v, 'AtomicInt32.compareAndSwap')) === o;
   }
 }
 
+/**
+ * Go's `atomic.Int64` as a `bigint`: one shared 64-bit word, every operation an `Atomics`
+ * operation. Arguments must be bigints; results wrap to 64 bits as Go's do.
+ */
 export class AtomicBigInt64 extends RuntimeObject {
 
   /** An AtomicBigInt64 holding `initial`. */
@@ -70,21 +83,27 @@ export class AtomicBigInt64 extends RuntimeObject {
     if (handle === undefined) Atomics.store(this.t.heap.i64, this.h >> 3, i64(initial, 'new AtomicBigInt64()'));
   }
 
+  /** The current value. */
   load(): bigint {
     return Atomics.load(this.t.heap.i64, this.h >> 3);
   }
+  /** Set the value to `v`. */
   store(v: bigint): void {
     Atomics.store(this.t.heap.i64, this.h >> 3, i64(v, 'AtomicBigInt64.store'));
   }
+  /** Add delta; returns the new value. */
   add(delta: bigint): bigint {
     return BigInt.asIntN(64, Atomics.add(this.t.heap.i64, this.h >> 3, i64(delta, 'AtomicBigInt64.add')) + delta);
   }
+  /** Subtract delta; returns the new value. */
   sub(delta: bigint): bigint {
     return BigInt.asIntN(64, Atomics.sub(this.t.heap.i64, this.h >> 3, i64(delta, 'AtomicBigInt64.sub')) - delta);
   }
+  /** Store v; returns the old value. */
   swap(v: bigint): bigint {
     return Atomics.exchange(this.t.heap.i64, this.h >> 3, i64(v, 'AtomicBigInt64.swap'));
   }
+  /** Set the value to `v` if it is `old`: true if it was. */
   compareAndSwap(old: bigint, v: bigint): boolean {
     const o = i64(old, 'AtomicBigInt64.compareAndSwap');
     return Atomics.compareExchange(this.t.heap.i64, this.h >> 3, o, i64(v, 'AtomicBigInt64.compareAndSwap')) === o;

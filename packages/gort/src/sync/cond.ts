@@ -24,12 +24,22 @@ import { Mutex, type Locker } from './mutex.js';
 import { RWMutex } from './rwmutex.js';
 import { semenqueue, semwakeAll, semwakeOne } from './sema.js';
 
-const WAITQ = 0;
-const L_KIND = 4;
-const L = 5;
+/** Word offsets of a Cond (the table above). */
+export const COND = { WAITQ: 0, L_KIND: 4, L: 5 } as const;
+export const COND_BYTES = 32;
 const WAIT = waitCode('sync.Cond.Wait');
 
+/**
+ * Go's `sync.Cond`: goroutines wait for a condition guarded by a `Mutex` or `RWMutex`.
+ *
+ * ```js
+ * await cond.L.lock();
+ * while (!ready.load()) await cond.wait();
+ * cond.L.unlock();
+ * ```
+ */
 export class Cond extends RuntimeObject {
+  /** The lock the condition is guarded by (Go's `c.L`). */
   readonly L: Locker;
 
   /** A Cond whose wait() unlocks and relocks `l` (Go's `sync.NewCond(l)`). */
@@ -40,38 +50,45 @@ export class Cond extends RuntimeObject {
     if (handle === undefined && !(l instanceof Mutex) && !(l instanceof RWMutex)) {
       throw new TypeError(`sync: new Cond() needs a Mutex or an RWMutex, got ${describe(l)}`);
     }
-    super('new Cond()', Kind.COND, 32, handle, g);
+    super('new Cond()', Kind.COND, COND_BYTES, handle, g);
     if (handle === undefined) {
       const [kind, lh] = (l as unknown as HandleObject)[GORT_HANDLE]();
       this.t.heap.retain(lh); // the Cond keeps its locker
-      this.t.heap.i32[(this.h >> 2) + L_KIND] = kind;
-      this.t.heap.i32[(this.h >> 2) + L] = lh;
+      this.t.heap.i32[(this.h >> 2) + COND.L_KIND] = kind;
+      this.t.heap.i32[(this.h >> 2) + COND.L] = lh;
     }
     this.L = l;
   }
 
+  /**
+   * Unlock `L`, wait for a `signal` or `broadcast`, then lock `L` again before resolving.
+   * Call it with `L` held, in a loop that re-checks the condition (a wake-up is only a hint, as
+   * in Go). Without `L` held, throws `SyncError` before it waits.
+   */
   async wait(): Promise<void> {
     // Checked before queueing: once queued, a throwing unlock would leave a waiter behind
     // that eats a later signal.
     if (!(this.L as Mutex | RWMutex).locked()) throw new SyncError('sync: Cond.wait without holding its lock (unlock of unlocked mutex)');
-    const p = semenqueue(this.t, (this.h >> 2) + WAITQ, WAIT, this.g, this);
+    const p = semenqueue(this.t, (this.h >> 2) + COND.WAITQ, WAIT, this.g, this);
     this.L.unlock();
     await p;
     await this.L.lock();
   }
 
+  /** Wake one goroutine waiting in `wait()`, if any. */
   signal(): void {
-    semwakeOne(this.t, (this.h >> 2) + WAITQ);
+    semwakeOne(this.t, (this.h >> 2) + COND.WAITQ);
   }
 
+  /** Wake every goroutine waiting in `wait()`. */
   broadcast(): void {
-    semwakeAll(this.t, (this.h >> 2) + WAITQ);
+    semwakeAll(this.t, (this.h >> 2) + COND.WAITQ);
   }
 }
 
 /** A Cond's last reference is gone: let go of its locker. */
 onLastRelease(Kind.COND, (heap, h, more) => {
-  const lh = heap.i32[(h >> 2) + L]!;
+  const lh = heap.i32[(h >> 2) + COND.L]!;
   heap.freeCounted(h);
   more.push(lh);
 });
@@ -79,8 +96,8 @@ onLastRelease(Kind.COND, (heap, h, more) => {
 registerHandleKind(Kind.COND, (h, g) => {
   const heap = need('Cond').heap;
   if (heap.kindOf(h) !== Kind.COND) throw badHandle('Cond', Kind.COND, heap.kindOf(h), h); // before reading its words
-  const kind = heap.i32[(h >> 2) + L_KIND]!;
-  const lh = heap.i32[(h >> 2) + L]!;
+  const kind = heap.i32[(h >> 2) + COND.L_KIND]!;
+  const lh = heap.i32[(h >> 2) + COND.L]!;
   const l = kind === Kind.RWMUTEX ? new RWMutex(lh, g) : new Mutex(lh, g);
   return new Cond(l, h, g);
 });

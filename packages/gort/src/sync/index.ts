@@ -1,4 +1,9 @@
-/** gort/sync: Go's sync package (and x/sync's weighted semaphore), across threads. */
+/**
+ * gort/sync: Go's sync package (and x/sync's weighted semaphore), across threads. Every name
+ * is also exported by `gort`.
+ *
+ * @module gort/sync
+ */
 export { WaitGroup } from './waitgroup.js';
 export { Mutex, type Locker } from './mutex.js';
 export { RWMutex } from './rwmutex.js';

@@ -29,19 +29,34 @@ const WOKEN = 2;
 const STARVING = 4;
 const WAITER_SHIFT = 3;
 const STARVATION_MS = 1;
-const STATE = 0;
-const SEMA = 1;
+/** Word offsets of a Mutex (the table above). */
+export const MU = { STATE: 0, SEMA: 1 } as const;
+export const MU_BYTES = (1 + SEMA_WORDS) * 4;
 const RESOLVED = Promise.resolve();
 const WAIT_LOCK = waitCode('sync.Mutex.Lock');
 
+/** What `Cond` locks and unlocks: a `Mutex`, an `RWMutex`, or an `RWMutex`'s `rlocker()` (Go's `sync.Locker`). */
 export interface Locker {
+  /** Lock; the promise resolves once held. */
   lock(): Promise<void>;
+  /** Unlock. */
   unlock(): void;
 }
 
 /** A request from the slow path: park on the semaphore (lifo: go to the front). */
 type Acquire = { lifo: boolean };
 
+/**
+ * Go's `sync.Mutex`, shared by every thread that holds it: goroutines on any M, the main
+ * thread, attached threads. Fair as Go's: a waiter that waited over 1 ms gets the lock handed
+ * to it (starvation mode). Not owned by a goroutine: any goroutine may unlock it, as in Go.
+ *
+ * ```js
+ * const mu = new Mutex();
+ * await mu.lock();
+ * try { counter.store(counter.load() + 1); } finally { mu.unlock(); }
+ * ```
+ */
 export class Mutex extends RuntimeObject implements Locker {
 
   /** An unlocked Mutex. */
@@ -49,7 +64,7 @@ export class Mutex extends RuntimeObject implements Locker {
   /** @internal revival of a handle, or a record embedded in its owner's */
   constructor(handle?: number, g?: number, embedded?: boolean);
   constructor(handle?: number, g?: number, embedded = false) {
-    super('new Mutex()', Kind.MUTEX, (1 + SEMA_WORDS) * 4, handle, g, embedded);
+    super('new Mutex()', Kind.MUTEX, MU_BYTES, handle, g, embedded);
   }
 
   /** @internal word index of STATE, for RWMutex/Cond built on this mutex */
@@ -57,9 +72,10 @@ export class Mutex extends RuntimeObject implements Locker {
     return this.h >> 2;
   }
 
+  /** Lock; the promise resolves once this caller holds it. Uncontended, a single compare-and-swap. */
   lock(): Promise<void> {
     const a = this.t.heap.i32;
-    if (Atomics.compareExchange(a, this.at + STATE, 0, LOCKED) === 0) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
+    if (Atomics.compareExchange(a, this.at + MU.STATE, 0, LOCKED) === 0) return this.t.yieldDue() ? this.t.yieldTurn(undefined) : RESOLVED;
     return this.runAsync(this.lockSlow());
   }
 
@@ -71,28 +87,30 @@ export class Mutex extends RuntimeObject implements Locker {
    */
   lockSync(): void {
     const a = this.t.heap.i32;
-    if (Atomics.compareExchange(a, this.at + STATE, 0, LOCKED) === 0) return;
+    if (Atomics.compareExchange(a, this.at + MU.STATE, 0, LOCKED) === 0) return;
     const gen = this.lockSlow();
     for (let r = gen.next(); !r.done; r = gen.next()) {
-      semacquireSync(this.t, this.at + SEMA, WAIT_LOCK, this.g, r.value.lifo);
+      semacquireSync(this.t, this.at + MU.SEMA, WAIT_LOCK, this.g, r.value.lifo);
     }
   }
 
+  /** Lock only if that can happen now: true if it did. */
   tryLock(): boolean {
     const a = this.t.heap.i32;
-    const old = Atomics.load(a, this.at + STATE);
+    const old = Atomics.load(a, this.at + MU.STATE);
     if ((old & (LOCKED | STARVING)) !== 0) return false;
-    return Atomics.compareExchange(a, this.at + STATE, old, old | LOCKED) === old;
+    return Atomics.compareExchange(a, this.at + MU.STATE, old, old | LOCKED) === old;
   }
 
   /** @internal whether it is locked now (unlock() would not throw); a racy snapshot */
   locked(): boolean {
-    return (Atomics.load(this.t.heap.i32, this.at + STATE) & LOCKED) !== 0;
+    return (Atomics.load(this.t.heap.i32, this.at + MU.STATE) & LOCKED) !== 0;
   }
 
+  /** Unlock. Unlocking an unlocked Mutex throws `SyncError` (Go's fatal error). */
   unlock(): void {
     const a = this.t.heap.i32;
-    const i = this.at + STATE;
+    const i = this.at + MU.STATE;
     if ((Atomics.load(a, i) & LOCKED) === 0) throw new SyncError('sync: unlock of unlocked mutex');
     const nw = Atomics.sub(a, i, LOCKED) - LOCKED;
     if (nw !== 0) this.unlockSlow(nw);
@@ -116,7 +134,7 @@ export class Mutex extends RuntimeObject implements Locker {
   /** Run gen until it holds the lock (undefined) or parks (a promise that goes on once woken). */
   private acquireFrom(gen: Generator<Acquire, void, void>): Promise<void> | undefined {
     for (let r = gen.next(); !r.done; r = gen.next()) {
-      const p = semacquire(this.t, this.at + SEMA, WAIT_LOCK, this.g, this, r.value.lifo);
+      const p = semacquire(this.t, this.at + MU.SEMA, WAIT_LOCK, this.g, this, r.value.lifo);
       if (p !== undefined) return p.then(() => this.acquireFrom(gen));
     }
     return undefined;
@@ -124,7 +142,7 @@ export class Mutex extends RuntimeObject implements Locker {
 
   private *lockSlow(): Generator<Acquire, void, void> {
     const a = this.t.heap.i32;
-    const i = this.at + STATE;
+    const i = this.at + MU.STATE;
     let waitStart = 0;
     let starving = false;
     let awoke = false;
@@ -158,7 +176,7 @@ export class Mutex extends RuntimeObject implements Locker {
 
   private unlockSlow(nw: number): void {
     const a = this.t.heap.i32;
-    const i = this.at + STATE;
+    const i = this.at + MU.STATE;
     if ((nw & STARVING) === 0) {
       let old = nw;
       for (;;) {
@@ -166,14 +184,14 @@ export class Mutex extends RuntimeObject implements Locker {
         if (old >> WAITER_SHIFT === 0 || (old & (LOCKED | WOKEN | STARVING)) !== 0) return;
         const n2 = (old - (1 << WAITER_SHIFT)) | WOKEN;
         if (Atomics.compareExchange(a, i, old, n2) === old) {
-          semrelease(this.t, this.at + SEMA);
+          semrelease(this.t, this.at + MU.SEMA);
           return;
         }
         old = Atomics.load(a, i);
       }
     }
     // Starvation mode: hand the lock to the first waiter (it sets LOCKED itself).
-    semrelease(this.t, this.at + SEMA);
+    semrelease(this.t, this.at + MU.SEMA);
   }
 }
 

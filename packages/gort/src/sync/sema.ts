@@ -20,33 +20,31 @@ import { parkCurrent, unparkSync, wakeWaiter } from '../runtime/park.js';
 import type { Thread } from '../runtime/thread.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 
+/** Word offsets of a semaphore block, from its word index `at` (the table above). */
+export const SEMA = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
 export const SEMA_WORDS = 4;
-const LOCK = 0;
-const COUNT = 1;
-const HEAD = 2;
-const TAIL = 3;
 
 function tryAcquire(a: Int32Array, at: number): boolean {
   for (;;) {
-    const c = Atomics.load(a, at + COUNT);
+    const c = Atomics.load(a, at + SEMA.COUNT);
     if (c <= 0) return false;
-    if (Atomics.compareExchange(a, at + COUNT, c, c - 1) === c) return true;
+    if (Atomics.compareExchange(a, at + SEMA.COUNT, c, c - 1) === c) return true;
   }
 }
 
 function link(a: Int32Array, at: number, w: number, lifo: boolean): void {
-  const head = a[at + HEAD]!;
+  const head = a[at + SEMA.HEAD]!;
   if (lifo) {
     a[(w >> 2) + W.NEXT] = head;
-    a[at + HEAD] = w;
-    if (head === 0) a[at + TAIL] = w;
+    a[at + SEMA.HEAD] = w;
+    if (head === 0) a[at + SEMA.TAIL] = w;
     return;
   }
   a[(w >> 2) + W.NEXT] = 0;
-  const tail = a[at + TAIL]!;
-  if (tail === 0) a[at + HEAD] = w;
+  const tail = a[at + SEMA.TAIL]!;
+  if (tail === 0) a[at + SEMA.HEAD] = w;
   else a[(tail >> 2) + W.NEXT] = w;
-  a[at + TAIL] = w;
+  a[at + SEMA.TAIL] = w;
 }
 
 /**
@@ -56,9 +54,9 @@ function link(a: Int32Array, at: number, w: number, lifo: boolean): void {
 export function semacquire(t: Thread, at: number, reason: number, g: number, pin: object, lifo = false): Promise<void> | undefined {
   const a = t.heap.i32;
   if (tryAcquire(a, at)) return undefined;
-  lock(a, at + LOCK);
+  lock(a, at + SEMA.LOCK);
   if (tryAcquire(t.heap.i32, at)) {
-    unlock(t.heap.i32, at + LOCK);
+    unlock(t.heap.i32, at + SEMA.LOCK);
     return undefined;
   }
   const p = t.waiter<void>(0);
@@ -66,7 +64,7 @@ export function semacquire(t: Thread, at: number, reason: number, g: number, pin
   const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, lifo);
-  unlock(t.heap.i32, at + LOCK);
+  unlock(t.heap.i32, at + SEMA.LOCK);
   return p;
 }
 
@@ -74,16 +72,16 @@ export function semacquire(t: Thread, at: number, reason: number, g: number, pin
 export function semacquireSync(t: Thread, at: number, reason: number, g: number, lifo = false): void {
   const a = t.heap.i32;
   if (tryAcquire(a, at)) return;
-  lock(a, at + LOCK);
+  lock(a, at + SEMA.LOCK);
   if (tryAcquire(t.heap.i32, at)) {
-    unlock(t.heap.i32, at + LOCK);
+    unlock(t.heap.i32, at + SEMA.LOCK);
     return;
   }
   const w = waiterAlloc(t.heap, t.index, 0, 0);
   t.heap.i32[(w >> 2) + W.FLAGS] = WFlag.SYNC;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, lifo);
-  unlock(t.heap.i32, at + LOCK);
+  unlock(t.heap.i32, at + SEMA.LOCK);
   const st = (w >> 2) + W.STATE;
   t.beforeBlock();
   while (Atomics.load(t.heap.i32, st) === WState.PENDING) Atomics.wait(t.heap.i32, st, WState.PENDING);
@@ -93,31 +91,31 @@ export function semacquireSync(t: Thread, at: number, reason: number, g: number,
 
 /** Under LOCK: unlink and return the first waiter, or 0. */
 function shift(t: Thread, at: number): number {
-  const w = t.heap.i32[at + HEAD]!;
+  const w = t.heap.i32[at + SEMA.HEAD]!;
   if (w === 0) return 0;
   const next = t.heap.i32[(w >> 2) + W.NEXT]!;
-  t.heap.i32[at + HEAD] = next;
-  if (next === 0) t.heap.i32[at + TAIL] = 0;
+  t.heap.i32[at + SEMA.HEAD] = next;
+  if (next === 0) t.heap.i32[at + SEMA.TAIL] = 0;
   return w;
 }
 
 /** Give a token back: to the first waiter if there is one, else to COUNT. */
 export function semrelease(t: Thread, at: number): void {
-  lock(t.heap.i32, at + LOCK);
+  lock(t.heap.i32, at + SEMA.LOCK);
   const w = shift(t, at);
-  if (w === 0) Atomics.add(t.heap.i32, at + COUNT, 1);
-  unlock(t.heap.i32, at + LOCK);
+  if (w === 0) Atomics.add(t.heap.i32, at + SEMA.COUNT, 1);
+  unlock(t.heap.i32, at + SEMA.LOCK);
   if (w !== 0) wakeWaiter(t, w);
 }
 
 /** Wake every waiter without handing tokens (Cond.broadcast's list). Returns how many. */
 export function semwakeAll(t: Thread, at: number): number {
   const a = t.heap.i32;
-  lock(a, at + LOCK);
-  let w = a[at + HEAD]!;
-  a[at + HEAD] = 0;
-  a[at + TAIL] = 0;
-  unlock(a, at + LOCK);
+  lock(a, at + SEMA.LOCK);
+  let w = a[at + SEMA.HEAD]!;
+  a[at + SEMA.HEAD] = 0;
+  a[at + SEMA.TAIL] = 0;
+  unlock(a, at + SEMA.LOCK);
   let n = 0;
   while (w !== 0) {
     const next = t.heap.i32[(w >> 2) + W.NEXT]!;
@@ -130,9 +128,9 @@ export function semwakeAll(t: Thread, at: number): number {
 
 /** Wake the first waiter, if any (Cond.signal). */
 export function semwakeOne(t: Thread, at: number): boolean {
-  lock(t.heap.i32, at + LOCK);
+  lock(t.heap.i32, at + SEMA.LOCK);
   const w = shift(t, at);
-  unlock(t.heap.i32, at + LOCK);
+  unlock(t.heap.i32, at + SEMA.LOCK);
   if (w !== 0) wakeWaiter(t, w);
   return w !== 0;
 }
@@ -140,12 +138,12 @@ export function semwakeOne(t: Thread, at: number): boolean {
 /** Queue a waiter that only a wake (semwakeOne/All) releases: Cond.wait. */
 export function semenqueue(t: Thread, at: number, reason: number, g: number, pin: object): Promise<void> {
   const a = t.heap.i32;
-  lock(a, at + LOCK);
+  lock(a, at + SEMA.LOCK);
   const p = t.waiter<void>(0);
   t.pinLast(pin);
   const w = t.lastWaiter;
   parkCurrent(t, w, reason, g);
   link(t.heap.i32, at, w, false);
-  unlock(t.heap.i32, at + LOCK);
+  unlock(t.heap.i32, at + SEMA.LOCK);
   return p;
 }

@@ -22,11 +22,9 @@ import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
 
-const LOCK = 0;
-const SIZE = 1;
-const CUR = 2;
-const HEAD = 3;
-const TAIL = 4;
+/** Word offsets of a Semaphore (the table above). */
+export const SEM = { LOCK: 0, SIZE: 1, CUR: 2, HEAD: 3, TAIL: 4 } as const;
+export const SEM_BYTES = 24;
 const WAIT = waitCode('semacquire');
 
 /** What acquire() needs of a context (gort's Context). */
@@ -50,6 +48,11 @@ function checkCtx(ctx: unknown): void {
   }
 }
 
+/**
+ * A weighted semaphore (x/sync's `semaphore.Weighted`), across threads. Waiters are served
+ * strictly in order: a large request at the head blocks smaller ones behind it, so large
+ * requests do not starve.
+ */
 export class Semaphore extends RuntimeObject {
 
   /** A weighted semaphore of `size` (Go's `semaphore.NewWeighted(size)`). */
@@ -58,12 +61,13 @@ export class Semaphore extends RuntimeObject {
   constructor(size: number, handle: number | undefined, g?: number);
   constructor(size: number, handle?: number, g?: number) {
     if (handle === undefined) checkN(size, 'new Semaphore()');
-    super('new Semaphore()', Kind.SEMAPHORE, 24, handle, g);
-    if (handle === undefined) this.t.heap.i32[(this.h >> 2) + SIZE] = size;
+    super('new Semaphore()', Kind.SEMAPHORE, SEM_BYTES, handle, g);
+    if (handle === undefined) this.t.heap.i32[(this.h >> 2) + SEM.SIZE] = size;
   }
 
+  /** The total weight, as given to the constructor. */
   get size(): number {
-    return this.t.heap.i32[(this.h >> 2) + SIZE]!;
+    return this.t.heap.i32[(this.h >> 2) + SEM.SIZE]!;
   }
 
   /**
@@ -76,17 +80,17 @@ export class Semaphore extends RuntimeObject {
     checkCtx(ctx);
     const a = this.t.heap.i32;
     const i = this.h >> 2;
-    if (n > a[i + SIZE]!) {
+    if (n > a[i + SEM.SIZE]!) {
       if (ctx === undefined) return this.park<void>(WAIT);
       return ctx.done().recv().then(() => {
         throw ctx.err();
       });
     }
     if (ctx !== undefined && ctx.err() !== null) return Promise.reject(ctx.err());
-    lock(a, i + LOCK);
-    if (a[i + SIZE]! - a[i + CUR]! >= n && a[i + HEAD] === 0) {
-      a[i + CUR] = a[i + CUR]! + n;
-      unlock(a, i + LOCK);
+    lock(a, i + SEM.LOCK);
+    if (a[i + SEM.SIZE]! - a[i + SEM.CUR]! >= n && a[i + SEM.HEAD] === 0) {
+      a[i + SEM.CUR] = a[i + SEM.CUR]! + n;
+      unlock(a, i + SEM.LOCK);
       return this.t.settled(undefined);
     }
     const p = this.park<void>(WAIT);
@@ -94,11 +98,11 @@ export class Semaphore extends RuntimeObject {
     const b = this.t.heap.i32;
     b[(w >> 2) + W.CASE] = n;
     b[(w >> 2) + W.NEXT] = 0;
-    const tail = b[i + TAIL]!;
-    if (tail === 0) b[i + HEAD] = w;
+    const tail = b[i + SEM.TAIL]!;
+    if (tail === 0) b[i + SEM.HEAD] = w;
     else b[(tail >> 2) + W.NEXT] = w;
-    b[i + TAIL] = w;
-    unlock(b, i + LOCK);
+    b[i + SEM.TAIL] = w;
+    unlock(b, i + SEM.LOCK);
     return ctx === undefined ? p : this.withCancel(w, p, n, ctx);
   }
 
@@ -143,25 +147,25 @@ export class Semaphore extends RuntimeObject {
   private unqueue(w: number): boolean {
     const t = this.t;
     const i = this.h >> 2;
-    lock(t.heap.i32, i + LOCK);
+    lock(t.heap.i32, i + SEM.LOCK);
     const a = t.heap.i32;
     let prev = 0;
-    let cur = a[i + HEAD]!;
+    let cur = a[i + SEM.HEAD]!;
     while (cur !== 0 && cur !== w) {
       prev = cur;
       cur = t.heap.i32[(cur >> 2) + W.NEXT]!;
     }
     if (cur === 0) {
-      unlock(t.heap.i32, i + LOCK);
+      unlock(t.heap.i32, i + SEM.LOCK);
       return false;
     }
     const b = t.heap.i32;
     const next = b[(w >> 2) + W.NEXT]!;
-    if (prev === 0) b[i + HEAD] = next;
+    if (prev === 0) b[i + SEM.HEAD] = next;
     else b[(prev >> 2) + W.NEXT] = next;
-    if (b[i + TAIL] === w) b[i + TAIL] = prev;
+    if (b[i + SEM.TAIL] === w) b[i + SEM.TAIL] = prev;
     const woken = prev === 0 ? this.grantLocked() : [];
-    unlock(b, i + LOCK);
+    unlock(b, i + SEM.LOCK);
     for (const x of woken) wakeWaiter(t, x);
     return true;
   }
@@ -171,26 +175,27 @@ export class Semaphore extends RuntimeObject {
     checkN(n, 'tryAcquire');
     const a = this.t.heap.i32;
     const i = this.h >> 2;
-    lock(a, i + LOCK);
-    const ok = a[i + SIZE]! - a[i + CUR]! >= n && a[i + HEAD] === 0;
-    if (ok) a[i + CUR] = a[i + CUR]! + n;
-    unlock(a, i + LOCK);
+    lock(a, i + SEM.LOCK);
+    const ok = a[i + SEM.SIZE]! - a[i + SEM.CUR]! >= n && a[i + SEM.HEAD] === 0;
+    if (ok) a[i + SEM.CUR] = a[i + SEM.CUR]! + n;
+    unlock(a, i + SEM.LOCK);
     return ok;
   }
 
+  /** Give back weight `n`, waking waiters in order while their requests fit. Releasing more than is held throws `SyncError` and changes nothing. */
   release(n = 1): void {
     checkN(n, 'release');
     const t = this.t;
     const a = t.heap.i32;
     const i = this.h >> 2;
-    lock(a, i + LOCK);
-    if (a[i + CUR]! < n) {
-      unlock(a, i + LOCK);
+    lock(a, i + SEM.LOCK);
+    if (a[i + SEM.CUR]! < n) {
+      unlock(a, i + SEM.LOCK);
       throw new SyncError('semaphore: released more than held');
     }
-    a[i + CUR] = a[i + CUR]! - n;
+    a[i + SEM.CUR] = a[i + SEM.CUR]! - n;
     const woken = this.grantLocked();
-    unlock(t.heap.i32, i + LOCK);
+    unlock(t.heap.i32, i + SEM.LOCK);
     for (const w of woken) wakeWaiter(t, w);
   }
 
@@ -199,13 +204,13 @@ export class Semaphore extends RuntimeObject {
     const t = this.t;
     const i = this.h >> 2;
     const woken: number[] = [];
-    for (let w = t.heap.i32[i + HEAD]!; w !== 0; w = t.heap.i32[i + HEAD]!) {
+    for (let w = t.heap.i32[i + SEM.HEAD]!; w !== 0; w = t.heap.i32[i + SEM.HEAD]!) {
       const need = t.heap.i32[(w >> 2) + W.CASE]!;
-      if (t.heap.i32[i + SIZE]! - t.heap.i32[i + CUR]! < need) break; // FIFO: later ones wait too
-      t.heap.i32[i + CUR] = t.heap.i32[i + CUR]! + need;
+      if (t.heap.i32[i + SEM.SIZE]! - t.heap.i32[i + SEM.CUR]! < need) break; // FIFO: later ones wait too
+      t.heap.i32[i + SEM.CUR] = t.heap.i32[i + SEM.CUR]! + need;
       const next = t.heap.i32[(w >> 2) + W.NEXT]!;
-      t.heap.i32[i + HEAD] = next;
-      if (next === 0) t.heap.i32[i + TAIL] = 0;
+      t.heap.i32[i + SEM.HEAD] = next;
+      if (next === 0) t.heap.i32[i + SEM.TAIL] = 0;
       woken.push(w);
     }
     return woken;

@@ -30,10 +30,21 @@ import { registerHandleKind } from '../value/codec.js';
 import { Kind } from '../value/kinds.js';
 import { describe } from '../value/describe.js';
 
-const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+/** Word offsets of a WaitGroup (the table above). */
+export const WG = { LOCK: 0, COUNT: 1, HEAD: 2, TAIL: 3 } as const;
+export const WG_BYTES = 16;
 /** The counter is an int32 word. */
 const MAX_COUNT = 0x7fffffff;
 
+/**
+ * Go's `sync.WaitGroup`: wait for a collection of goroutines, on any threads, to finish.
+ *
+ * ```js
+ * const wg = new WaitGroup();
+ * for (const url of urls) wg.go(fetchOne, url);
+ * await wg.wait();
+ * ```
+ */
 export class WaitGroup extends RuntimeObject {
 
   /** A WaitGroup with a zero counter. */
@@ -41,7 +52,7 @@ export class WaitGroup extends RuntimeObject {
   /** @internal revival of a handle, or a record embedded in its owner's */
   constructor(handle?: number, g?: number, embedded?: boolean);
   constructor(handle?: number, g?: number, embedded = false) {
-    super('new WaitGroup()', Kind.WAITGROUP, 16, handle, g, embedded);
+    super('new WaitGroup()', Kind.WAITGROUP, WG_BYTES, handle, g, embedded);
   }
 
   /** Add delta (may be negative) to the counter. */
@@ -53,6 +64,7 @@ export class WaitGroup extends RuntimeObject {
     wgAdd(this.t, this.h, delta);
   }
 
+  /** Subtract one from the counter (`add(-1)`): the goroutine it counted has finished. */
   done(): void {
     wgAdd(this.t, this.h, -1);
   }

@@ -1,4 +1,6 @@
-// The example from the README, kept runnable (examples/run-all.mjs runs it in CI).
+// Goroutines that start goroutines: one goroutine, on a worker, splits a prime count into
+// chunks and spawns a goroutine per chunk on its own worker; idle workers steal half of its
+// queue at a time. The functions come from a module, which each thread imports on first use.
 import { run, spawn, fromModule } from 'gort';
 
 const primes = new URL('./lib/primes.mjs', import.meta.url).href;
