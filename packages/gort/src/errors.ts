@@ -48,10 +48,14 @@ export class FreeVariableError extends TypeError {
  * no way to load TypeScript. The message says what this process runs under and what to add.
  */
 export class TypeScriptLoaderError extends TypeError {
+  /** Always `'TypeScriptLoaderError'`. */
   override name = 'TypeScriptLoaderError';
   constructor(
+    /** The module's URL. */
     readonly url: string,
+    /** Which threads cannot load it, and what this process runs under. */
     readonly reason: string,
+    /** Node's own error, when an import failed. */
     cause?: unknown,
   ) {
     super(
