@@ -37,7 +37,8 @@ if (!isChild()) {
   process.exit(0);
 }
 
-const { run, spawn, chan, withContext, background } = await import('gort');
+const { run, spawn, chan, background } = await import('gort');
+const { withContext } = await import('gort/errgroup');
 const part = process.argv[2];
 
 if (part === 'latency') {
