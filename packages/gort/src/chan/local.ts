@@ -48,6 +48,7 @@ import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
 import { bufSlot, CH, closeLocked, enqueue, flushWakes, freeShared, moveSlot } from './hchan.js';
 import { current } from '../runtime/thread.js';
 import { release } from '../value/refs.js';
+import { Kind } from '../value/kinds.js';
 import type { Heap } from '../heap/heap.js';
 
 /** A value that is not a primitive, encoded into its own heap slot. */
@@ -482,6 +483,10 @@ export function shareAll(t: Thread): void {
 function pushRequest(t: Thread, owner: number, w: number): void {
   const a = t.heap.i32;
   const tw = threadWord(t.heap, owner);
+  // The channel's generation, so that a request served after its channel was freed and its
+  // block reused (a close the receiver saw on the CLOSED word before the owner served it)
+  // cannot act on the new channel (serveRequests).
+  a[(w >> 2) + W.SEL] = t.heap.genOf(a[(w >> 2) + W.CASE]!);
   for (;;) {
     const head = Atomics.load(a, tw + T.CONVREQ);
     a[(w >> 2) + W.LINK] = head;
@@ -596,6 +601,13 @@ export function serveRequests(t: Thread): void {
     const h = a[(w >> 2) + W.CASE]!;
     const flags = a[(w >> 2) + W.FLAGS]!;
     const close = (flags & WFlag.CLOSE_REQ) !== 0;
+    if (heap.kindOf(h) !== Kind.CHAN || heap.genOf(h) !== a[(w >> 2) + W.SEL]) {
+      // Its channel is gone: a close that its receivers already saw on the CLOSED word, after
+      // which the channel was freed (its block may hold another channel now). Nothing to do.
+      heap.free(w);
+      w = next;
+      continue;
+    }
     if (chanOwner(t, h) === t.index + 1) toShared(t, h);
     if (Atomics.compareExchange(heap.i32, (w >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
       if ((flags & WFlag.FREE_REQ) !== 0) {
