@@ -15,14 +15,19 @@
  *              if the CAS lost, free the record) and ends either running (it serves again
  *              forever: the M loop) or blocked (M.beforeBlock: share, serve, then nothing).
  *
- * Close requests (requestClose) are explored too: the requester claims CLOSED, pushes, and
- * does not wait; if it then finds the channel shared it tries to abandon the record and, if
- * that wins, wakes the waiters itself. Checked: exactly one of the two wakes them.
+ * Close requests (requestClose) are explored too, and they stand for free requests (freeChan's
+ * FREE_REQ), whose steps are the same: the requester claims CLOSED, pushes, and does not wait;
+ * if it then finds the channel shared it tries to abandon the record and, if that wins, wakes
+ * the waiters itself (a free request: frees the channel itself). Such a record has two
+ * holders, the requester and the owner, and the second to let go of it frees it: the owner
+ * may serve it and be done before the requester's abandon step runs. Checked: exactly one of
+ * the two wakes the waiters.
  *
  * Checked at the end of every interleaving: no requester waits forever; every record is
  * freed exactly once (an abandoned one left on a blocked owner's stack counts: the owner's
- * next serve frees it), and never written after it was freed; a requester that saw STATE OK
- * saw the channel shared.
+ * next serve frees it), and never read or written by either side after it was freed (a
+ * freed record's block is at once another record: a CAS on it writes into that one); a
+ * requester that saw STATE OK saw the channel shared.
  *
  * On failure the message prints the interleaving (the sequence of thread choices) and its
  * step log: GORT_MODEL_TRACE=<that sequence> replays exactly it.
@@ -34,6 +39,11 @@ interface Scenario {
   name: string;
   /** false: requesters never give up (a broken protocol the checker must catch) */
   abandon?: boolean;
+  /**
+   * false: the owner frees a close request it served at once, as the code did before the
+   * holder count (a broken protocol: the requester's abandon step then touches a freed record)
+   */
+  holders?: boolean;
   /** the requests are closes (requestClose): the requester does not wait for them */
   close?: boolean;
   requesters: number;
@@ -49,6 +59,8 @@ const ABANDONED = 3;
 interface Rec {
   state: number;
   frees: number;
+  /** close requests: holders left (requester and owner); the one that takes it to 0 frees */
+  holders: number;
   writesAfterFree: number;
   /** close requests: how many times its waiters were woken as closed (owner or requester) */
   closes: number;
@@ -71,6 +83,16 @@ interface Thread {
   waitingOn: (() => boolean) | null;
 }
 
+/** One holder of a close request lets go of it; the last one frees it. */
+function letGo(w: World, id: number, who: string): void {
+  const rec = w.recs[id]!;
+  if (rec.frees > 0) rec.writesAfterFree++;
+  if (--rec.holders === 0) {
+    rec.frees++;
+    w.log.push(`${who}: let go of r${id}, free`);
+  } else w.log.push(`${who}: let go of r${id}`);
+}
+
 function requester(w: World, id: number, t: Thread, abandon: boolean, close: boolean): Generator<void, void, void> {
   return (function* () {
     if (close) {
@@ -80,14 +102,18 @@ function requester(w: World, id: number, t: Thread, abandon: boolean, close: boo
       yield;
       const o = w.owner;
       w.log.push(`r${id}: OWNER=${o}`);
-      if (o !== 0) return; // the owner closes it when it serves
+      if (o === 0) {
+        yield;
+        const rec = w.recs[id]!;
+        if (rec.frees > 0) rec.writesAfterFree++;
+        if (rec.state === PENDING) {
+          rec.state = ABANDONED;
+          rec.closes++;
+          w.log.push(`r${id}: abandon, close it here`);
+        } else w.log.push(`r${id}: abandon lost (${rec.state})`);
+      }
       yield;
-      const rec = w.recs[id]!;
-      if (rec.state === PENDING) {
-        rec.state = ABANDONED;
-        rec.closes++;
-        w.log.push(`r${id}: abandon, close it here`);
-      } else w.log.push(`r${id}: abandon lost (${rec.state})`);
+      letGo(w, id, `r${id}`);
       return;
     }
     yield;
@@ -99,6 +125,7 @@ function requester(w: World, id: number, t: Thread, abandon: boolean, close: boo
     if (o === 0 && abandon) {
       yield;
       const rec = w.recs[id]!;
+      if (rec.frees > 0) rec.writesAfterFree++;
       if (rec.state === PENDING) {
         rec.state = ABANDONED;
         w.log.push(`r${id}: abandon`);
@@ -131,8 +158,15 @@ function* serve(w: World, who: string): Generator<void, void, void> {
     if (rec.state === PENDING && closeMode) {
       rec.state = CLAIMED;
       rec.closes++;
-      rec.frees++;
-      w.log.push(`${who}: claim r${id}, close, free`);
+      w.log.push(`${who}: claim r${id}, close`);
+      if (holdersMode) letGo(w, id, who);
+      else {
+        rec.frees++;
+        w.log.push(`${who}: free r${id}`);
+      }
+    } else if (closeMode) {
+      w.log.push(`${who}: r${id} abandoned`);
+      letGo(w, id, who);
     } else if (rec.state === PENDING) {
       rec.state = CLAIMED;
       w.log.push(`${who}: claim r${id}`);
@@ -178,15 +212,17 @@ function owner(w: World, sc: Scenario, t: Thread): Generator<void, void, void> {
 }
 let threadsRef: Thread[] = [];
 let closeMode = false;
+let holdersMode = true;
 
 /** Run one interleaving; `choose(n)` picks which of n runnable threads steps. */
 function runOnce(sc: Scenario, choose: (n: number) => number): { world: World; deadlock: boolean } {
   const w: World = { owner: 1, stack: [], recs: [], log: [], okWhileLocal: 0 };
   closeMode = sc.close === true;
+  holdersMode = sc.holders !== false;
   const threads: Thread[] = [];
   threadsRef = threads;
   for (let i = 0; i < sc.requesters; i++) {
-    w.recs.push({ state: PENDING, frees: 0, writesAfterFree: 0, closes: 0 });
+    w.recs.push({ state: PENDING, frees: 0, holders: sc.close === true && sc.holders !== false ? 2 : 1, writesAfterFree: 0, closes: 0 });
     const t: Thread = { name: `r${i}`, gen: null as never, done: false, waitingOn: null };
     t.gen = requester(w, i, t, sc.abandon !== false, sc.close === true);
     threads.push(t);
@@ -226,9 +262,9 @@ function explore(sc: Scenario, replay?: number[]): { runs: number; failures: str
       const r = world.recs[i]!;
       // An abandoned record still on the stack of a blocked owner is freed by its next serve,
       // once it unblocks (or the heap goes at shutdown): it counts as freed by the owner.
-      const later = world.stack.includes(i) && r.state === ABANDONED ? 1 : 0;
+      const later = world.stack.includes(i) && r.state === ABANDONED && r.holders <= 1 ? 1 : 0;
       if (r.frees + later !== 1) bad.push(`record r${i} freed ${r.frees} times (+${later} pending)`);
-      if (r.writesAfterFree !== 0) bad.push(`record r${i} written after free`);
+      if (r.writesAfterFree !== 0) bad.push(`record r${i} touched after free`);
       if (sc.close === true && r.closes !== 1) bad.push(`close r${i} woke the waiters ${r.closes} times`);
     }
     if (world.okWhileLocal !== 0) bad.push('a requester woke with the channel still local');
@@ -261,6 +297,12 @@ describe('model: sharing a thread-local channel (chan/local.ts protocol)', () =>
       if (replay === undefined) expect(runs).toBeGreaterThan(sc.requesters === 1 ? 3 : 50);
     }, 60_000);
   }
+
+  it('the checker catches a broken protocol: an owner that frees a close request it served while its requester may still abandon it', () => {
+    const { failures } = explore({ name: 'owner frees at once', holders: false, close: true, requesters: 1, ownerScript: ['serve'], ownerEnd: 'running' });
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]).toContain('touched after free');
+  });
 
   it('the checker catches a broken protocol: requesters that never give up wait forever on a blocked owner', () => {
     const { failures } = explore({ name: 'no abandon', abandon: false, requesters: 1, ownerScript: [], ownerEnd: 'blocked' });

@@ -24,6 +24,9 @@
  *   serves its requests (M.beforeBlock); a requester that finds the channel shared after
  *   pushing its request gives up waiting (CAS PENDING → ABANDONED; the owner frees the
  *   record). So no two threads can wait on each other through requests.
+ * - A request record is touched by nobody once freed. A share request is freed by its
+ *   requester once completed, or by the owner once abandoned; a close or free request, which
+ *   nobody waits for, by the second of its two holders to let go (letGo).
  * - Local waiters keep Go's order: FIFO for receivers and senders; toShared moves them to the
  *   heap queues in that order, registering their resolve functions in the thread's promise
  *   table (Thread.adoptLocal), so they settle like heap waiters. t.localParked counts the
@@ -525,11 +528,32 @@ function closeShared(t: Thread, h: number): void {
 export function requestClose(t: Thread, h: number, owner: number): void {
   const heap = t.heap;
   if (Atomics.compareExchange(heap.i32, (h >> 2) + CH.CLOSED, 0, 1) !== 0) throw new ClosedChannelError('close of closed channel');
-  const w = waiterAlloc(heap, t.index, 0, 0);
+  const w = waiterAlloc(heap, t.index, 0, REQ_HOLDERS);
   heap.i32[(w >> 2) + W.FLAGS] = WFlag.CLOSE_REQ;
   heap.i32[(w >> 2) + W.CASE] = h;
   pushRequest(t, owner, w);
-  if (abandonIfShared(t, h, w)) closeShared(t, h);
+  const gaveUp = abandonIfShared(t, h, w);
+  letGo(heap, w);
+  if (gaveUp) closeShared(t, h);
+}
+
+/**
+ * A close or free request (requestClose, freeChan) has two holders: its requester, which
+ * pushes it and may then abandon it, and the owner, which serves it. Either may be first to
+ * be done with it (the owner can serve it and move on before the requester's abandon step),
+ * so each lets go of it here and the second frees it. Freeing it on the owner's side alone
+ * let the requester's CAS on STATE land in whatever the block held next: a channel's CLOSED
+ * word, closing it (test/local.model.test.ts models this).
+ */
+const REQ_HOLDERS = 2;
+function letGo(heap: Heap, w: number): void {
+  if (Atomics.sub(heap.i32, (w >> 2) + W.TOKEN, 1) === 1) heap.free(w);
+}
+
+/** The owner is done with request w: a close or free request is let go of, any other freed. */
+function ownerDone(heap: Heap, w: number, flags: number): void {
+  if ((flags & (WFlag.CLOSE_REQ | WFlag.FREE_REQ)) !== 0) letGo(heap, w);
+  else heap.free(w);
 }
 
 /**
@@ -544,11 +568,13 @@ export function freeChan(heap: Heap, h: number, more: number[]): void {
     const t = current as Thread | null;
     if (t === null) return; // no runtime on this thread: the heap is being torn down
     if (o !== t.index + 1) {
-      const w = waiterAlloc(heap, t.index, 0, 0);
+      const w = waiterAlloc(heap, t.index, 0, REQ_HOLDERS);
       heap.i32[(w >> 2) + W.FLAGS] = WFlag.FREE_REQ;
       heap.i32[(w >> 2) + W.CASE] = h;
       pushRequest(t, o - 1, w);
-      if (!abandonIfShared(t, h, w)) return;
+      const gaveUp = abandonIfShared(t, h, w);
+      letGo(heap, w);
+      if (!gaveUp) return;
     } else toShared(t, h);
   }
   freeShared(heap, h, more);
@@ -558,10 +584,11 @@ export function freeChan(heap: Heap, h: number, more: number[]): void {
 export function requestShared(t: Thread, h: number, owner: number): Promise<void> {
   const p = t.waiter<void>(0);
   const w = t.lastWaiter;
+  const token = t.heap.i32[(w >> 2) + W.TOKEN]!; // read now: once abandoned, w is the owner's to free
   t.heap.i32[(w >> 2) + W.CASE] = h;
   pushRequest(t, owner, w);
   if (abandonIfShared(t, h, w)) {
-    t.promises.cancel(t.heap.i32[(w >> 2) + W.TOKEN]!);
+    t.promises.cancel(token);
     return RESOLVED;
   }
   return p;
@@ -604,26 +631,26 @@ export function serveRequests(t: Thread): void {
     if (heap.kindOf(h) !== Kind.CHAN || heap.genOf(h) !== a[(w >> 2) + W.SEL]) {
       // Its channel is gone: a close that its receivers already saw on the CLOSED word, after
       // which the channel was freed (its block may hold another channel now). Nothing to do.
-      heap.free(w);
+      ownerDone(heap, w, flags);
       w = next;
       continue;
     }
     if (chanOwner(t, h) === t.index + 1) toShared(t, h);
     if (Atomics.compareExchange(heap.i32, (w >> 2) + W.STATE, WState.PENDING, WState.CLAIMED) === WState.PENDING) {
       if ((flags & WFlag.FREE_REQ) !== 0) {
-        heap.free(w);
+        letGo(heap, w);
         const more: number[] = [];
         freeShared(heap, h, more);
         for (const x of more) release(heap, x);
       } else if (close) {
         closeShared(t, h);
-        heap.free(w);
+        letGo(heap, w);
       } else {
         heap.i32[(w >> 2) + W.VALUE] = Tag.UNDEF;
         complete(t, w, WState.OK);
       }
     } else {
-      heap.free(w); // abandoned by its requester
+      ownerDone(heap, w, flags); // abandoned by its requester
     }
     w = next;
   }

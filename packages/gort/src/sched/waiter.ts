@@ -13,7 +13,7 @@
  * | 1    | STATE  | Atomics: completer         | WState                                        |
  * | 2    | LINK   | pusher, before its CAS     | next on the owner's READY list                |
  * | 3    | G      | owner                      | the goroutine waiting (0: a non-goroutine)    |
- * | 4    | TOKEN  | owner                      | index of the promise in the owner's table     |
+ * | 4    | TOKEN  | owner                      | index of the promise in the owner's table; a close or free request: holders left (chan/local.ts letGo) |
  * | 5    | FLAGS  | owner; INQ under the lock  | WFlag bits                                    |
  * | 6-9  | VALUE  | completer, before STATE    | one value slot (value/codec.ts), 8-aligned    |
  * | 10   | NEXT   | under the primitive's lock | next in a primitive's queue of waiters        |
