@@ -5,7 +5,7 @@
 // and check that Go's semantics survive the move: FIFO, each value exactly once, close
 // waking everyone, typed errors, and no hang (a hang fails by the test's timeout).
 import { describe, it, expect } from 'vitest';
-import { run, spawn, go, gosched, chan, select, recv, send, WaitGroup, fromModule, ClosedChannelError, type Chan } from 'gort';
+import { run, spawn, go, gosched, chan, select, recv, send, sleep, WaitGroup, fromModule, ClosedChannelError, background, withCancel, type Chan, type Context } from 'gort';
 
 const local = fromModule<typeof import('./fixtures/local.mjs')>(new URL('./fixtures/local.mjs', import.meta.url));
 
@@ -295,5 +295,38 @@ describe('thread-local channels', () => {
       const users = [...maps.map(([, t]) => t), ...ptids];
       expect(users.some((t) => t !== maker), `cap ${cap}: a goroutine on another M than the channel's maker`).toBe(true);
     }
+  }, 60_000);
+
+  // Regression, at scale: each channel is made on an M and closed once by a goroutine that may
+  // run on the other M (a close request to the owner). Two runtime bugs made a closer panic
+  // "close of closed channel": a request served after its channel was freed acted on the next
+  // channel in the block (requests now carry the block's generation), and a served request
+  // freed by the owner while its requester could still CAS its STATE word, which the block's
+  // next channel keeps as CLOSED (such a request is now freed by the second of its two
+  // holders). benchmarks/repro/close-twice.mjs is the same shape at 800,000 channels (2 of 23
+  // runs failed before); local.model.test.ts explores the protocol's interleavings.
+  it('200,000 channels, each closed once from either M: no close of a closed channel', async () => {
+    const got = await run(async () => {
+      const [p, cancel] = withCancel(background());
+      cancel();
+      const sink = chan<number>(1000);
+      const f = async (p: Context, sink: Chan<number>, n: number) => {
+        await sleep(0);
+        const c = chan();
+        go(async (p: Context, c: Chan<unknown>) => {
+          await p.done().recv();
+          c.close();
+        }, p, c);
+        const [, ok] = await c.recvOk();
+        await sink.send(ok ? -1 : n);
+      };
+      let sum = 0;
+      for (let i = 0; i < 200_000; i += 1000) {
+        for (let k = 0; k < 1000; k++) go(f, p, sink, 1);
+        for (let k = 0; k < 1000; k++) sum += (await sink.recv())!;
+      }
+      return sum;
+    }, { procs: 2 });
+    expect(got).toBe(200_000);
   }, 60_000);
 });

@@ -52,6 +52,49 @@ describe('heap', () => {
     expect(new Set(got).size).toBe(got.length);
   });
 
+  // A generation belongs to its block: a handle kept past its record's free (a stale handle,
+  // a stale request) must differ from whatever the block holds next, whichever thread reuses
+  // it and whatever it held in between. Generations used to come from a per-thread counter, so
+  // a block freed on one thread and reused on another could get its old generation back.
+  it("a block's generation steps at each counted use, across threads and uncounted uses", () => {
+    const a = Heap.create(2, { maxBytes: 64 << 20 });
+    const b = new Heap(a.sab);
+    const h = a.allocCounted(56, 2);
+    const gens = [a.genOf(h)];
+    const letGo = (by: Heap): void => {
+      expect(by.release(h)).toBe(true);
+      by.freeCounted(h);
+      by.releaseCache(); // to the central list, where the other thread's refills find it
+    };
+    // Allocate on `by` until block h comes back; the others are freed after.
+    const take = (by: Heap, counted: boolean, kind: number): void => {
+      const alloc = (): number => (counted ? by.allocCounted(56, kind) : by.alloc(56, kind));
+      const others: number[] = [];
+      for (let x = alloc(); x !== h; x = alloc()) {
+        others.push(x);
+        expect(others.length).toBeLessThan(100_000);
+      }
+      for (const x of others) {
+        if (counted) by.release(x);
+        if (counted) by.freeCounted(x);
+        else by.free(x);
+      }
+    };
+    letGo(a);
+    // b takes a's block; in between its counted uses it holds untyped data (a waiter, a value).
+    take(b, false, 0);
+    b.free(h);
+    take(b, false, 14);
+    b.free(h);
+    b.releaseCache();
+    take(b, true, 2);
+    gens.push(b.genOf(h));
+    letGo(b);
+    take(a, true, 2);
+    gens.push(a.genOf(h));
+    expect(gens).toEqual([gens[0]!, (gens[0]! + 1) & 0xffff, (gens[0]! + 2) & 0xffff]);
+  });
+
   it('tags a block with its kind while it is live', () => {
     const heap = Heap.create(1, { maxBytes: 4 << 20 });
     const h = heap.alloc(40, 12);

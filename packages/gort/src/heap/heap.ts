@@ -13,8 +13,12 @@
  *   before it are the block header: word 0 its size class in bits 0-4, and in a counted
  *   record its reference count in bits 5-30 (or -bytes for a large block, never counted);
  *   word 1 LIVE | generation << 8 | kind while allocated (kind: what the block holds,
- *   value/kinds.ts RecordKind, 0 for untyped data; generation: 16 bits, counted records
- *   only), FREE once freed (a double free is fatal, not corruption).
+ *   value/kinds.ts RecordKind, 0 for untyped data), FREED | generation << 8 once freed (a
+ *   double free is fatal, not corruption). The generation belongs to the block: it is kept
+ *   across frees and uncounted uses and stepped by one at each allocCounted, so a handle kept
+ *   past its record's free (a stale handle) differs from whatever the block holds later until
+ *   2^16 counted records have lived there. A block cut from fresh or coalesced memory starts
+ *   at a value from a per-thread counter.
  *   docs/design/memory.md gives the rules of the count.
  * - The buffer is made at its limit and never changes size; a handle stays valid until freed.
  *   Every thread's views are fixed-length and cover the whole buffer, so no thread can hold a
@@ -40,12 +44,14 @@ import { lock, unlock } from './lock.js';
 import { H, HEADER_BYTES, MAGIC, NCLASS } from './layout.js';
 
 /**
- * Header word 1 of an allocated block: LIVE (top byte) | generation << 8 | kind. The
- * generation is 16 bits from a per-thread counter, so that a stale handle (one kept past its
- * block's free, the block then reused) is told from the new object where a handle is decoded.
+ * Header word 1: LIVE (top byte) | generation << 8 | kind while allocated, FREED | generation
+ * << 8 once free. The generation (16 bits, the block's own) tells a stale handle (one kept past
+ * its block's free, the block then reused) from the new object where a handle is decoded, and
+ * a stale request from a live one (chan/local.ts serveRequests).
  */
 const LIVE = 0x57;
-const FREE = 0xf4ee;
+const FREED = 0xf4;
+const GEN_BITS = 0xffff00;
 /** Header word 0 of a small block: class in bits 0-4, reference count in bits 5-30 (REF each). */
 const CLASS_MASK = 31;
 const REF = 32;
@@ -111,7 +117,7 @@ export class Heap {
   private readonly cache: number[][] = [];
   /** H.DEBUG has DEBUG_CHECKFREE: poison freed blocks, check the poison when one is reused. */
   readonly checkFree: boolean;
-  /** Last generation this thread stamped on a counted record. */
+  /** Counter for the generation of blocks this thread cuts from fresh or coalesced memory (freeWord). */
   private gen = (Math.random() * 0xffff) | 0;
 
   constructor(sab: SharedArrayBuffer) {
@@ -158,14 +164,15 @@ export class Heap {
       h = list.pop()!;
     }
     if (this.checkFree) this.checkPoison(h, 16 << c);
-    this.i32[(h >> 2) - 1] = (LIVE << 24) | kind;
+    const i = (h >> 2) - 1;
+    this.i32[i] = (LIVE << 24) | (this.i32[i]! & GEN_BITS) | kind;
     return h;
   }
 
   /**
    * Allocate a counted record (a runtime object, value/kinds.ts Kind): its reference count
-   * starts at 1, owned by the caller, and it gets a fresh generation. Freed by the release
-   * that takes the count to 0 (release), never by free().
+   * starts at 1, owned by the caller, and its block's generation steps by one. Freed by the
+   * release that takes the count to 0 (release), never by free().
    */
   allocCounted(bytes: number, kind: number): number {
     const h = this.alloc(bytes, kind);
@@ -174,12 +181,11 @@ export class Heap {
     if (c < 0) fatal('heap: a counted record must be a small block');
     this.i32[i - 2] = (c & CLASS_MASK) | REF;
     if ((this.counted += 16 << c) >= 16384) this.flushCounted();
-    this.gen = (this.gen + 1) & 0xffff;
-    this.i32[i - 1] = (LIVE << 24) | (this.gen << 8) | kind;
+    this.i32[i - 1] = (LIVE << 24) | ((this.i32[i - 1]! + 0x100) & GEN_BITS) | kind;
     return h;
   }
 
-  /** The generation of live block h (0 for an uncounted block): 16 bits, compared where a handle is decoded. */
+  /** The generation of block h: 16 bits, compared where a handle to a counted record is decoded. */
   genOf(h: number): number {
     return (this.i32[(h >> 2) - 1]! >>> 8) & 0xffff;
   }
@@ -270,7 +276,7 @@ export class Heap {
     if ((h & 7) !== 0 || h < HEADER_BYTES || h >= this.sab.byteLength || this.i32[i - 1]! >>> 24 !== LIVE) {
       fatal(`heap: free of a bad or freed handle ${h}`);
     }
-    this.i32[i - 1] = FREE;
+    this.i32[i - 1] = (FREED << 24) | (this.i32[i - 1]! & GEN_BITS);
     const w0 = this.i32[i - 2]!;
     if (w0 < 0) return this.freeLarge(h, -w0);
     if (w0 >= REF) fatal(`heap: free of record ${h}, which still has ${w0 >>> 5} references`);
@@ -394,13 +400,23 @@ export class Heap {
   /** Set by askCollect on the asking thread's Heap; that thread rings the others and clears it (runtime/pressure.ts). */
   pressured = false;
 
+  /**
+   * Word 1 of a block header written where none was (fresh or coalesced memory): free, with a
+   * generation from this thread's counter, so that a block that was two before a coalesce does
+   * not start over at the same value on both threads.
+   */
+  private freeWord(): number {
+    this.gen = (this.gen + 1) & 0xffff;
+    return (FREED << 24) | (this.gen << 8);
+  }
+
   /** Under ALLOC_LOCK: cut `n` free blocks of class c from `start`, bytes this thread reserved. */
   private carve(c: number, start: number, n: number, out: number[]): void {
     const size = 16 << c;
     for (let k = n - 1; k >= 0; k--) {
       const blk = start + k * size;
       this.i32[blk >> 2] = c;
-      this.i32[(blk >> 2) + 1] = FREE;
+      this.i32[(blk >> 2) + 1] = this.freeWord();
       if (this.checkFree) this.poison(blk + 8, size);
       out.push(blk + 8); // lowest address on top: popped first
     }
@@ -412,7 +428,7 @@ export class Heap {
    * invariant: from the first block to BUMP, each block's header gives its size (class, or
    * -bytes), and every header is written under ALLOC_LOCK (carve, linkBatch, takeLarge,
    * allocLarge, freeRange); alloc and free only flip word 1 between LIVE|generation|kind and
-   * FREE, and allocCounted, retain and release change only the count bits of word 0 (the
+   * FREED|generation, and allocCounted, retain and release change only the count bits of word 0 (the
    * walk masks them).
    * A word 0 of 0 and word 1 of 0 is a 16-byte alignment gap, counted as free.
    */
@@ -458,7 +474,7 @@ export class Heap {
     for (let k = n - 1; k >= 0; k--) {
       const h = start + k * size + 8;
       a[(h >> 2) - 2] = c;
-      a[(h >> 2) - 1] = FREE;
+      a[(h >> 2) - 1] = this.freeWord();
       if (this.checkFree) this.poison(h, size);
       a[h >> 2] = first;
       first = h;
@@ -544,7 +560,7 @@ export class Heap {
           take = size;
           const t = cur + size;
           a[(t >> 2) - 2] = -(sz - size);
-          a[(t >> 2) - 1] = FREE;
+          a[(t >> 2) - 1] = this.freeWord();
           a[t >> 2] = next;
           a[(t >> 2) + 1] = sz - size;
           if (prev === 0) a[H.LARGE_HEAD] = t;
@@ -609,7 +625,7 @@ export class Heap {
       this.freeSmall(from, mid);
       const h = mid + 8;
       a[(h >> 2) - 2] = -(units * LARGE_UNIT);
-      a[(h >> 2) - 1] = FREE;
+      a[(h >> 2) - 1] = this.freeWord();
       a[h >> 2] = a[H.LARGE_HEAD]!;
       a[(h >> 2) + 1] = units * LARGE_UNIT;
       a[H.LARGE_HEAD] = h;
