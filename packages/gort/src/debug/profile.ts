@@ -25,22 +25,26 @@ import { forEachG } from '../sched/galloc.js';
 import { T, threadWord } from '../sched/threads.js';
 import type { GoroutineStacks } from '../runtime/stacks.js';
 
-/** One goroutine as the profile and the leak checker see it. */
-export interface GoroutineRecord {
-  /** Its goroutine id (1: main). */
+/** One live goroutine, as `goroutines()` reports it. */
+export interface GoroutineInfo {
+  /** Its goroutine id (goid; 1 is main). */
   id: number;
-  /** `runnable`, `running` or `waiting` (main: `running` or `waiting`). */
+  /** `runnable` (queued, not started), `running` (started and not parked on a gort primitive: executing, or awaiting something else), or `waiting`. */
   state: string;
-  /** While waiting: on what, as Go prints it (`chan receive`, `select`, …); else empty. */
+  /** While waiting: on what, as Go prints it (`chan receive`, `sync.Mutex.Lock`, `select`, …); else empty. */
   waitReason: string;
   /** While waiting: for how long, in ms; else 0. */
   waitingMs: number;
   /** Its function's name (`main` for goroutine 1). */
   function: string;
-  /** The goid of the goroutine that created it (1 for main's, and for main itself 0). */
+  /** The goid of the goroutine that created it (0: main's own record, or unknown; printed as 1). */
   creator: number;
-  /** Thread index it runs on (0 main, 1..procs the Ms), or -1 before it starts. */
+  /** Thread index it runs on (1..procs; 0 for main), or -1 before it starts. */
   m: number;
+}
+
+/** One goroutine as the profile and the leak checker see it: with stacks when they are on. */
+export interface GoroutineRecord extends GoroutineInfo {
   /** With stacks on: where it was created (frames, innermost first); else undefined. */
   createdAt?: string[];
   /** With stacks on and while it waits: where it parked (frames, innermost first); else undefined. */
@@ -55,7 +59,8 @@ export interface GoroutineSnapshot {
   missing: number[];
 }
 
-function readRecords(t: Thread): GoroutineRecord[] {
+/** Every live goroutine, main first (a record without locks: a moment's view, possibly a little stale). */
+export function readRecords(t: Thread): GoroutineRecord[] {
   const heap = t.heap;
   const a = heap.i32;
   const now = performance.timeOrigin + performance.now();
@@ -76,14 +81,13 @@ function readRecords(t: Thread): GoroutineRecord[] {
     const i = g >> 2;
     const st = Atomics.load(a, i + G.STATUS);
     const since = heap.f64[(g >> 3) + G.SINCE_F64 / 2]!;
-    const creator = a[i + G.CREATOR]!;
     out.push({
       id: a[i + G.GOID]!,
       state: statusNames[st] ?? String(st),
       waitReason: st === Gstatus.WAITING ? (waitReasons[a[i + G.WAIT]!] ?? '?') : '',
       waitingMs: st === Gstatus.WAITING && since > 0 ? Math.max(0, now - since) : 0,
       function: t.fns.nameOf(a[i + G.FN]!),
-      creator: creator === 0 ? 1 : creator,
+      creator: a[i + G.CREATOR]!,
       m: a[i + G.M]!,
     });
   });
@@ -133,7 +137,7 @@ export function formatGoroutine(r: GoroutineRecord, stacksOn: boolean): string {
   const lines = [`goroutine ${r.id} [${status(r)}]:`, `${r.function}(...)`];
   for (const f of r.parkedAt ?? []) lines.push(`\tat ${f}`);
   if (r.id !== 1) {
-    lines.push(`created by goroutine ${r.creator}${r.m > 0 ? ` on M${r.m}` : r.m === -1 ? ', not started' : ''}`);
+    lines.push(`created by goroutine ${r.creator === 0 ? 1 : r.creator}${r.m > 0 ? ` on M${r.m}` : r.m === -1 ? ', not started' : ''}`);
     for (const f of r.createdAt ?? []) lines.push(`\tat ${f}`);
   }
   if (!stacksOn && r.id !== 1) lines.push(`\t(${STACKS_OFF})`);
