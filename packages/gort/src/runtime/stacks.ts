@@ -27,6 +27,8 @@ import { G, Gstatus } from '../sched/g.js';
 
 /** How long collectStacks waits for the other threads' answers. */
 const DEBUG_ANSWER_MS = 1000;
+/** How often collectStacks rings the threads that have not answered yet. */
+const RING_MS = 2;
 /** Frames kept per capture (V8's default limit is 10; runtime frames are cut after). */
 const FRAMES = 24;
 
@@ -174,7 +176,13 @@ export class StackRecorder {
     for (let k = 0, n = this.heap.i32[H.PROCS]!; k <= n; k++) if (k !== this.index) waitFor.add(k);
     if (waitFor.size === 0) return { stacks, missing: [] };
     await new Promise<void>((resolve) => {
+      // A rung M may block again before the request reaches its event loop (it then turns
+      // only after SYNC_PARK_MS): ring those that have not answered again, every RING_MS.
+      const again = setInterval(() => {
+        for (const k of waitFor) ring(k);
+      }, RING_MS);
       const timer = setTimeout(() => {
+        clearInterval(again);
         this.pending.delete(q);
         resolve();
       }, DEBUG_ANSWER_MS);
@@ -183,6 +191,7 @@ export class StackRecorder {
         waitFor.delete(x.from);
         if (waitFor.size === 0) {
           clearTimeout(timer);
+          clearInterval(again);
           this.pending.delete(q);
           resolve();
         }
