@@ -54,8 +54,12 @@ interface Answer {
   parked: Array<[number, string[]]>;
 }
 
-/** The directory of the runtime's own code: frames inside it are not the program's. */
-const runtimeDir = new URL('..', import.meta.url).href;
+/**
+ * The directories of the runtime's own code: frames inside them are not the program's. The
+ * built code is in dist/; with source maps on (vitest, --enable-source-maps) V8 names the
+ * sources in src/ instead.
+ */
+const runtimeDirs = [new URL('..', import.meta.url).href, new URL('../../src/', import.meta.url).href];
 
 function capture(): Capture {
   const o: Capture = {};
@@ -72,7 +76,7 @@ export function frames(c: Capture): string[] {
   const out: string[] = [];
   for (const line of s.split('\n').slice(1)) {
     const f = line.trim().replace(/^at /, '');
-    if (f === '' || f.includes(runtimeDir) || f.startsWith('node:internal') || f.includes('(node:internal')) continue;
+    if (f === '' || runtimeDirs.some((d) => f.includes(d)) || f.startsWith('node:internal') || f.includes('(node:internal')) continue;
     out.push(f);
   }
   return out;
