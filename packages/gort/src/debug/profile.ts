@@ -53,7 +53,9 @@ export interface GoroutineRecord extends GoroutineInfo {
 
 /** What goroutineRecords returns: the goroutines, whether stacks are on, and threads that could not answer for their stacks. */
 export interface GoroutineSnapshot {
+  /** Every live goroutine, main (id 1) first, then by id. */
   goroutines: GoroutineRecord[];
+  /** Whether stacks are on (start()'s `stacks: true` or GORT_DEBUG=stacks=1): without them, no record has `createdAt` or `parkedAt`. */
   stacks: boolean;
   /** Threads (0 main, 1..procs the Ms) that did not hand over their stacks in time: a goroutine holds them. */
   missing: number[];
@@ -183,7 +185,7 @@ function text2(s: GoroutineSnapshot): string {
 }
 
 /** A V8 frame (`async handler (file:///srv.mjs:12:5)`, `file:///srv.mjs:3:1`) as function, file, line. */
-function parseFrame(f: string): { name: string; file: string; line: number } {
+export function parseFrame(f: string): { name: string; file: string; line: number } {
   const m = /^(.*?) \((.*)\)$/.exec(f);
   const loc = m !== null ? m[2]! : f;
   const lm = /^(.*):(\d+):(\d+)$/.exec(loc);

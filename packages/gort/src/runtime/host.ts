@@ -273,6 +273,18 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
 }
 
 /**
+ * A check run() makes after main returned and before it shuts down, while the goroutines main
+ * left are still there; run() rejects with what it throws. Set by gort/leakcheck/vitest for
+ * the test file that asked for it (null: none).
+ */
+let mainReturnCheck: (() => Promise<void>) | null = null;
+
+/** Set (or clear, with null) the check run() makes when main returns. */
+export function setMainReturnCheck(check: (() => Promise<void>) | null): void {
+  mainReturnCheck = check;
+}
+
+/**
  * Go's program model: start the runtime, run `main` as the main goroutine on this thread, and
  * shut everything down when it returns. Rejects with the first goroutine panic or worker crash.
  */
@@ -280,7 +292,10 @@ export async function run<T>(main: () => T | Promise<T>, opts: RuntimeOptions = 
   if (typeof main !== 'function') throw new TypeError(`gort: run() needs the main function, got ${describe(main)}`);
   const rt = await start(opts);
   try {
-    return await Promise.race([Promise.resolve().then(main), rt.failure]);
+    const v = await Promise.race([Promise.resolve().then(main), rt.failure]);
+    const check = mainReturnCheck;
+    if (check !== null) await Promise.race([check(), rt.failure]);
+    return v;
   } finally {
     await rt.shutdown();
   }
