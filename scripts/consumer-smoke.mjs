@@ -6,10 +6,11 @@
 //   node scripts/consumer-smoke.mjs [--node /path/to/another/node ...] [--keep]
 //
 // The runtime checks run on this Node and on each --node binary: plain ESM (inline and module
-// goroutines, a channel), CommonJS require() of every entry point, tsx run from outside the
-// project (as `npx tsx` runs it) and `node --import tsx` with tsx in the project, Node's own
-// type stripping (where that Node has it), compiled output (tsc's .js), and vitest; each
-// TypeScript check has an inline and a .ts-module goroutine. `tsc --strict` with
+// goroutines, a channel), CommonJS require() of every entry point but gort/leakcheck/vitest
+// (it imports vitest, which runs only under vitest), tsx run from outside the project (as
+// `npx tsx` runs it) and `node --import tsx` with tsx in the project, Node's own type
+// stripping (where that Node has it), compiled output (tsc's .js), and vitest (with the leak
+// checker's verifyNoLeaks()); each TypeScript check has an inline and a .ts-module goroutine. `tsc --strict` with
 // `"types": []` (no @types/node) checks the published types once. The project's tools
 // (typescript, tsx, vitest) are linked from this workspace's node_modules, not installed.
 import { spawnSync } from 'node:child_process';
@@ -113,6 +114,7 @@ const { WaitGroup } = require('gort/sync');
 const { background, withCancel } = require('gort/context');
 const { Group } = require('gort/errgroup');
 const { stats } = require('gort/debug');
+const { verifyNone } = require('gort/leakcheck');
 const tasks = fromModule(require('node:path').join(__dirname, 'tasks.mjs'));
 run(async () => {
   const wg = new WaitGroup();
@@ -127,7 +129,9 @@ run(async () => {
   const g = new Group();
   g.go(tasks.square, 9);
   await g.wait();
-  return { got, canceled: ctx.err() !== null, square: await spawn(tasks.square, 5), procs: stats().procs > 0, go: typeof go };
+  const square = await spawn(tasks.square, 5);
+  await verifyNone();
+  return { got, canceled: ctx.err() !== null, square, procs: stats().procs > 0, go: typeof go, leaks: 0 };
 }).then((out) => console.log(JSON.stringify(out)));
 `,
   // TypeScript: a module of goroutine functions, and a main with an inline goroutine and a
@@ -147,6 +151,8 @@ console.log(JSON.stringify(out));
   // vitest: the same two forms from a test file.
   'gort.test.ts': `import { test, expect } from 'vitest';
 import { run, spawn, fromModule } from 'gort';
+import { verifyNoLeaks } from 'gort/leakcheck/vitest';
+verifyNoLeaks();
 const tasks = fromModule<typeof import('./tasks.js')>(new URL('./tasks.ts', import.meta.url));
 test('an inline goroutine', async () => {
   expect(await run(() => spawn((a: number, b: number): number => a * b, 6, 7))).toBe(42);
@@ -161,6 +167,8 @@ import { Once, Semaphore } from 'gort/sync';
 import { background, withCancel, withTimeout, type Context } from 'gort/context';
 import { Group, withContext } from 'gort/errgroup';
 import { dump, stats, collect } from 'gort/debug';
+import { verifyNone, ignoreCurrent, ignoreTopFunction, GoroutineLeakError, type LeakOption } from 'gort/leakcheck';
+import type { verifyNoLeaks } from 'gort/leakcheck/vitest';
 const opts: RuntimeOptions = { procs: 2, resourceLimits: { maxOldGenerationSizeMb: 256 }, execArgv: [] };
 const tasks = fromModule<typeof import('./tasks.js')>(new URL('./tasks.ts', import.meta.url));
 export async function main(): Promise<number> {
@@ -188,7 +196,10 @@ export async function main(): Promise<number> {
     await new Semaphore(2).acquire(1);
     const n: number = await spawn(tasks.norm, { x: 3, y: 4 });
     collect();
-    console.log(dump().length, stats().procs, v, GoroutinePanic.name, TypeScriptLoaderError.name);
+    const leakOpts: LeakOption[] = [ignoreCurrent(), ignoreTopFunction('poller'), { timeoutMs: 500 }];
+    await verifyNone(...leakOpts).catch((e: unknown) => e instanceof GoroutineLeakError && e.goroutines.length);
+    const helper: typeof verifyNoLeaks | null = null;
+    console.log(helper, dump().length, stats().procs, v, GoroutinePanic.name, TypeScriptLoaderError.name);
     return n;
   }, opts);
 }
@@ -219,14 +230,14 @@ check('tsc --strict with "types": [] (no @types/node) over the public API, every
 
 // --- runtime checks, on each Node -----------------------------------------------------------
 const esm = JSON.stringify({ inline: 42, squares: [1, 4, 9], sum: 55 });
-const cjs = JSON.stringify({ got: 60, canceled: true, square: 25, procs: true, go: 'function' });
+const cjs = JSON.stringify({ got: 60, canceled: true, square: 25, procs: true, go: 'function', leaks: 0 });
 const ts = JSON.stringify({ inline: 42, module: 5 });
 for (const node of nodes) {
   const version = sh(node, ['--version']).out.trim();
   const on = `(Node ${version})`;
   const [major, minor] = version.slice(1).split('.').map(Number);
   check(`plain ESM: inline and module goroutines, a channel ${on}`, () => expectOutput(sh(node, ['main.mjs']), esm));
-  check(`CommonJS require() of gort, gort/sync, gort/context, gort/errgroup, gort/debug ${on}`, () => expectOutput(sh(node, ['main.cjs']), cjs));
+  check(`CommonJS require() of gort, gort/sync, gort/context, gort/errgroup, gort/debug, gort/leakcheck ${on}`, () => expectOutput(sh(node, ['main.cjs']), cjs));
   check(`tsx run from outside the project, none in it (as npx tsx): inline and .ts module goroutines ${on}`, () => {
     renameSync(join(dir, 'node_modules', 'tsx'), join(dir, 'tsx-aside'));
     try {
@@ -246,7 +257,7 @@ for (const node of nodes) {
     const r = sh(node, [...flags, 'no-loader.mjs']);
     return r.out.startsWith('TypeScriptLoaderError') && r.out.includes("run(main, { execArgv: ['--import', 'tsx'] })") ? null : r.out;
   });
-  check(`vitest: inline and .ts module goroutines in a test file ${on}`, () => {
+  check(`vitest: inline and .ts module goroutines in a test file, with gort/leakcheck/vitest's verifyNoLeaks() ${on}`, () => {
     const r = sh(node, ['node_modules/vitest/vitest.mjs', 'run', '--root', '.', 'gort.test.ts']);
     return r.status === 0 && /Tests\s+2 passed/.test(r.out.replace(/\x1b\[[0-9;]*m/g, '')) ? null : r.out;
   });
