@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, start, go, spawn, chan, sleep, fromModule, RuntimeStateError, type Runtime } from 'gort';
-import { verifyNone, ignoreCurrent, ignoreTopFunction, ignoreAnyFunction, GoroutineLeakError, type LeakOption } from 'gort/leakcheck';
+import { verifyNone, ignoreCurrent, ignoreTopFunction, ignoreAnyFunction, GoroutineLeakError, LeakFilter, type LeakOption } from 'gort/leakcheck';
 import * as leaks from './fixtures/leaks.mjs';
 
 const fixtureUrl = new URL('./fixtures/leaks.mjs', import.meta.url);
@@ -181,6 +181,7 @@ describe('misuse', () => {
     expect(() => ignoreTopFunction(3 as unknown as string)).toThrow(TypeError);
     expect(() => ignoreTopFunction('')).toThrow(/gort: ignoreTopFunction\(\) needs a function name/);
     expect(() => ignoreAnyFunction(undefined as unknown as string)).toThrow(TypeError);
+    expect(() => new (LeakFilter as unknown as new () => LeakFilter)()).toThrow(/gort: a LeakFilter is made by ignoreTopFunction\(\)/);
     const rt = await start({ procs: 2 });
     try {
       for (const bad of ['sumAll', null, 5, () => {}, new Map(), { maxRetry: 3 }, { maxRetries: '3' }, { timeoutMs: NaN }, [['x']]]) {

@@ -55,6 +55,7 @@ export class LeakFilter {
 
   /** @internal made by ignoreTopFunction(), ignoreAnyFunction() and ignoreCurrent() */
   constructor(description: string, match: Match, needsStacks: boolean) {
+    if (typeof match !== 'function') throw new TypeError('gort: a LeakFilter is made by ignoreTopFunction(), ignoreAnyFunction() or ignoreCurrent()');
     this.description = description;
     this.match = match;
     this.needsStacks = needsStacks;
