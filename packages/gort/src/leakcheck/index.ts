@@ -17,7 +17,8 @@
  *   setting wins); an array of them counts as its elements. Anything else is a TypeError at the
  *   call, and out-of-range numbers a RangeError.
  * - Main (goroutine 1) never counts, nor does the goroutine that calls verifyNone (its goid
- *   read at the call, as goleak skips the current goroutine). The checker starts no
+ *   read at the call, as goleak skips the current goroutine; known as goid() knows it: in a
+ *   module function only before its first await). The checker starts no
  *   goroutine: its waits are the calling thread's timers, and the stacks come over the
  *   runtime's debug BroadcastChannel (runtime/stacks.ts).
  * - A goroutine about to end is not a leak: the check is repeated, sleeping 1 µs, 2 µs, 4 µs, …
