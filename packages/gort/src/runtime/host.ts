@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
 import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
-import { dump } from '../debug/index.js';
+import { dump, goroutineProfile } from '../debug/index.js';
 import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
 import { T, initSchedRecords, threadWord } from '../sched/threads.js';
@@ -160,7 +160,15 @@ export class Runtime {
     this.stopDeadlock = watchDeadlock(
       this.heap,
       () => this.main.parked,
-      () => this.fail(new DeadlockError(dump())),
+      () => {
+        // With stacks on, Go's full report: every goroutine with where it parked and was made.
+        // Every thread is parked, so each answers; dump() is the fallback.
+        if (this.main.stacks === null) return this.fail(new DeadlockError(dump()));
+        goroutineProfile({ debug: 2 }).then(
+          (text) => this.fail(new DeadlockError(text.trimEnd())),
+          () => this.fail(new DeadlockError(dump())),
+        );
+      },
     );
   }
 
