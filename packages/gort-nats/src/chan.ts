@@ -20,6 +20,8 @@
  *   `gort.chanctl.<name>`, and return it. A receiver that dies between the pull and the ack
  *   never acknowledged: the server delivers the value again after `ackWait`. An ack the
  *   server did not confirm: the value is not returned (it comes back if the ack was lost).
+ *   A value this process cannot decode (a module function whose module it cannot load) is
+ *   terminated (`term`: never handed out again) and the recv rejects with the error.
  * - close: seal the stream (later publishes are refused, acks still remove) and announce
  *   `closed`. A receiver that finds the stream sealed and empty returns `[undefined, false]`.
  *
@@ -257,7 +259,13 @@ export class RemoteChan<T> implements AsyncIterable<T> {
         if (await this.drained()) return [undefined, false];
         continue;
       }
-      const v = decode(r.data) as T;
+      let v: T;
+      try {
+        v = decode(r.data) as T;
+      } catch (e) {
+        r.term(); // a value no receiver can decode would come back forever: drop it, say so here
+        throw e;
+      }
       let acked = false;
       try {
         acked = await r.ackAck();
