@@ -26,6 +26,7 @@ if (process.argv[2] === 'worker') {
   const counts = await net.chan('counts', { cap: 64 });
   process.send('ready');
   for await (const lo of jobs) await counts.send(await spawn(count, lo, Math.min(lo + STEP, LIMIT)));
+  process.send('drained'); // the coordinator removes the channels only after every worker saw the close
   await new Promise((r) => process.once('disconnect', r)); // the coordinator says when to stop
   await net.close();
   await rt.shutdown();
@@ -52,6 +53,7 @@ if (process.argv[2] === 'worker') {
   const got = [];
   for (let i = 0; i < ranges.length; i++) got.push(await counts.recv());
   await sending;
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
   report('work queue', got, t1);
 
   await jobs.destroy();
