@@ -3,8 +3,9 @@
  * Chrome Trace Event JSON that Perfetto and chrome://tracing open.
  *
  * Recording is per thread (runtime/tracebuf.ts: the session word H.TRACE, the hooks, what a
- * slice is). Collecting: the stopping thread listens on the session's BroadcastChannel, clears
- * H.TRACE (a CAS: one stopper wins), reads which threads joined (their T.TRACE), takes its own
+ * slice is). Collecting: the stopping thread listens on the session's BroadcastChannel, reads
+ * which threads joined (their T.TRACE; none leaves before the word changes), clears H.TRACE
+ * (a CAS: one stopper wins), takes its own
  * buffer, posts `collect` and rings the parked threads. Each thread hands its buffer over when
  * it next looks (an M at the top of its next loop turn, a thread without a P on the message or
  * its 25 ms poll). A thread that does not within `timeoutMs` (a goroutine holding it in
@@ -166,12 +167,13 @@ export async function collectTrace(t: ThreadBase, word: number, timeoutMs: numbe
     if (m.buf !== undefined) take(m.buf);
   };
   try {
-    if (Atomics.compareExchange(heap.i32, H.TRACE, word, 0) !== word) {
-      throw new RuntimeStateError('gort: stopTrace() was called with no trace being recorded: another stopTrace() took it');
-    }
+    // Who to wait for, read before the word changes: a thread leaves only once it has changed.
     const n = heap.i32[H.NTHREADS]!;
     const expected: number[] = [];
     for (let k = 0; k < n; k++) if (k !== t.index && Atomics.load(heap.i32, threadWord(heap, k) + T.TRACE) === seq) expected.push(k);
+    if (Atomics.compareExchange(heap.i32, H.TRACE, word, 0) !== word) {
+      throw new RuntimeStateError('gort: stopTrace() was called with no trace being recorded: another stopTrace() took it');
+    }
     setLocalCollector(take);
     try {
       traceSync(t);

@@ -115,6 +115,7 @@ export class LoopThread extends ThreadBase {
     let streaming = false;
     try {
       while (this.promises.size > 0 && !this.stopped) {
+        if (this.heap.i32[H.TRACE] !== this.traceWord) traceSync(this); // a trace started or stopped (the starter rings us)
         if (this.tr !== null) this.tr.turn(); // the pump runs between this thread's own steps: none is open
         if (this.idle.hasReady(this.index)) {
           const n = this.idle.takeReady(this.index, this.buf);

@@ -589,7 +589,9 @@ export class M extends ThreadBase {
       // M holding it a third of its speed in the sieve (scheduler.md, "Holding runnext").
       if (v[vi]!.size() > 0 || (v[vi]!.hasRunnext() && this.hold.mayTake(vi))) return true;
     }
-    return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;
+    // An execution trace started or stopped: the loop's top joins it or hands the buffer over
+    // (the starter stores H.TRACE, then rings the parked Ms: a Dekker pair with publishIdle).
+    return Atomics.load(heap.i32, H.SHUTDOWN) !== 0 || Atomics.load(heap.i32, H.TRACE) !== this.traceWord;
   }
 
   /** Spin for work (Go: only while 2 × spinning Ms < busy Ps). True if work showed up. */
