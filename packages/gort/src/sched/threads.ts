@@ -24,6 +24,7 @@
  * | 14   | HOLD     | owner (plain, when it changes) | thieves                  | 1: the runnext G was spawned with a local channel |
  * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
  * | 16   | LOOPIDLE | Atomics: owner M               | deadlock check           | 1 only while the M is parked in a blocking wait and its event loop had nothing pending when it blocked |
+ * | 26   | TRACE    | Atomics: owner                 | the trace collector      | the execution-trace session this thread records for (0: none; runtime/tracebuf.ts) |
  *
  * LOOPIDLE is 0 (the default) whenever the M's event loop may have work of its own (a
  * goroutine's timer, socket, callback) or the M has not looked: the deadlock check counts
@@ -66,6 +67,8 @@ export const T = {
   BEAT: 15,
   /** 1 while this M is blocked in park() with nothing pending in its event loop (deadlock check) */
   LOOPIDLE: 16,
+  /** the execution-trace session this thread records for, 0: none (runtime/tracebuf.ts) */
+  TRACE: 26,
 } as const;
 /** Two 64-byte lines: the hot words, then the cold ones. */
 export const T_WORDS = 32;
