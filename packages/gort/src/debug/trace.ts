@@ -52,9 +52,13 @@ export interface StopTraceOptions {
 export interface TraceEvent {
   /** Phase: `X` complete, `i` instant, `s`/`f` flow start/end, `C` counter, `M` metadata. */
   ph: 'X' | 'i' | 's' | 'f' | 'C' | 'M';
+  /** What happened: the goroutine's function for a slice, `park`, `go`, `steal`, … */
   name: string;
+  /** Its category: `goroutine`, `idle`, `park`, `spawn`, `steal`, … */
   cat?: string;
+  /** The process id (one process per trace). */
   pid: number;
+  /** The thread: 0 main, 1..procs the Ms, then attached threads. */
   tid: number;
   /** µs from the trace's start */
   ts?: number;
@@ -66,12 +70,15 @@ export interface TraceEvent {
   id?: number;
   /** flow binding point: `e`, the enclosing slice */
   bp?: 'e';
+  /** The event's details (a park's `goid` and `reason`, a steal's `fromP`, …). */
   args?: Record<string, unknown>;
 }
 
 /** What one thread recorded, in `otherData.threads`. */
 export interface TraceThreadInfo {
+  /** The thread, as in the events' `tid`. */
   tid: number;
+  /** Its name: `main`, `M1 (P0)`, … */
   name: string;
   /** events kept */
   events: number;
@@ -81,17 +88,27 @@ export interface TraceThreadInfo {
 
 /** `otherData` of a trace: what was recorded and what was not. */
 export interface TraceInfo {
+  /** Always `'gort'`. */
   producer: 'gort';
+  /** The runtime's number of Ps. */
   procs: number;
   /** Wall-clock start of the trace (ts 0), ISO 8601. */
   startedAt: string;
+  /** From start to stop, ms. */
   durationMs: number;
   /** The overflow policy, in words. */
   overflow: string;
+  /** Events each thread keeps before it stops recording. */
   maxEventsPerThread: number;
+  /** What each thread recorded. */
   threads: TraceThreadInfo[];
   /** Threads that recorded but did not hand their buffer over in time. */
-  missing: { tid: number; name: string }[];
+  missing: {
+    /** The thread, as in the events' `tid`. */
+    tid: number;
+    /** Its name. */
+    name: string;
+  }[];
   /** Wake and spawn flows left out: their start was in no slice (code gort could not name). */
   flowsLeftOut: number;
   /** How slices are found (gort's view of which goroutine runs). */
@@ -100,8 +117,11 @@ export interface TraceInfo {
 
 /** A trace as `stopTrace()` returns it and GORT_TRACE writes it. */
 export interface TraceFile {
+  /** The events, as the Chrome Trace Event format has them. */
   traceEvents: TraceEvent[];
+  /** Always `'ms'`. */
   displayTimeUnit: 'ms';
+  /** What was recorded and what was not. */
   otherData: TraceInfo;
 }
 
