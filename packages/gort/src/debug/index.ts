@@ -82,6 +82,13 @@ export function goroutines(): GoroutineInfo[] {
  * goroutine 1 [chan receive]: main goroutine on the main thread
  * goroutine 7 [sync.Mutex.Lock, 1204 ms]: worker (created by goroutine 1, on M2)
  * ```
+ *
+ * Then a line for each M that sysmon finds stuck, held by one goroutine's synchronous code
+ * for 10 ms or more without turning its schedule loop:
+ *
+ * ```
+ * M2: stuck for 2104 ms running goroutine 7 (worker)
+ * ```
  */
 export function dump(): string {
   const t = need('dump()');
@@ -95,6 +102,14 @@ export function dump(): string {
     const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;
     const where = g.m < 0 ? 'not started' : `on M${g.m}`;
     lines.push(`goroutine ${g.id} [${what}]: ${g.function} (created by goroutine ${g.creator === 0 ? 1 : g.creator}, ${where})`);
+  }
+  for (let i = 1; i <= t.procs; i++) {
+    const mw = threadWord(t.heap, i);
+    const stuck = Atomics.load(a, mw + T.STUCK_MS);
+    if (stuck === 0) continue;
+    const g = a[mw + T.CURG]!;
+    const who = g === 0 ? 'a goroutine resumed after an await' : `goroutine ${a[(g >> 2) + G.GOID]!} (${t.fns.nameOf(a[(g >> 2) + G.FN]!)})`;
+    lines.push(`M${i}: stuck for ${stuck} ms running ${who}`);
   }
   return lines.join('\n');
 }

@@ -33,6 +33,18 @@ export interface SchedStats {
   stealsPerM: number[];
   /** Per M: goroutines taken by those steals. */
   stolenPerM: number[];
+  /** Whether sysmon runs (start()'s `sysmon` option, `GORT_DEBUG=sysmon=0`). */
+  sysmon: boolean;
+  /**
+   * Per M: how long it has gone without turning its schedule loop while running goroutine
+   * code, in ms, once that is 10 ms or more (a goroutine's synchronous code holds it); else 0.
+   * Kept up to date by sysmon, so always 0 without it.
+   */
+  stuckMsPerM: number[];
+  /** Stuck-goroutine warnings sysmon printed so far. */
+  stuckWarnings: number;
+  /** Goroutines sysmon moved from stuck Ms' queues to the global queue so far. */
+  sysmonRetaken: number;
 }
 
 export function readStats(heap: Heap): SchedStats {
@@ -49,6 +61,10 @@ export function readStats(heap: Heap): SchedStats {
     tasksPerM: [],
     stealsPerM: [],
     stolenPerM: [],
+    sysmon: Atomics.load(a, H.SYSMON) !== 0,
+    stuckMsPerM: [],
+    stuckWarnings: Atomics.load(a, H.SYSMON_WARNED),
+    sysmonRetaken: Atomics.load(a, H.SYSMON_RETAKEN),
   };
   for (let p = 0; p < procs; p++) {
     const q = new RunqStealer(realAtomics, a, pWord(heap, p), RUNQ_CAP);
@@ -57,6 +73,7 @@ export function readStats(heap: Heap): SchedStats {
     s.tasksPerM.push(a[tw + T.TASKS]!);
     s.stealsPerM.push(a[tw + T.STEALS]!);
     s.stolenPerM.push(a[tw + T.STOLEN]!);
+    s.stuckMsPerM.push(Atomics.load(a, tw + T.STUCK_MS));
   }
   return s;
 }

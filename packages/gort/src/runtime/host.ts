@@ -31,6 +31,7 @@ import { startSchedTrace } from './schedtrace.js';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
 import { detectTsLoader, setThreadLoader, type TsLoader } from '../shipping/typescript.js';
+import { STUCK_WARN_MS, SysmonState, stopSysmon } from './sysmon.js';
 
 /**
  * Limits of each worker thread's JS engine, in MiB: the fields of node:worker_threads'
@@ -76,9 +77,22 @@ export interface RuntimeOptions {
    * false, records are released when V8 collects on its own schedule.
    */
   gcOnPressure?: boolean;
+  /**
+   * Whether to run sysmon, the monitor thread that finds Ms stalled by a goroutine's
+   * synchronous code: it hands the goroutines queued behind it to other Ms, makes the
+   * stalling goroutine's next `checkpoint()` yield, shows the stall in `dump()`/`stats()` and
+   * warns on stderr (stuckWarnMs). Default true; `GORT_DEBUG=sysmon=0` also turns it off.
+   */
+  sysmon?: boolean;
+  /**
+   * Print one warning on stderr when a goroutine holds its M for longer than this many ms
+   * without yielding (default 1000; 0: never warn). Needs sysmon.
+   */
+  stuckWarnMs?: number;
 }
 
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
+const sysmonEntry = new URL('./sysmon-entry.js', import.meta.url);
 
 /**
  * A running runtime, as `start()` returns it: for programs that outlive one `main` (a server).
@@ -93,6 +107,7 @@ export class Runtime {
   private failed: Error | null = null;
   private stopping = false;
   private readonly workers: Worker[] = [];
+  private sysmon: Worker | null = null;
   private stopTrace: (() => void) | null = null;
   private stopDeadlock: (() => void) | null = null;
 
@@ -148,13 +163,30 @@ export class Runtime {
       );
     }
     await Promise.all(ready);
-    const trace = /(?:^|,)schedtrace=(\d+)/.exec(process.env['GORT_DEBUG'] ?? '');
-    if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]));
+    const debug = process.env['GORT_DEBUG'] ?? '';
+    if (opts.sysmon !== false && !/(?:^|,)sysmon=0(?:,|$)/.test(debug)) this.startSysmon(opts.stuckWarnMs ?? STUCK_WARN_MS);
+    const trace = /(?:^|,)schedtrace=(\d+)/.exec(debug);
+    if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]), /(?:^|,)scheddetail=1(?:,|$)/.test(debug));
     this.stopDeadlock = watchDeadlock(
       this.heap,
       () => this.main.parked,
       () => this.fail(new DeadlockError(dump())),
     );
+  }
+
+  /**
+   * Start sysmon's thread (runtime/sysmon.ts). Unref'd: it never keeps the process alive. Its
+   * own failure (a bug) is reported on stderr and leaves the runtime running without it.
+   */
+  private startSysmon(warnMs: number): void {
+    Atomics.store(this.heap.i32, H.SYSMON, SysmonState.RUNNING); // before the thread: Ms wake it only from now on
+    const w = new Worker(sysmonEntry, { workerData: { sab: this.heap.sab, warnMs }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    w.unref();
+    w.on('error', (e) => {
+      stopSysmon(this.heap.i32);
+      if (!this.stopping) process.stderr.write(`gort: sysmon stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+    });
+    this.sysmon = w;
   }
 
   /**
@@ -171,6 +203,7 @@ export class Runtime {
     const a = this.heap.i32;
     Atomics.store(a, H.CRASHED, i); // pairs with lock()'s loads
     Atomics.store(a, H.SHUTDOWN, 1); // pairs with each M's load every turn
+    stopSysmon(a);
     for (let k = 1; k <= this.procs; k++) if (k !== i) this.main.idle.ring(k);
     this.stopDeadlock?.();
     this.stopDeadlock = null;
@@ -202,9 +235,10 @@ export class Runtime {
     this.main.stopped = true;
     for (const tm of [...this.main.timers]) tm.stop(); // main-thread timers must not fire into the next runtime
     Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
+    stopSysmon(this.heap.i32);
     for (let i = 1; i <= this.procs; i++) this.main.idle.ring(i);
     this.main.idle.ring(0);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all([...this.workers, ...(this.sysmon ? [this.sysmon] : [])].map((w) => w.terminate()));
     this.main.shared.close();
     if (current === this.main) {
       setCurrent(null);
@@ -226,6 +260,11 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   }
   if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
     throw new TypeError(`gort: start()'s resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
+  }
+  if (opts.sysmon !== undefined && typeof opts.sysmon !== 'boolean') throw new TypeError(`gort: start()'s sysmon must be a boolean, got ${describe(opts.sysmon)}`);
+  if (opts.stuckWarnMs !== undefined && typeof opts.stuckWarnMs !== 'number') throw new TypeError(`gort: start()'s stuckWarnMs must be a number of ms, got ${describe(opts.stuckWarnMs)}`);
+  if (opts.stuckWarnMs !== undefined && !(opts.stuckWarnMs >= 0 && Number.isFinite(opts.stuckWarnMs))) {
+    throw new RangeError(`gort: start()'s stuckWarnMs must be a number of ms, 0 or more (0: no warning), got ${describe(opts.stuckWarnMs)}`);
   }
   if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
   const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());
