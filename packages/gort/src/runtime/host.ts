@@ -162,9 +162,9 @@ export class Runtime {
         }),
       );
     }
-    await Promise.all(ready);
     const debug = process.env['GORT_DEBUG'] ?? '';
-    if (opts.sysmon !== false && !/(?:^|,)sysmon=0(?:,|$)/.test(debug)) this.startSysmon(opts.stuckWarnMs ?? STUCK_WARN_MS);
+    if (opts.sysmon !== false && !/(?:^|,)sysmon=0(?:,|$)/.test(debug)) ready.push(this.startSysmon(opts.stuckWarnMs ?? STUCK_WARN_MS));
+    await Promise.all(ready);
     const trace = /(?:^|,)schedtrace=(\d+)/.exec(debug);
     if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]), /(?:^|,)scheddetail=1(?:,|$)/.test(debug));
     this.stopDeadlock = watchDeadlock(
@@ -178,15 +178,20 @@ export class Runtime {
    * Start sysmon's thread (runtime/sysmon.ts). Unref'd: it never keeps the process alive. Its
    * own failure (a bug) is reported on stderr and leaves the runtime running without it.
    */
-  private startSysmon(warnMs: number): void {
+  private startSysmon(warnMs: number): Promise<void> {
     Atomics.store(this.heap.i32, H.SYSMON, SysmonState.RUNNING); // before the thread: Ms wake it only from now on
     const w = new Worker(sysmonEntry, { workerData: { sab: this.heap.sab, warnMs }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
     w.unref();
-    w.on('error', (e) => {
-      stopSysmon(this.heap.i32);
-      if (!this.stopping) process.stderr.write(`gort: sysmon stopped: ${e instanceof Error ? e.message : String(e)}\n`);
-    });
     this.sysmon = w;
+    return new Promise<void>((resolve) => {
+      w.once('message', () => resolve());
+      w.on('error', (e) => {
+        stopSysmon(this.heap.i32);
+        if (!this.stopping) process.stderr.write(`gort: sysmon stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+        resolve();
+      });
+      w.on('exit', () => resolve());
+    });
   }
 
   /**

@@ -178,6 +178,20 @@ export class M extends ThreadBase {
     if (g !== 0) this.execute(g);
   };
 
+  /**
+   * A runtime timer fired (a `sleep`, a timeout): while this M is parked in waitAsync, the
+   * goroutine it wakes runs from the event loop, inside the park. Publish the M as running
+   * (STATE, SCHEDTICK), so that sysmon times a stall from here rather than from the park's
+   * start, and wake it if it sleeps (sysmon.ts); the park's end sets STATE again.
+   */
+  override fromEventLoop(): void {
+    if (!this.parkedNow) return;
+    const a = this.heap.i32;
+    a[this.tw + T.SCHEDTICK] = ++this.ticks;
+    Atomics.store(a, this.tw + T.STATE, ThreadState.RUNNING);
+    wakeSysmon(a);
+  }
+
   override watch(): void {
     // The schedule loop drains READY on every turn and before parking.
   }
