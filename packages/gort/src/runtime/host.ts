@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
 import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
-import { dump } from '../debug/index.js';
+import { dump, goroutineProfile } from '../debug/index.js';
 import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
 import { T, initSchedRecords, threadWord } from '../sched/threads.js';
@@ -89,6 +89,13 @@ export interface RuntimeOptions {
    * without yielding (default 1000; 0: never warn). Needs sysmon.
    */
   stuckWarnMs?: number;
+  /**
+   * Record where each goroutine was created (its `go()`/`spawn()` call) and where it last
+   * parked (the `await` that parked it), for the goroutine profile, the leak checker and
+   * panics: `gort/debug`'s `goroutineProfile({ debug: 2 })`. Costs a few microseconds per
+   * spawn and per park; nothing when off. Default false, or true with GORT_DEBUG=stacks=1.
+   */
+  stacks?: boolean;
 }
 
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
@@ -170,7 +177,15 @@ export class Runtime {
     this.stopDeadlock = watchDeadlock(
       this.heap,
       () => this.main.parked,
-      () => this.fail(new DeadlockError(dump())),
+      () => {
+        // With stacks on, Go's full report: every goroutine with where it parked and was made.
+        // Every thread is parked, so each answers; dump() is the fallback.
+        if (this.main.stacks === null) return this.fail(new DeadlockError(dump()));
+        goroutineProfile({ debug: 2 }).then(
+          (text) => this.fail(new DeadlockError(text.trimEnd())),
+          () => this.fail(new DeadlockError(dump())),
+        );
+      },
     );
   }
 
@@ -245,6 +260,7 @@ export class Runtime {
     this.main.idle.ring(0);
     await Promise.all([...this.workers, ...(this.sysmon ? [this.sysmon] : [])].map((w) => w.terminate()));
     this.main.shared.close();
+    this.main.stacks?.close();
     if (current === this.main) {
       setCurrent(null);
       setThreadLoader(null);
@@ -281,7 +297,15 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
     throw new RangeError(`gort: heapLimit must be a number of bytes from 1 MiB to 2 GiB, got ${String(limit)}`);
   }
   if (opts.gcOnPressure !== false) exposeGc();
-  const heap = Heap.create(procs, { maxBytes: limit, checkFree: /(?:^|,)checkfree=1(?:,|$)/.test(process.env['GORT_DEBUG'] ?? '') });
+  if (opts.stacks !== undefined && typeof opts.stacks !== 'boolean') {
+    throw new TypeError(`gort: start()'s stacks must be a boolean, got ${describe(opts.stacks)}`);
+  }
+  const debug = process.env['GORT_DEBUG'] ?? '';
+  const heap = Heap.create(procs, {
+    maxBytes: limit,
+    checkFree: /(?:^|,)checkfree=1(?:,|$)/.test(debug),
+    stacks: opts.stacks ?? /(?:^|,)stacks=1(?:,|$)/.test(debug),
+  });
   heap.i32[H.GOID_GEN] = 1; // goroutine 1 is main
   initSchedRecords(heap, procs);
   initFnTable(heap);

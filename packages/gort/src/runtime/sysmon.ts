@@ -83,9 +83,11 @@ export function stopSysmon(a: Int32Array): void {
 }
 
 /**
- * Where goroutine g was created, for the stuck warning. Today its creator's goid and thread,
- * as dump() prints them. The hook for goroutine creation stacks: when the runtime records
- * them (GORT_DEBUG=stacks=1), append the stack of g's `go`/`spawn` call here.
+ * Where goroutine g was created, for the stuck warning: its creator's goid and thread, as
+ * dump() prints them. The hook for creation stacks: with GORT_DEBUG=stacks=1 the stack of
+ * g's `go`/`spawn` call lives in the creating thread's memory (runtime/stacks.ts), handed
+ * over on that thread's event loop; sysmon, which blocks in Atomics.wait, does not ask for it
+ * yet (to add it: post the goid to main, which collects and prints the stack).
  */
 export function whereCreated(heap: Heap, g: number): string {
   const a = heap.i32;
