@@ -9,7 +9,7 @@
  * @module gort/debug
  */
 import { need } from '../runtime/thread.js';
-import { waitReasons } from '../sched/g.js';
+import { G, waitReasons } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
 import { readMemStats, readStats, type MemStats, type SchedStats } from './stats.js';
 import { H } from '../heap/layout.js';
