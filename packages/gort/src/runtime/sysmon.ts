@@ -114,6 +114,7 @@ export class Sysmon {
   private readonly tickAt: number[] = [];
   private readonly warned: number[] = [];
   private readonly moved: number[] = [];
+  private readonly movedAt: number[] = [];
   private readonly buf = new Int32Array(RUNQ_CAP);
   private readonly batch: number[] = [];
   private delay = MIN_DELAY_MS;
@@ -136,6 +137,7 @@ export class Sysmon {
       this.tickAt[i] = now;
       this.warned[i] = -1;
       this.moved[i] = 0;
+      this.movedAt[i] = -Infinity;
     }
   }
 
@@ -210,8 +212,13 @@ export class Sysmon {
       if (stuck < FORCE_PREEMPT_MS) continue;
       Atomics.store(a, tw + T.STUCK_MS, Math.round(stuck));
       if (a[tw + T.PREEMPT] === 0) Atomics.store(a, tw + T.PREEMPT, 1);
-      const n = this.retake(i);
-      if (n > 0) acted = true;
+      // At most one hand-off per M every FORCE_PREEMPT_MS: an M that the OS merely did not
+      // schedule for 10 ms (more procs than cores) looks stuck too, and each hand-off takes
+      // SCHED_LOCK and may ring an idle M.
+      if (now - this.movedAt[i]! >= FORCE_PREEMPT_MS) {
+        this.movedAt[i] = now;
+        if (this.retake(i) > 0) acted = true;
+      }
       const warnMs = this.opts.warnMs;
       if (warnMs > 0 && stuck >= warnMs && this.warned[i] !== tick) {
         this.warned[i] = tick;
