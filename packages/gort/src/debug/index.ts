@@ -4,7 +4,8 @@
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
  * and the heap's memory by kind of object. collect() is Go's runtime.GC(). goroutineProfile()
- * is Go's goroutine profile (debug/profile.ts), with stacks when they are on.
+ * is Go's goroutine profile (debug/profile.ts), with stacks when they are on. startTrace() and
+ * stopTrace() record an execution trace in the Chrome Trace Event format (debug/trace.ts).
  *
  * @module gort/debug
  */
@@ -15,6 +16,7 @@ import { readMemStats, readStats, type MemStats, type SchedStats } from './stats
 import { H } from '../heap/layout.js';
 
 export type { MemStats, SchedStats } from './stats.js';
+export { startTrace, stopTrace, type TraceOptions, type StopTraceOptions, type TraceFile, type TraceEvent, type TraceInfo, type TraceThreadInfo } from './trace.js';
 export { goroutineProfile, goroutineRecords, type GoroutineInfo, type GoroutineRecord, type GoroutineSnapshot, type ProfileOptions } from './profile.js';
 import { readRecords, type GoroutineInfo } from './profile.js';
 

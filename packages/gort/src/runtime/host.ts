@@ -28,6 +28,9 @@ import { initFnTable } from '../shipping/registry.js';
 import { current, runtimeEnded, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
+import { collectTrace } from '../debug/trace.js';
+import { traceDrop, traceSync, traceWord } from './tracebuf.js';
+import { writeFileSync } from 'node:fs';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
 import { detectTsLoader, setThreadLoader, type TsLoader } from '../shipping/typescript.js';
@@ -117,6 +120,8 @@ export class Runtime {
   private sysmon: Worker | null = null;
   private stopTrace: (() => void) | null = null;
   private stopDeadlock: (() => void) | null = null;
+  /** GORT_TRACE: the file to write the execution trace to at shutdown, and its session word. */
+  private traceFile: { path: string; word: number } | null = null;
 
   /** @internal use start() */
   constructor(
@@ -246,8 +251,34 @@ export class Runtime {
     return this.failed;
   }
 
+  /**
+   * GORT_TRACE=file: record an execution trace from the start (the Ms join at their first
+   * turn), written by shutdown(). @internal
+   */
+  traceTo(path: string): void {
+    const word = traceWord(1 + ((Math.random() * 0xfffffe) | 0), 20);
+    Atomics.store(this.heap.i32, H.TRACE, word);
+    this.traceFile = { path, word };
+    traceSync(this.main);
+  }
+
+  /** Write the GORT_TRACE file, if that session still records (a stopTrace() call ends it). */
+  private async writeTrace(): Promise<void> {
+    const f = this.traceFile;
+    this.traceFile = null;
+    if (f === null || Atomics.load(this.heap.i32, H.TRACE) !== f.word) return;
+    try {
+      const trace = await collectTrace(this.main, f.word, 2000);
+      writeFileSync(f.path, JSON.stringify(trace));
+    } catch (e) {
+      process.stderr.write(`gort: GORT_TRACE: the trace could not be written to ${f.path}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+
   /** Stop every M and release the heap. Goroutines still running are abandoned, as in Go. */
   async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    if (this.traceFile !== null) await this.writeTrace(); // before the Ms leave their loops
     if (this.stopping) return;
     this.stopping = true;
     this.stopTrace?.();
@@ -260,6 +291,7 @@ export class Runtime {
     this.main.idle.ring(0);
     await Promise.all([...this.workers, ...(this.sysmon ? [this.sysmon] : [])].map((w) => w.terminate()));
     this.main.shared.close();
+    traceDrop(this.main);
     this.main.stacks?.close();
     if (current === this.main) {
       setCurrent(null);
@@ -315,6 +347,8 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   setCurrent(main);
   setThreadLoader(ts);
   active = rt;
+  const tracePath = process.env['GORT_TRACE'];
+  if (tracePath) rt.traceTo(tracePath);
   try {
     await rt.boot(opts, ts);
   } catch (e) {

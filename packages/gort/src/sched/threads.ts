@@ -29,6 +29,7 @@
  * | 19   | STUCK_MS | sysmon (Atomics.store)         | stats, dump, schedtrace  | ms this M has gone without turning its loop while running (0: not stuck) |
  * | 20   | NOPREEMPT | owner M (plain)               | sysmon                   | 1 while the loop awaits a module import (Go's preemptoff): not stuck |
  * | 21   | LASTG    | owner M (plain)                | sysmon, dump             | G record started last on this M (a hint: the record may be reused) |
+ * | 26   | TRACE    | Atomics: owner                 | the trace collector      | the execution-trace session this thread records for (0: none; runtime/tracebuf.ts) |
  *
  * LOOPIDLE is 0 (the default) whenever the M's event loop may have work of its own (a
  * goroutine's timer, socket, callback) or the M has not looked: the deadlock check counts
@@ -84,6 +85,8 @@ export const T = {
   NOPREEMPT: 20,
   /** the G record started last on this M (a hint for reports; the record may have been reused) */
   LASTG: 21,
+  /** the execution-trace session this thread records for, 0: none (runtime/tracebuf.ts) */
+  TRACE: 26,
 } as const;
 /** Two 64-byte lines: the hot words, then the cold ones. */
 export const T_WORDS = 32;
