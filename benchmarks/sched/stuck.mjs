@@ -24,7 +24,7 @@ async function once(sysmon, n, loopMs) {
       await Promise.all([spawn(w.hog, 0, 30, count, end), spawn(w.hog, 0, 30, count, end)]);
       const t0 = performance.timeOrigin + performance.now();
       const hog = spawn(w.hog, n, loopMs, count, end);
-      while (Atomics.load(count, 0) < n) await new Promise((r) => setTimeout(r, 1));
+      while (end[0] === 0) await new Promise((r) => setTimeout(r, 1)); // the last sleeper stores it after counting
       const ms = end[0] - t0;
       await hog;
       const s = stats();
