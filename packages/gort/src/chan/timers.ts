@@ -16,6 +16,7 @@
 import { H } from '../heap/layout.js';
 import { current, need, type Thread } from '../runtime/thread.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
+import { TC } from '../sched/threads.js';
 
 const WAIT_SLEEP = waitCode('sleep');
 import { Chan } from './chan.js';
@@ -200,6 +201,7 @@ export function sleep(ms: number): Promise<void> {
   const g = t.curG; // the goroutine calling, when gort can tell (its first synchronous stretch)
   if (g !== 0) {
     const heap = t.heap;
+    heap.i32[t.ctr + TC.PARKS + WAIT_SLEEP]!++;
     heap.i32[(g >> 2) + G.WAIT] = WAIT_SLEEP;
     heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
     heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
@@ -207,6 +209,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) =>
     new NodeTimer(t, () => {
       if (g !== 0 && t.heap.i32[(g >> 2) + G.WAIT] === WAIT_SLEEP) {
+        t.heap.i32[t.ctr + TC.WAKES + WAIT_SLEEP]!++;
         t.heap.i32[(g >> 2) + G.WAIT] = 0;
         t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
       }
