@@ -3,7 +3,9 @@
  *
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
- * and the heap's memory by kind of object. collect() is Go's runtime.GC().
+ * and the heap's memory by kind of object. collect() is Go's runtime.GC(). metricsText() gives
+ * the same figures in the Prometheus text format, and debugHandler() / serveDebug() serve them
+ * over HTTP with the goroutine profile (debug/http.ts, as Go's net/http/pprof).
  *
  * @module gort/debug
  */
@@ -11,26 +13,11 @@ import { need } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
 import { T, threadWord } from '../sched/threads.js';
-import { readMemStats, readStats, type MemStats, type SchedStats } from './stats.js';
 import { H } from '../heap/layout.js';
 
-export type { MemStats, SchedStats } from './stats.js';
-
-/**
- * Scheduler counters, and the heap's memory (`memory`: bytes in use and free, live objects by
- * kind; `sharedKept`: SharedArrayBuffers the calling thread keeps so that it can receive them
- * again, one per buffer shared in the runtime and not yet reclaimed).
- */
-export function stats(): SchedStats & {
-  /** The heap's memory, as Go's `runtime.MemStats`. */
-  memory: MemStats & {
-    /** SharedArrayBuffers the calling thread keeps so that it can receive them again: one per buffer shared in the runtime and not yet reclaimed. */
-    sharedKept: number;
-  };
-} {
-  const t = need('stats()');
-  return { ...readStats(t.heap), memory: { ...readMemStats(t.heap), sharedKept: t.shared.size } };
-}
+export { stats, type MemStats, type SchedStats } from './stats.js';
+export { metricsText } from './metrics.js';
+export { debugHandler, serveDebug, type DebugHandler, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
 
 /** One live goroutine, as `goroutines()` reports it (main excluded). */
 export interface GoroutineInfo {
