@@ -269,6 +269,7 @@ function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unk
     heap.i32[(pg >> 2) + G.WAIT] = reason;
     heap.f64[(pg >> 3) + G.SINCE_F64 / 2] = t.now;
     heap.i32[(pg >> 2) + G.STATUS] = Gstatus.WAITING;
+    if (t.stacks !== null) t.stacks.onPark(pg);
   }
   t.activity++;
   t.localParked++;

@@ -205,6 +205,7 @@ export function sleep(ms: number): Promise<void> {
     heap.i32[(g >> 2) + G.WAIT] = WAIT_SLEEP;
     heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
     heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
+    if (t.stacks !== null) t.stacks.onPark(g);
   }
   return new Promise((resolve) =>
     new NodeTimer(t, () => {

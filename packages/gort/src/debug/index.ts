@@ -3,62 +3,27 @@
  *
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
- * and the heap's memory by kind of object. collect() is Go's runtime.GC(). metricsText() gives
- * the same figures in the Prometheus text format, and debugHandler() / serveDebug() serve them
- * over HTTP with the goroutine profile (debug/http.ts, as Go's net/http/pprof).
+ * and the heap's memory by kind of object. collect() is Go's runtime.GC(). goroutineProfile()
+ * is Go's goroutine profile (debug/profile.ts), with stacks when they are on. metricsText()
+ * gives stats() in the Prometheus text format, and debugHandler() / serveDebug() serve both
+ * over HTTP (debug/http.ts, as Go's net/http/pprof).
  *
  * @module gort/debug
  */
 import { need } from '../runtime/thread.js';
-import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
-import { forEachG } from '../sched/galloc.js';
+import { waitReasons } from '../sched/g.js';
 import { T, threadWord } from '../sched/threads.js';
 import { H } from '../heap/layout.js';
 
 export { stats, type MemStats, type SchedStats } from './stats.js';
 export { metricsText } from './metrics.js';
 export { debugHandler, serveDebug, type DebugHandler, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
-
-/** One live goroutine, as `goroutines()` reports it (main excluded). */
-export interface GoroutineInfo {
-  /** Its goroutine id (goid). */
-  id: number;
-  /** `runnable` (queued, not started), `running` (started and not parked on a gort primitive: executing, or awaiting something else), or `waiting`. */
-  state: string;
-  /** While waiting: on what, as Go prints it (`chan receive`, `sync.Mutex.Lock`, `select`, …); else empty. */
-  waitReason: string;
-  /** While waiting: for how long, in ms; else 0. */
-  waitingMs: number;
-  /** Its function's name. */
-  function: string;
-  /** The goid of the goroutine that created it (0: unknown, printed as 1). */
-  creator: number;
-  /** Thread index it runs on (1..procs), or -1 before it starts. */
-  m: number;
-}
+export { goroutineProfile, goroutineRecords, type GoroutineInfo, type GoroutineRecord, type GoroutineSnapshot, type ProfileOptions } from './profile.js';
+import { readRecords, type GoroutineInfo } from './profile.js';
 
 /** Every live goroutine but main, by id, read from the heap without locks (a moment's view, possibly a little stale). */
 export function goroutines(): GoroutineInfo[] {
-  const t = need('goroutines()');
-  const heap = t.heap;
-  const out: GoroutineInfo[] = [];
-  const now = performance.timeOrigin + performance.now();
-  forEachG(heap, (g) => {
-    const i = g >> 2;
-    const st = Atomics.load(heap.i32, i + G.STATUS);
-    const since = heap.f64[(g >> 3) + G.SINCE_F64 / 2]!;
-    out.push({
-      id: heap.i32[i + G.GOID]!,
-      state: statusNames[st] ?? String(st),
-      waitReason: st === Gstatus.WAITING ? (waitReasons[heap.i32[i + G.WAIT]!] ?? '?') : '',
-      waitingMs: st === Gstatus.WAITING && since > 0 ? now - since : 0,
-      function: t.fns.nameOf(heap.i32[i + G.FN]!),
-      creator: heap.i32[i + G.CREATOR]!,
-      m: heap.i32[i + G.M]!,
-    });
-  });
-  out.sort((x, y) => x.id - y.id);
-  return out;
+  return readRecords(need('goroutines()')).slice(1);
 }
 
 /**

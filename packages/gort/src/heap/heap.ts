@@ -67,6 +67,8 @@ function refFault(h: number, old: number): never {
 const POISON = 0x5eadbeef | 0;
 /** H.DEBUG bit: freed blocks are poisoned and checked when reused (GORT_DEBUG=checkfree=1). */
 export const DEBUG_CHECKFREE = 1;
+/** H.DEBUG bit: every thread records where goroutines are created and park (GORT_DEBUG=stacks=1, runtime/stacks.ts). */
+export const DEBUG_STACKS = 2;
 const LARGE_UNIT = 1 << 16;
 
 function classOf(total: number): number {
@@ -104,6 +106,8 @@ export interface HeapOptions {
   maxBytes?: number;
   /** Poison freed blocks and check the poison when one is reused (every thread of the heap). */
   checkFree?: boolean;
+  /** Record goroutine stacks on every thread (runtime/stacks.ts). */
+  stacks?: boolean;
 }
 
 export class Heap {
@@ -141,7 +145,7 @@ export class Heap {
     const i32 = new Int32Array(sab, 0, HEADER_BYTES >> 2);
     i32[H.PROCS] = procs;
     i32[H.LIMIT_KB] = Math.floor(max / 1024);
-    i32[H.DEBUG] = opts.checkFree === true ? DEBUG_CHECKFREE : 0;
+    i32[H.DEBUG] = (opts.checkFree === true ? DEBUG_CHECKFREE : 0) | (opts.stacks === true ? DEBUG_STACKS : 0);
     i32[H.BUMP] = (HEADER_BYTES + 63) & ~63;
     i32[H.SHARED_ID] = (Math.random() * 0x7fffffff) | 0;
     Atomics.store(i32, H.MAGIC, MAGIC); // written before the buffer is handed to any other thread (postMessage orders it)

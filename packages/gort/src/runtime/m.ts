@@ -550,6 +550,7 @@ export class M extends ThreadBase {
     this.live--;
     this.goroutineExited();
     this.galloc.free(g);
+    if (this.stacks !== null) this.stacks.onEnd(goid);
     // Started by Group.go: its first error cancels the group here and now (errgroup.ts).
     if (group !== 0) return groupFinished(this, group, isErr, v);
     if (join > 0) return completeWaiter(this, join, v, isErr);

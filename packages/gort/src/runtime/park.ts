@@ -18,7 +18,10 @@ export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, o
   const g = owner !== 0 ? owner : t.curG;
   if (g === 0) {
     // The main goroutine has no G record: its thread record keeps the reason for dump().
-    if (t.index === 0) t.heap.i32[t.tw + T.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
+    if (t.index === 0) {
+      t.heap.i32[t.tw + T.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
+      if (t.stacks !== null) t.stacks.onParkMain();
+    }
     return;
   }
   t.heap.i32[(w >> 2) + W.G] = g;
@@ -35,6 +38,7 @@ export function parkG(t: Thread, g: number, reason: WaitReason | number): void {
   heap.i32[(g >> 2) + G.WAIT] = code;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
   heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
+  if (t.stacks !== null) t.stacks.onPark(g);
 }
 
 /** Goroutine g (not 0) runs again: count the wake by the reason it waited for (TC.WAKES). */

@@ -53,6 +53,7 @@ export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: rea
   a[i + G.GROUP] = group;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
+  if (t.stacks !== null) t.stacks.onCreate(goid, g);
   t.ready(g, args);
   return goid;
 }

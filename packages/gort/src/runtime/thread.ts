@@ -11,8 +11,9 @@
  * Only this thread touches the table. Waiters owned here are settled here (settle), either
  * directly by a completion on this thread or from the READY list.
  */
-import type { Heap } from '../heap/heap.js';
+import { DEBUG_STACKS, type Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
+import { StackRecorder } from './stacks.js';
 import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
@@ -182,6 +183,7 @@ export abstract class ThreadBase {
     this.scratch = heap.alloc(SLOT_BYTES);
     this.anchors = new Anchors(heap, () => current === this && this.crash === null && Atomics.load(heap.i32, H.CRASHED) === 0);
     this.shared = new SharedBuffers(heap, this.anchors);
+    this.stacks = (heap.i32[H.DEBUG]! & DEBUG_STACKS) !== 0 ? new StackRecorder(heap, index) : null;
     this.pressure = new Pressure(heap, threadGc(), () => {
       for (let k = 0, n = heap.i32[H.NTHREADS]!; k < n; k++) if (k !== index) this.idle.ringIfParked(k);
     });
@@ -195,6 +197,9 @@ export abstract class ThreadBase {
 
   /** The SharedArrayBuffers this thread has sent or received (value/shared.ts). */
   readonly shared: SharedBuffers;
+
+  /** Where goroutines were created and parked, while stacks are on; else null (runtime/stacks.ts). */
+  readonly stacks: StackRecorder | null;
 
   /** Hand a freshly made G, made with args, to this thread's scheduler (M: own run queue; main: inject). */
   abstract ready(g: number, args: readonly unknown[]): void;
