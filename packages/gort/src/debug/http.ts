@@ -4,7 +4,7 @@
  *
  * | route | answer |
  * |---|---|
- * | `/debug/pprof/goroutine?debug=0\|1\|2` | goroutineProfile(): 0 (the default) the gzipped pprof protobuf, 1 and 2 Go's text forms |
+ * | `/debug/pprof/goroutine?debug=0\|1\|2` | goroutineProfile(): 0 (the default) the gzipped pprof protobuf (needs the optional `pprof-format` package: 500 without it), 1 and 2 Go's text forms |
  * | `/debug/gort/stats` | stats() as JSON |
  * | `/metrics` (metricsPath) | metricsText(): Prometheus text format 0.0.4 |
  *
@@ -33,6 +33,7 @@ import { RuntimeStateError } from '../errors.js';
 import { need } from '../runtime/thread.js';
 import { stats } from './stats.js';
 import { metricsText } from './metrics.js';
+import { goroutineProfile } from './profile.js';
 
 /**
  * A request handler for `node:http` (and frameworks that pass its request and response, such
@@ -73,25 +74,16 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, type: s
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
-/** An error answer: 503 while no runtime runs here, else `status`; the body is the message. */
-function fail(req: IncomingMessage, res: ServerResponse, e: unknown, status = 500): void {
+/** An error answer, the message as body: `status`, else 503 for a RuntimeStateError (no runtime runs here) and 500 for anything else. */
+function fail(req: IncomingMessage, res: ServerResponse, e: unknown, status?: number): void {
   const msg = e instanceof Error ? e.message : String(e);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  send(req, res, e instanceof RuntimeStateError ? 503 : status, TEXT, `${msg.startsWith('gort:') ? msg : `gort: ${msg}`}\n`);
+  send(req, res, status ?? (e instanceof RuntimeStateError ? 503 : 500), TEXT, `${msg.startsWith('gort:') ? msg : `gort: ${msg}`}\n`);
 }
 
-
-/**
- * The goroutine profile (gort/debug's goroutineProfile) for `debug` 0, 1 or 2. Loaded on first
- * use: the profile's module is not part of this one.
- */
-async function profile(debug: 0 | 1 | 2): Promise<Uint8Array | string> {
-  void debug;
-  return Promise.reject(new Error('gort: the goroutine profile is not available in this build'));
-}
 
 /**
  * A request handler that answers the debug routes (see {@link DebugHandler}):
@@ -136,12 +128,12 @@ export function debugHandler(opts: DebugHandlerOptions = {}): DebugHandler {
         }
         const debug = Number(d) as 0 | 1 | 2;
         need('/debug/pprof/goroutine');
-        profile(debug).then(
+        goroutineProfile({ debug }).then(
           (p) => {
             if (typeof p === 'string') send(req, res, 200, TEXT, p);
             else send(req, res, 200, 'application/octet-stream', p, { 'Content-Disposition': 'attachment; filename="goroutine"' });
           },
-          (e: unknown) => fail(req, res, e),
+          (e: unknown) => fail(req, res, e, 500), // also a missing pprof-format (debug=0): not the runtime's state
         );
       } else {
         send(req, res, 404, TEXT, `gort: no debug page at ${path}; the pages are ${routes(metricsPath)}\n`);
