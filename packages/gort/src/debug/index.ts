@@ -12,7 +12,7 @@
  */
 import { need } from '../runtime/thread.js';
 import { waitReasons } from '../sched/g.js';
-import { T, threadWord } from '../sched/threads.js';
+import { mainWaitCode } from '../sched/threads.js';
 import { H } from '../heap/layout.js';
 
 export { stats, type MemStats, type SchedStats } from './stats.js';
@@ -37,11 +37,9 @@ export function goroutines(): GoroutineInfo[] {
  */
 export function dump(): string {
   const t = need('dump()');
-  const a = t.heap.i32;
-  const tw = threadWord(t.heap, 0);
   // Main's reason is its latest park's, shown while its thread waits on the runtime.
-  const mainWaiting = Atomics.load(a, tw + T.PARKED) !== 0 && a[tw + T.WAIT]! !== 0;
-  const mainState = mainWaiting ? (waitReasons[a[tw + T.WAIT]!] ?? 'waiting') : 'running';
+  const mw = mainWaitCode(t.heap);
+  const mainState = mw !== 0 ? (waitReasons[mw] ?? 'waiting') : 'running';
   const lines = [`goroutine 1 [${mainState}]: main goroutine on the main thread`];
   for (const g of goroutines()) {
     const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;

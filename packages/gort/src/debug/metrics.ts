@@ -20,7 +20,7 @@
 import { need } from '../runtime/thread.js';
 import { G, Gstatus } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
-import { T, threadWord } from '../sched/threads.js';
+import { mainWaitCode } from '../sched/threads.js';
 import { readMemStats, readStats } from './stats.js';
 import type { Heap } from '../heap/heap.js';
 
@@ -40,9 +40,7 @@ function goroutinesByState(heap: Heap, callerIsMain: boolean): number[] {
     const st = Atomics.load(a, (g >> 2) + G.STATUS);
     n[st] = n[st]! + 1;
   });
-  const tw = threadWord(heap, 0);
-  const mainWaiting = !callerIsMain && Atomics.load(a, tw + T.PARKED) !== 0 && a[tw + T.WAIT]! !== 0;
-  const m = mainWaiting ? Gstatus.WAITING : Gstatus.RUNNING;
+  const m = !callerIsMain && mainWaitCode(heap) !== 0 ? Gstatus.WAITING : Gstatus.RUNNING;
   n[m] = n[m]! + 1;
   return n;
 }

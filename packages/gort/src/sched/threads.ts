@@ -137,6 +137,15 @@ export function initSchedRecords(heap: Heap, procs: number): void {
 }
 
 /**
+ * The wait reason code of the main goroutine while its thread waits on the runtime (PARKED
+ * and a WAIT recorded), else 0: it is running. Any thread; racy, as dump() reads it.
+ */
+export function mainWaitCode(heap: Heap): number {
+  const tw = threadWord(heap, 0);
+  return Atomics.load(heap.i32, tw + T.PARKED) !== 0 ? heap.i32[tw + T.WAIT]! : 0;
+}
+
+/**
  * Live goroutines, main excluded: per-thread created minus exited counts, summed (each
  * counter has one writer, so no cache line is shared by every spawn). Any thread; racy.
  */
