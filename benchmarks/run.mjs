@@ -47,6 +47,7 @@ const BENCHMARKS = [
   ['par/matmul', '512×512 float64 matrix product over SharedArrayBuffers, rows split across goroutines: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
   ['par/sort', 'merge sort of 10M float64 in a shared buffer (chunks sorted in parallel, merged in parallel rounds): sequential sort() vs gort procs 1 and 2 vs piscina vs Go'],
   ['mem/churn', 'the per-request pattern of a server from main (procs 2): withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup; requests/s and heap bytes left per request'],
+  ['debug/overhead', 'the debugging aids on vs off in one process (stacks): sched/spawn, chan/pingpong across Ms, sched/fanout; ratios on / off'],
   ['mem/parked', '100,000 goroutines parked on a channel over 2 Ms: RSS, shared heap and V8 heap per parked goroutine (Go: ~2.7 KB of RSS)'],
 ];
 

@@ -53,7 +53,9 @@ export interface GoroutineRecord extends GoroutineInfo {
 
 /** What goroutineRecords returns: the goroutines, whether stacks are on, and threads that could not answer for their stacks. */
 export interface GoroutineSnapshot {
+  /** Every live goroutine, main (id 1) first, by id. */
   goroutines: GoroutineRecord[];
+  /** Whether stacks are on (start()'s `stacks: true` or GORT_DEBUG=stacks=1): then `createdAt` and `parkedAt` are filled. */
   stacks: boolean;
   /** Threads (0 main, 1..procs the Ms) that did not hand over their stacks in time: a goroutine holds them. */
   missing: number[];
