@@ -191,10 +191,11 @@ describe('/metrics', () => {
 
   it('from an M: the same families, and every goroutine counted in one state', async () => {
     await quiet();
-    const { text, n } = await debugTasks.metricsOnM();
+    const { text, n } = await spawn(debugTasks.metricsOnM);
     const s = samples(text);
     const states = ['runnable', 'running', 'syscall', 'waiting'].map((st) => value(s, `gort_goroutines{state="${st}"}`));
-    expect(states.reduce((x, y) => x + y)).toBe(n); // main and the goroutine asking
+    expect(n).toBe(2); // main and the goroutine asking
+    expect(states.reduce((x, y) => x + y)).toBe(n);
     expect(value(s, 'gort_goroutines{state="running"}')).toBeGreaterThanOrEqual(1);
   });
 });
@@ -313,6 +314,26 @@ describe('serveDebug', () => {
     await s.close();
     await s.close(); // idempotent
     await expect(fetch(`${s.url}/metrics`)).rejects.toThrow();
+  });
+
+  it('serves from an M too, while its goroutine waits', async () => {
+    const c = chan<number>();
+    const stop = chan<number>();
+    const served = spawn(debugTasks.serveOnM, c, stop);
+    const port = (await c.recv())!;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+        expect(r.status).toBe(200);
+        const s = samples(await r.text());
+        expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+        const states = ['runnable', 'running', 'syscall', 'waiting'].map((st) => value(s, `gort_goroutines{state="${st}"}`));
+        expect(states.reduce((x, y) => x + y)).toBe(2); // main, and the goroutine serving
+      }
+    } finally {
+      await stop.send(0);
+      await served;
+    }
   });
 
   it('does not keep the process alive unless asked', () => {

@@ -20,9 +20,11 @@
  *   thread of the runtime sees the same figures). On the main thread, where servers usually
  *   run, the main goroutine is running while it answers. On an M (a server started inside a
  *   goroutine), requests are served when the M's event loop gets a turn: between goroutines'
- *   synchronous stretches, and while it idles (a listening server keeps that M from blocking,
- *   and a ref'd one counts as activity, so a deadlock on it is not reported); the server ends
- *   with the worker when the runtime shuts down.
+ *   synchronous stretches, and while it idles, at once if something else is pending there, else
+ *   within SYNC_PARK_MS (250 ms: an unref'd server does not stop an idle M from blocking,
+ *   runtime/m.ts loopIdle); a ref'd one (keepAlive) keeps the M's loop awake and counts as
+ *   activity, so no deadlock is reported while it listens. It ends with the worker when the
+ *   runtime shuts down.
  * - node:http is loaded only by serveDebug(), so importing gort/debug costs nothing more.
  *
  * @module gort/debug
@@ -187,9 +189,10 @@ export interface DebugServer {
  * await srv.close();
  * ```
  *
- * By default the server does not keep the process alive (`keepAlive`). It works on any thread
- * with a running runtime; while none runs, its routes answer 503. Call it on the main thread:
- * on an M it serves only when that M's event loop gets a turn (see debugHandler).
+ * By default neither the server nor its connections keep the process alive (`keepAlive`). It
+ * works on any thread with a running runtime; while none runs, its routes answer 503. Call it
+ * on the main thread: on an M it serves only when that M's event loop gets a turn, up to 250
+ * ms late while the M idles with nothing else pending.
  */
 export async function serveDebug(opts: ServeDebugOptions = {}): Promise<DebugServer> {
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`gort: serveDebug()'s options must be an object, got ${String(opts)}`);
@@ -212,7 +215,10 @@ export async function serveDebug(opts: ServeDebugOptions = {}): Promise<DebugSer
       resolve();
     });
   });
-  if (opts.keepAlive !== true) server.unref();
+  if (opts.keepAlive !== true) {
+    server.unref();
+    server.on('connection', (sock) => sock.unref()); // a scraper's kept-alive connection holds nothing open either
+  }
   const addr = server.address() as AddressInfo;
   const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed: Promise<void> | undefined;
