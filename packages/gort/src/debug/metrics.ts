@@ -6,8 +6,8 @@
  * Contract:
  * - Every family has a `# HELP` and a `# TYPE` line, its name starts with `gort_`, counters
  *   end in `_total` and byte figures in `_bytes` (what `promtool check metrics` asks for).
- * - Counters only grow while one runtime runs; a new runtime starts them again from 0, which
- *   Prometheus's `rate()` reads as a counter reset.
+ * - Counters only grow while one runtime runs, but for a 32-bit wrap (debug/stats.ts); a new
+ *   runtime starts them again from 0. Prometheus's `rate()` reads either as a counter reset.
  * - The figures are a moment's racy view (readStats: no lock), except the heap's, which come
  *   from one walk of the heap under the allocator's lock (readMemStats; a few milliseconds on
  *   a heap of a million blocks).

@@ -2,7 +2,9 @@
  * Statistics read straight from the heap, from any thread. Scheduler counters are read with no
  * lock, racy by design (readStats, also used by schedtrace every interval): the thread records'
  * words and each thread's counter block (sched/threads.ts, TC), summed over threads where a
- * figure is not per M. Memory figures come
+ * figure is not per M. Each thread's counters are 32-bit words, read as unsigned: one wraps to
+ * 0 after 2^32 events (about 70 minutes at a million parks a second on one thread), which
+ * Prometheus's rate() takes for a counter reset. Memory figures come
  * from a walk of every heap block under the allocator's lock (readMemStats, heap.census): exact
  * at one moment, O(blocks), so stats() takes a few milliseconds on a heap of a million blocks.
  */
@@ -82,21 +84,21 @@ export function readStats(heap: Heap): SchedStats {
     const q = new RunqStealer(realAtomics, a, pWord(heap, p), RUNQ_CAP);
     s.localQueues.push(q.size() + (q.hasRunnext() ? 1 : 0));
     const tw = threadWord(heap, p + 1);
-    s.tasksPerM.push(a[tw + T.TASKS]!);
-    s.stealsPerM.push(a[tw + T.STEALS]!);
-    s.stolenPerM.push(a[tw + T.STOLEN]!);
-    s.spinsPerM.push(a[(a[tw + T.COUNTERS]! >> 2) + TC.SPINS]!);
+    s.tasksPerM.push(a[tw + T.TASKS]! >>> 0);
+    s.stealsPerM.push(a[tw + T.STEALS]! >>> 0);
+    s.stolenPerM.push(a[tw + T.STOLEN]! >>> 0);
+    s.spinsPerM.push(a[(a[tw + T.COUNTERS]! >> 2) + TC.SPINS]! >>> 0);
   }
   const parks = new Array<number>(waitReasons.length).fill(0);
   const wakes = new Array<number>(waitReasons.length).fill(0);
   for (let t = 0, n = a[H.NTHREADS]!; t < n; t++) {
     const tw = threadWord(heap, t);
-    s.goroutinesCreated += Atomics.load(a, tw + T.CREATED);
-    s.goroutinesExited += Atomics.load(a, tw + T.EXITED);
+    s.goroutinesCreated += Atomics.load(a, tw + T.CREATED) >>> 0;
+    s.goroutinesExited += Atomics.load(a, tw + T.EXITED) >>> 0;
     const c = a[tw + T.COUNTERS]! >> 2;
     for (let r = 1; r < waitReasons.length; r++) {
-      parks[r] = parks[r]! + a[c + TC.PARKS + r]!;
-      wakes[r] = wakes[r]! + a[c + TC.WAKES + r]!;
+      parks[r] = parks[r]! + (a[c + TC.PARKS + r]! >>> 0);
+      wakes[r] = wakes[r]! + (a[c + TC.WAKES + r]! >>> 0);
     }
   }
   for (let r = 1; r < waitReasons.length; r++) {
