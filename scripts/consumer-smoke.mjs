@@ -13,7 +13,7 @@
 // `"types": []` (no @types/node) checks the published types once. The project's tools
 // (typescript, tsx, vitest) are linked from this workspace's node_modules, not installed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +215,16 @@ export async function main(): Promise<number> {
 check('tsc --strict with "types": [] (no @types/node) over the public API, every entry point, and the build', () => {
   const r = sh(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
   return r.status === 0 ? null : r.out;
+});
+
+// --- the gort-trace command ------------------------------------------------------------------
+check('GORT_TRACE writes a trace, and the installed gort-trace bin turns it into an HTML page', () => {
+  const rec = sh(process.execPath, ['main.mjs'], { env: { GORT_TRACE: join(dir, 'trace.json') } });
+  if (rec.status !== 0) return `GORT_TRACE run: exit ${rec.status}\n${rec.out}`;
+  const r = sh(join(dir, 'node_modules', '.bin', 'gort-trace'), ['trace.json', '-o', 'trace.html']);
+  if (r.status !== 0) return `gort-trace: exit ${r.status}\n${r.out}`;
+  const html = readFileSync(join(dir, 'trace.html'), 'utf8');
+  return html.includes('<canvas') && html.includes('"threads"') ? null : 'trace.html is not the timeline page';
 });
 
 // --- runtime checks, on each Node -----------------------------------------------------------

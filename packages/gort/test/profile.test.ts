@@ -125,6 +125,16 @@ describe('goroutine profile', () => {
     expect(got.goroutines.some((g) => g.function === 'hog')).toBe(true);
   }, 30_000);
 
+  it('with stacks on, a deadlock report shows where each goroutine parked, main included', () => {
+    // In a child process: the deadlock check holds off while vitest's timers are pending here.
+    const fixture = new URL('./fixtures/deadlock-stacks.mjs', import.meta.url);
+    const out = JSON.parse(execFileSync(process.execPath, [fixture.pathname], { encoding: 'utf8', timeout: 20_000 })) as { ok: boolean; name: string; message: string };
+    expect(out).toMatchObject({ ok: false, name: 'DeadlockError' });
+    const f = 'deadlock-stacks.mjs';
+    expect(out.message).toMatch(new RegExp(String.raw`^all goroutines are asleep - deadlock!\n\ngoroutine 1 \[chan receive\]:\nmain\(\.\.\.\)\n\tat .*${f}:\d+:\d+`));
+    expect(out.message).toMatch(new RegExp(String.raw`goroutine \d+ \[chan receive, \d+ ms\]:\nstuckReceiver\(\.\.\.\)\n\tat (async )?stuckReceiver \(.*${f}:\d+:\d+\)\ncreated by goroutine 1 on M[12]\n\tat .*${f}:\d+:\d+`));
+  }, 30_000);
+
   it('bad options are a TypeError or RangeError at the call', async () => {
     await run(async () => {
       await expect(goroutineProfile({ debug: 3 as 0 })).rejects.toThrow(RangeError);

@@ -43,6 +43,7 @@
 import { lock, unlock } from '../heap/lock.js';
 import { ClosedChannelError } from '../errors.js';
 import { complete } from '../runtime/park.js';
+import { traceLocalWake, tracePark } from '../runtime/tracebuf.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
 import { T, TC, threadWord } from '../sched/threads.js';
@@ -243,6 +244,7 @@ export function formatRecv(mode: number, v: unknown, ok: boolean): unknown {
 function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
   t.localParked--;
   const g = w.g;
+  if (t.tr !== null) traceLocalWake(t, g);
   if (g !== 0) {
     const a = t.heap.i32;
     a[t.ctr + TC.WAKES + a[(g >> 2) + G.WAIT]!]!++;
@@ -263,6 +265,7 @@ function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
  */
 function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unknown, st: LocalChan, keep: unknown): Promise<R> {
   const pg = g !== 0 ? g : t.curG;
+  if (t.tr !== null) tracePark(t, pg, reason);
   if (pg !== 0) {
     const heap = t.heap;
     heap.i32[t.ctr + TC.PARKS + reason]!++;

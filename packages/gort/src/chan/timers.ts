@@ -15,6 +15,7 @@
  */
 import { H } from '../heap/layout.js';
 import { current, need, type Thread } from '../runtime/thread.js';
+import { tracePark, traceResume } from '../runtime/tracebuf.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
 import { TC } from '../sched/threads.js';
 
@@ -199,6 +200,7 @@ export function sleep(ms: number): Promise<void> {
   const t = need('sleep()');
   const d = checkMs(ms, 'sleep()');
   const g = t.curG; // the goroutine calling, when gort can tell (its first synchronous stretch)
+  if (t.tr !== null) tracePark(t, g, WAIT_SLEEP);
   if (g !== 0) {
     const heap = t.heap;
     heap.i32[t.ctr + TC.PARKS + WAIT_SLEEP]!++;
@@ -209,6 +211,7 @@ export function sleep(ms: number): Promise<void> {
   }
   return new Promise((resolve) =>
     new NodeTimer(t, () => {
+      if (t.tr !== null) traceResume(t, g);
       if (g !== 0 && t.heap.i32[(g >> 2) + G.WAIT] === WAIT_SLEEP) {
         t.heap.i32[t.ctr + TC.WAKES + WAIT_SLEEP]!++;
         t.heap.i32[(g >> 2) + G.WAIT] = 0;

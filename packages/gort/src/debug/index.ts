@@ -4,9 +4,10 @@
  * dump() prints one line per live goroutine (Go's traceback header): id, state, wait reason
  * and time waiting, function, creator, and where it runs. stats() returns scheduler counters
  * and the heap's memory by kind of object. collect() is Go's runtime.GC(). goroutineProfile()
- * is Go's goroutine profile (debug/profile.ts), with stacks when they are on. metricsText()
- * gives stats() in the Prometheus text format, and debugHandler() / serveDebug() serve both
- * over HTTP (debug/http.ts, as Go's net/http/pprof).
+ * is Go's goroutine profile (debug/profile.ts), with stacks when they are on. startTrace() and
+ * stopTrace() record an execution trace in the Chrome Trace Event format (debug/trace.ts).
+ * metricsText() gives stats() in the Prometheus text format, and debugHandler() /
+ * serveDebug() serve both over HTTP (debug/http.ts, as Go's net/http/pprof).
  *
  * @module gort/debug
  */
@@ -18,6 +19,7 @@ import { H } from '../heap/layout.js';
 export { stats, type MemStats, type SchedStats } from './stats.js';
 export { metricsText } from './metrics.js';
 export { debugHandler, serveDebug, type DebugHandler, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
+export { startTrace, stopTrace, type TraceOptions, type StopTraceOptions, type TraceFile, type TraceEvent, type TraceInfo, type TraceThreadInfo } from './trace.js';
 export { goroutineProfile, goroutineRecords, type GoroutineInfo, type GoroutineRecord, type GoroutineSnapshot, type ProfileOptions } from './profile.js';
 import { readRecords, type GoroutineInfo } from './profile.js';
 

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { Heap } from '../heap/heap.js';
 import { H } from '../heap/layout.js';
 import { DeadlockError, GoroutinePanic, RuntimeStateError, WorkerCrashError } from '../errors.js';
-import { dump } from '../debug/index.js';
+import { dump, goroutineProfile } from '../debug/index.js';
 import { watchDeadlock } from './deadlock.js';
 import { G } from '../sched/g.js';
 import { T, initSchedRecords, threadWord } from '../sched/threads.js';
@@ -28,6 +28,9 @@ import { initFnTable } from '../shipping/registry.js';
 import { current, runtimeEnded, setCurrent } from './thread.js';
 import { LoopThread } from './loop-thread.js';
 import { startSchedTrace } from './schedtrace.js';
+import { collectTrace } from '../debug/trace.js';
+import { traceDrop, traceSync, traceWord } from './tracebuf.js';
+import { writeFileSync } from 'node:fs';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
 import { detectTsLoader, setThreadLoader, type TsLoader } from '../shipping/typescript.js';
@@ -102,6 +105,8 @@ export class Runtime {
   private readonly workers: Worker[] = [];
   private stopTrace: (() => void) | null = null;
   private stopDeadlock: (() => void) | null = null;
+  /** GORT_TRACE: the file to write the execution trace to at shutdown, and its session word. */
+  private traceFile: { path: string; word: number } | null = null;
 
   /** @internal use start() */
   constructor(
@@ -160,7 +165,15 @@ export class Runtime {
     this.stopDeadlock = watchDeadlock(
       this.heap,
       () => this.main.parked,
-      () => this.fail(new DeadlockError(dump())),
+      () => {
+        // With stacks on, Go's full report: every goroutine with where it parked and was made.
+        // Every thread is parked, so each answers; dump() is the fallback.
+        if (this.main.stacks === null) return this.fail(new DeadlockError(dump()));
+        goroutineProfile({ debug: 2 }).then(
+          (text) => this.fail(new DeadlockError(text.trimEnd())),
+          () => this.fail(new DeadlockError(dump())),
+        );
+      },
     );
   }
 
@@ -200,8 +213,34 @@ export class Runtime {
     return this.failed;
   }
 
+  /**
+   * GORT_TRACE=file: record an execution trace from the start (the Ms join at their first
+   * turn), written by shutdown(). @internal
+   */
+  traceTo(path: string): void {
+    const word = traceWord(1 + ((Math.random() * 0xfffffe) | 0), 20);
+    Atomics.store(this.heap.i32, H.TRACE, word);
+    this.traceFile = { path, word };
+    traceSync(this.main);
+  }
+
+  /** Write the GORT_TRACE file, if that session still records (a stopTrace() call ends it). */
+  private async writeTrace(): Promise<void> {
+    const f = this.traceFile;
+    this.traceFile = null;
+    if (f === null || Atomics.load(this.heap.i32, H.TRACE) !== f.word) return;
+    try {
+      const trace = await collectTrace(this.main, f.word, 2000);
+      writeFileSync(f.path, JSON.stringify(trace));
+    } catch (e) {
+      process.stderr.write(`gort: GORT_TRACE: the trace could not be written to ${f.path}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+
   /** Stop every M and release the heap. Goroutines still running are abandoned, as in Go. */
   async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    if (this.traceFile !== null) await this.writeTrace(); // before the Ms leave their loops
     if (this.stopping) return;
     this.stopping = true;
     this.stopTrace?.();
@@ -213,6 +252,7 @@ export class Runtime {
     this.main.idle.ring(0);
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.main.shared.close();
+    traceDrop(this.main);
     this.main.stacks?.close();
     if (current === this.main) {
       setCurrent(null);
@@ -263,6 +303,8 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   setCurrent(main);
   setThreadLoader(ts);
   active = rt;
+  const tracePath = process.env['GORT_TRACE'];
+  if (tracePath) rt.traceTo(tracePath);
   try {
     await rt.boot(opts, ts);
   } catch (e) {

@@ -18,6 +18,8 @@ import { globrunqPutBatch } from '../sched/globrunq.js';
 import { T } from '../sched/threads.js';
 import { Parked } from '../sched/idle.js';
 import { ThreadBase, crashedError, current } from './thread.js';
+import { H } from '../heap/layout.js';
+import { traceSync } from './tracebuf.js';
 
 const INJECT_BATCH = 128;
 /**
@@ -47,6 +49,7 @@ export class LoopThread extends ThreadBase {
       else {
         this.anchors.endEpoch();
         this.pressure.poll();
+        if (this.heap.i32[H.TRACE] !== this.traceWord) traceSync(this); // an execution trace started or stopped
         this.shared.tick(performance.now());
       }
     }, 25);
@@ -112,6 +115,8 @@ export class LoopThread extends ThreadBase {
     let streaming = false;
     try {
       while (this.promises.size > 0 && !this.stopped) {
+        if (this.heap.i32[H.TRACE] !== this.traceWord) traceSync(this); // a trace started or stopped (the starter rings us)
+        if (this.tr !== null) this.tr.turn(); // the pump runs between this thread's own steps: none is open
         if (this.idle.hasReady(this.index)) {
           const n = this.idle.takeReady(this.index, this.buf);
           for (const w of this.buf) this.settle(w);

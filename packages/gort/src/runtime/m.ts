@@ -43,6 +43,7 @@ import { wgAdd } from '../sync/waitgroup.js';
 import { groupFinished } from '../errgroup/errgroup.js';
 import { endAwaitedElsewhere } from './proc.js';
 import { release } from '../value/refs.js';
+import { IDLE, traceSync } from './tracebuf.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
 const SPIN_MS = 0.05;
@@ -275,6 +276,8 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      if (a[H.TRACE] !== this.traceWord) traceSync(this); // an execution trace started or stopped
+      if (this.tr !== null && this.tr.turn()) this.tr.counters(this.p, this.runq.size(), globrunqSize(this.heap));
       const turnNow = performance.now();
       // Objects made more than 25 ms apart do not share an epoch (runtime/anchors.ts): an epoch
       // per turn cost sched/spawn-inside 12% (a registration every few goroutines). A
@@ -455,6 +458,7 @@ export class M extends ThreadBase {
         const victim = v[vi]!;
         const g = this.runq.stealFrom(victim, pass === 3 && this.hold.mayTake(vi));
         if (g > 0) {
+          if (this.tr !== null) this.tr.steal(vi < this.p ? vi : vi + 1, 1 + this.runq.size());
           a[this.tw + T.STEALS] = a[this.tw + T.STEALS]! + 1;
           a[this.tw + T.STOLEN] = a[this.tw + T.STOLEN]! + 1 + this.runq.size();
           return g;
@@ -476,11 +480,14 @@ export class M extends ThreadBase {
     Atomics.store(a, i + G.STATUS, Gstatus.RUNNING);
     a[this.tw + T.CURG] = g;
     a[this.tw + T.TASKS] = a[this.tw + T.TASKS]! + 1;
+    if (this.tr !== null) this.tr.run(goid, a[i + G.FN]!);
     const c = this.fns.get(a[i + G.FN]!);
     if (c instanceof Promise) {
       return c.then(
         (cc) => {
+          if (this.tr !== null) this.tr.run(goid, heap.i32[i + G.FN]!); // the import came between
           this.start(g, goid, cc);
+          if (this.tr !== null) this.tr.stepEnd(goid);
           heap.i32[this.tw + T.CURG] = 0;
         },
         (e: unknown) => {
@@ -491,6 +498,7 @@ export class M extends ThreadBase {
       );
     }
     this.start(g, goid, c);
+    if (this.tr !== null) this.tr.stepEnd(goid);
     a[this.tw + T.CURG] = 0;
     return undefined;
   }
@@ -547,6 +555,7 @@ export class M extends ThreadBase {
     const join = heap.i32[i + G.JOIN]!;
     const fnId = heap.i32[i + G.FN]!;
     const group = heap.i32[i + G.GROUP]!;
+    if (this.tr !== null) this.tr.end(goid);
     this.live--;
     this.goroutineExited();
     this.galloc.free(g);
@@ -581,7 +590,9 @@ export class M extends ThreadBase {
       // M holding it a third of its speed in the sieve (scheduler.md, "Holding runnext").
       if (v[vi]!.size() > 0 || (v[vi]!.hasRunnext() && this.hold.mayTake(vi))) return true;
     }
-    return Atomics.load(heap.i32, H.SHUTDOWN) !== 0;
+    // An execution trace started or stopped: the loop's top joins it or hands the buffer over
+    // (the starter stores H.TRACE, then rings the parked Ms: a Dekker pair with publishIdle).
+    return Atomics.load(heap.i32, H.SHUTDOWN) !== 0 || Atomics.load(heap.i32, H.TRACE) !== this.traceWord;
   }
 
   /** Spin for work (Go: only while 2 × spinning Ms < busy Ps). True if work showed up. */
@@ -593,6 +604,7 @@ export class M extends ThreadBase {
       this.spinning = true;
       a[this.ctr + TC.SPINS]!++;
     }
+    if (this.tr !== null) this.tr.idle(IDLE.SPINNING);
     Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
     const deadline = performance.now() + SPIN_MS;
     do {
@@ -609,6 +621,7 @@ export class M extends ThreadBase {
     this.hold.drop();
     const a = this.heap.i32;
     Atomics.store(a, this.tw + T.STATE, ThreadState.POLLING);
+    if (this.tr !== null) this.tr.idle(IDLE.POLLING);
     const deadline = performance.now() + ms;
     let found = false;
     do {
@@ -650,6 +663,7 @@ export class M extends ThreadBase {
     const found = this.workVisible(); // the last look: after publishing (sched/idle.ts)
     if (!found) {
       Atomics.store(a, tw + T.STATE, ThreadState.PARKED);
+      if (this.tr !== null) this.tr.idle(IDLE.PARKED);
       if (loopIdle(this)) {
         // Nothing but the doorbell can give this thread work: block on it. A blocked thread
         // wakes in ~10 µs here, one in waitAsync only after an event-loop wake-up (~100-200

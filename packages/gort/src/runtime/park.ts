@@ -13,10 +13,12 @@ import { W, WFlag, WState } from '../sched/waiter.js';
 import { T, TC } from '../sched/threads.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
+import { tracePark, traceResume, traceWake } from './tracebuf.js';
 
 export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, owner = 0): void {
   const g = owner !== 0 ? owner : t.curG;
   if (g === 0) {
+    if (t.tr !== null) tracePark(t, 0, typeof reason === 'number' ? reason : waitCode(reason));
     // The main goroutine has no G record: its thread record keeps the reason for dump().
     if (t.index === 0) {
       t.heap.i32[t.tw + T.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
@@ -33,6 +35,7 @@ export function parkG(t: Thread, g: number, reason: WaitReason | number): void {
   const heap = t.heap;
   const code = typeof reason === 'number' ? reason : waitCode(reason);
   heap.i32[t.ctr + TC.PARKS + code]!++;
+  if (t.tr !== null) tracePark(t, g, code);
   // Plain writes: these words are for dump() and the deadlock check, which read them racily
   // and (deadlock) only trust two observations in a row.
   heap.i32[(g >> 2) + G.WAIT] = code;
@@ -51,6 +54,7 @@ export function unparkG(t: Thread, g: number): void {
 /** A blocking (Atomics.wait) park ended: the goroutine it recorded runs again. */
 export function unparkSync(t: Thread, w: number): void {
   const g = t.heap.i32[(w >> 2) + W.G]!;
+  if (t.tr !== null) traceResume(t, g);
   if (g === 0) return;
   t.heap.i32[t.ctr + TC.WAKES + t.heap.i32[(g >> 2) + G.WAIT]!]!++;
   t.heap.i32[(g >> 2) + G.WAIT] = 0;
@@ -70,6 +74,7 @@ export function wakeWaiter(t: Thread, w: number): void {
  */
 export function complete(t: Thread, w: number, state: number): void {
   const heap = t.heap;
+  if (t.tr !== null) traceWake(t, w);
   const i = w >> 2;
   const flags = heap.i32[i + W.FLAGS]!;
   if ((flags & WFlag.SYNC) !== 0) {

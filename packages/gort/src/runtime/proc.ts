@@ -12,6 +12,7 @@ import { W, WState } from '../sched/waiter.js';
 import { dropArgs, encodeArgs, encodeInto, prepare, Tag, write } from '../value/codec.js';
 import { HeapExhaustedError } from '../errors.js';
 import type { Thread } from './thread.js';
+import { traceWake } from './tracebuf.js';
 
 /**
  * Create a goroutine running fn(...args); join is a waiter to complete with its result, or 0.
@@ -53,6 +54,7 @@ export function newprocEncoded(t: Thread, fnId: number, argsH: number, args: rea
   a[i + G.GROUP] = group;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = 0;
   Atomics.store(a, i + G.STATUS, Gstatus.RUNNABLE);
+  if (t.tr !== null) t.tr.spawn(goid, fnId);
   if (t.stacks !== null) t.stacks.onCreate(goid, g);
   t.ready(g, args);
   return goid;
@@ -89,6 +91,7 @@ export function completeWaiter(t: Thread, w: number, value: unknown, isErr: bool
       state = WState.HEAP_EXHAUSTED;
     }
   }
+  if (t.tr !== null) traceWake(t, w);
   Atomics.store(heap.i32, (w >> 2) + W.STATE, state);
   const owner = heap.i32[(w >> 2) + W.OWNER]!;
   if (owner === t.index) t.settle(w);

@@ -28,6 +28,7 @@ import { setFnLookup } from '../shipping/fnvalue.js';
 import type { LocalChan } from '../chan/local.js';
 import { Anchors } from './anchors.js';
 import { Pressure, threadGc } from './pressure.js';
+import { traceResume, type TraceRec } from './tracebuf.js';
 
 type Settle = (v: unknown) => void;
 
@@ -131,6 +132,13 @@ export abstract class ThreadBase {
   crash: Error | null = null;
   /** Pending runtime timers made on this thread (cleared when the runtime shuts down). */
   readonly timers = new Set<{ stop(): boolean }>();
+  /**
+   * This thread's execution-trace recorder while a session records (runtime/tracebuf.ts), else
+   * null: every trace hook is `if (t.tr !== null) …`, the whole cost of tracing when it is off.
+   */
+  tr: TraceRec | null = null;
+  /** The H.TRACE word this thread last acted on (tracebuf.ts traceSync). */
+  traceWord = 0;
   /** goid of the goroutine whose synchronous code is running now (0: none). */
   curGoid = 0;
   /** Handle of that goroutine's G record (0: none or unknown). */
@@ -463,6 +471,7 @@ export abstract class ThreadBase {
       heap.i32[(g >> 2) + G.WAIT] = 0;
       heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkCurrent
     }
+    if (this.tr !== null) traceResume(this, g);
     // A select's own waiter is freed by the select once its case waiters are unlinked: until
     // then they still name it in W.SEL, and a reused record would be claimed by mistake.
     if ((heap.i32[i + W.FLAGS]! & WFlag.SELECT) === 0) heap.free(w);

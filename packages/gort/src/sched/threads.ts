@@ -25,6 +25,7 @@
  * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
  * | 16   | LOOPIDLE | Atomics: owner M               | deadlock check           | 1 only while the M is parked in a blocking wait and its event loop had nothing pending when it blocked |
  * | 22   | COUNTERS | creator, once                  | owner, stats             | handle of this thread's counter block (TC below) |
+ * | 26   | TRACE    | Atomics: owner                 | the trace collector      | the execution-trace session this thread records for (0: none; runtime/tracebuf.ts) |
  *
  * The counter block (TC, TC_WORDS words, 64-byte aligned, one per thread record) holds
  * event counters that only its thread writes, with plain increments, and that stats() and
@@ -85,6 +86,8 @@ export const T = {
   LOOPIDLE: 16,
   /** handle of this thread's counter block (TC): parks, wakes and spins, for stats() and /metrics */
   COUNTERS: 22,
+  /** the execution-trace session this thread records for, 0: none (runtime/tracebuf.ts) */
+  TRACE: 26,
 } as const;
 /** Two 64-byte lines: the hot words, then the cold ones. */
 export const T_WORDS = 32;

@@ -1,0 +1,32 @@
+/**
+ * The errors gort-nats adds: what a remote goroutine threw, and a module nobody serves.
+ * Any thread.
+ */
+
+/** What a function run by `net.spawn()` threw on the serving process, as far as it can travel. */
+export class RemoteError extends Error {
+  /** Always `'RemoteError'`. */
+  override name = 'RemoteError';
+  /** The remote error's `name` (`'TypeError'`, `'Error'`, a class's name, …). */
+  readonly remoteName: string;
+  /** The remote error's stack as the serving process printed it (empty when it had none). */
+  readonly remoteStack: string;
+  /** The serving process: `host:pid`. */
+  readonly origin: string;
+  constructor(remoteName: string, message: string, remoteStack: string, origin: string) {
+    super(message);
+    this.remoteName = remoteName;
+    this.remoteStack = remoteStack;
+    this.origin = origin;
+    this.stack = `RemoteError: ${remoteName}: ${message}\n    on ${origin}:\n${remoteStack
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .join('\n')}\n    then here:\n${(new Error().stack ?? '').split('\n').slice(2).join('\n')}`;
+  }
+}
+
+/** `net.spawn()` of a module that no process in the cluster serves (NATS: no responders). */
+export class NoServerError extends Error {
+  /** Always `'NoServerError'`. */
+  override name = 'NoServerError';
+}

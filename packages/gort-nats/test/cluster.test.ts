@@ -1,0 +1,241 @@
+/**
+ * gort-nats on a real nats-server (JetStream on, a free loopback port, its own store) with
+ * serving processes that are separate Node processes standing for machines
+ * (fixtures/serve.mjs, each a gort runtime of 1 P serving fixtures/tasks.mjs with
+ * concurrency 2).
+ *
+ * spawn: work spread over all three processes, values both ways, a module function as a
+ * value, RemoteError (also for a result that cannot cross), NoServerError at once for a
+ * module nobody serves, a TypeError at the call for runtime objects, shared buffers and
+ * inline functions, and the concurrency bound. chan: FIFO, back-pressure (a send waits while
+ * full and completes when a receiver takes), close and drain, a receiver waiting when the
+ * close comes, exactly-once over two receiving processes, a receiver killed between take
+ * and ack, and cap 0 as a rendezvous.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { chan, fromModule, start, ClosedChannelError, type Runtime } from 'gort';
+import { connect, NoServerError, RemoteError, type Cluster } from '../dist/index.js';
+// @ts-expect-error: a plain .mjs script without types
+import { startNatsServer } from '../../../scripts/nats-server.mjs';
+
+/** fixtures/tasks.mjs, typed. */
+interface Tasks {
+  whoami<X>(x: X): { pid: number; x: X };
+  add(a: number, b?: number): number;
+  fail(message: string): never;
+  unsendable(): unknown;
+  gauge(ms: number): Promise<number>;
+  callIt(f: (...a: never[]) => unknown, x: unknown): Promise<unknown>;
+}
+const tasksUrl = new URL('./fixtures/tasks.mjs', import.meta.url);
+const tasks = fromModule<Tasks>(tasksUrl);
+
+let srv: { url: string; stop(): Promise<void> };
+let net: Cluster;
+let rt: Runtime;
+const children: ChildProcess[] = [];
+const servers: number[] = [];
+
+/** Start a fixture as a child process; resolves with it and its stdout lines once it printed a line matching `until`. */
+function child(script: string, args: string[], until: RegExp): Promise<{ proc: ChildProcess; lines: string[]; line: string }> {
+  const proc = spawnProcess(process.execPath, [new URL(`./fixtures/${script}`, import.meta.url).pathname, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(proc);
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    proc.once('exit', (code, signal) => {
+      if (!lines.some((l) => until.test(l))) reject(new Error(`${script} exited (${code ?? signal}) before printing ${until}: ${lines.join(' | ')}`));
+    });
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      lines.push(l);
+      if (until.test(l)) resolve({ proc, lines, line: l });
+    });
+  });
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
+}
+
+/** Whether p is still pending after ms (a send that must wait). */
+async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((r) => setTimeout(r, ms));
+  return !done;
+}
+
+beforeAll(async () => {
+  srv = await startNatsServer();
+  const started = await Promise.all([0, 1, 2].map(() => child('serve.mjs', [srv.url, '2'], /^ready \d+$/)));
+  for (const s of started) servers.push(Number(s.line.split(' ')[1]));
+  net = await connect({ servers: srv.url });
+  rt = await start({ procs: 1 });
+});
+
+afterAll(async () => {
+  await net?.close();
+  await rt?.shutdown();
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  await Promise.all(children.map(exited));
+  await srv?.stop();
+});
+
+describe('net.spawn', () => {
+  it('spreads calls over every serving process and carries values both ways', async () => {
+    const arg = { m: new Map([[1, new Date(0)]]), s: new Set(['a']), big: 2n ** 70n, u8: new Uint8Array([1, 2, 3]), nested: [{ x: null }] };
+    const results = await Promise.all(Array.from({ length: 60 }, () => net.spawn(tasks.whoami, arg)));
+    expect(new Set(results.map((r) => r.pid))).toEqual(new Set(servers));
+    for (const r of results) expect(r.x).toEqual(arg);
+    expect(await net.spawn(tasks.add, 2, 3)).toBe(5);
+  });
+
+  it('passes a module function as a value', async () => {
+    expect(await net.spawn(tasks.callIt, tasks.add, 1)).toBeNaN(); // add(1, undefined) ran remotely
+    const r = (await net.spawn(tasks.callIt, tasks.whoami, 'v')) as { pid: number; x: string };
+    expect(servers).toContain(r.pid);
+    expect(r.x).toBe('v');
+  });
+
+  it("rejects with a RemoteError carrying the remote error's name, message and stack", async () => {
+    const e = await net.spawn(tasks.fail, 'boom').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RemoteError);
+    const r = e as RemoteError;
+    expect(r.remoteName).toBe('TypeError');
+    expect(r.message).toBe('boom');
+    expect(r.remoteStack).toMatch(/tasks\.mjs/);
+    expect(r.origin).toMatch(new RegExp(`:(${servers.join('|')})$`));
+  });
+
+  it('rejects with a RemoteError when the result cannot cross machines', async () => {
+    const e = (await net.spawn(tasks.unsendable).catch((x: unknown) => x)) as RemoteError;
+    expect(e).toBeInstanceOf(RemoteError);
+    expect(e.remoteName).toBe('TypeError');
+    expect(e.message).toMatch(/the result of unsendable.*is a function/);
+  });
+
+  it('rejects at once with NoServerError for a module no process serves', async () => {
+    const other = fromModule<{ f(): void }>(new URL('./fixtures/recv.mjs', import.meta.url));
+    await expect(net.spawn(other.f)).rejects.toThrow(NoServerError);
+    await expect(net.spawn(other.f)).rejects.toThrow(/no process serves.*no responders/);
+  });
+
+  it('throws a TypeError at the call for what cannot cross machines', () => {
+    const ch = chan<number>(1);
+    expect(() => net.spawn(tasks.whoami, ch)).toThrow(TypeError);
+    expect(() => net.spawn(tasks.whoami, ch)).toThrow(/args\[0\] is a runtime object/);
+    expect(() => net.spawn(tasks.whoami, { deep: [ch] })).toThrow(/args\[0\]\.deep\[0\] is a runtime object/);
+    expect(() => net.spawn(tasks.whoami, new Int32Array(new SharedArrayBuffer(8)))).toThrow(/SharedArrayBuffer/);
+    expect(() => net.spawn(tasks.whoami, () => 1)).toThrow(/only a module function/);
+    expect(() => net.spawn((() => 1) as never)).toThrow(/needs a module function/);
+  });
+
+  it('runs at most `concurrency` calls at once on a serving process', async () => {
+    const most: number[] = await Promise.all(Array.from({ length: 24 }, () => net.spawn(tasks.gauge, 30)));
+    expect(Math.max(...most)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('net.chan', () => {
+  it('delivers in FIFO order', async () => {
+    const ch = await net.chan<number>('fifo', { cap: 10 });
+    const sent = (async () => {
+      for (let i = 0; i < 30; i++) await ch.send(i);
+    })();
+    const got: number[] = [];
+    for (let i = 0; i < 30; i++) got.push((await ch.recv())!);
+    await sent;
+    expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    await ch.destroy();
+  });
+
+  it('makes a send wait while the channel is full, and completes it when a receiver takes', async () => {
+    const ch = await net.chan<string>('full', { cap: 2 });
+    await ch.send('a');
+    await ch.send('b');
+    const third = ch.send('c');
+    expect(await pendingAfter(third, 500)).toBe(true);
+    expect(await ch.recv()).toBe('a');
+    await third;
+    expect(await ch.recv()).toBe('b');
+    expect(await ch.recv()).toBe('c');
+    await ch.destroy();
+  });
+
+  it('lets receivers drain a closed channel, then gives ok = false; sends and a second close throw', async () => {
+    const ch = await net.chan<string>('closing', { cap: 5 });
+    await ch.send('x');
+    await ch.send('y');
+    await ch.close();
+    await expect(ch.send('z')).rejects.toThrow(ClosedChannelError);
+    await expect(ch.close()).rejects.toThrow(ClosedChannelError);
+    expect(await ch.recvOk()).toEqual(['x', true]);
+    expect(await ch.recvOk()).toEqual(['y', true]);
+    expect(await ch.recvOk()).toEqual([undefined, false]);
+    const again = await net.chan<string>('closing', { cap: 5 });
+    const rest: string[] = [];
+    for await (const v of again) rest.push(v);
+    expect(rest).toEqual([]);
+    await ch.destroy();
+  });
+
+  it('wakes a waiting receiver when another process closes the channel', async () => {
+    const ch = await net.chan<number>('wake', { cap: 1 });
+    const waiting = ch.recvOk();
+    const other = await connect({ servers: srv.url });
+    await (await other.chan<number>('wake', { cap: 1 })).close();
+    expect(await waiting).toEqual([undefined, false]);
+    await other.close();
+    await ch.destroy();
+  });
+
+  it('throws a TypeError at the send for a runtime object', async () => {
+    const ch = await net.chan<unknown>('typed', { cap: 1 });
+    expect(() => ch.send(chan(1))).toThrow(/the value sent on 'typed' is a runtime object/);
+    await ch.destroy();
+  });
+
+  it('delivers every value exactly once over two receiving processes, each in order', async () => {
+    const ch = await net.chan<number>('shared', { cap: 8 });
+    const rs = await Promise.all([0, 1].map(() => child('recv.mjs', [srv.url, 'shared', '8'], /^ready$/)));
+    for (let i = 0; i < 60; i++) await ch.send(i);
+    await ch.close();
+    await Promise.all(rs.map((r) => exited(r.proc)));
+    const each = rs.map((r) => {
+      expect(r.lines.at(-1)).toBe('done');
+      return r.lines.slice(1, -1).map((l) => JSON.parse(l) as number);
+    });
+    for (const vs of each) expect(vs).toEqual([...vs].sort((a, b) => a - b));
+    expect([...each[0]!, ...each[1]!].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    await ch.destroy();
+  });
+
+  it('hands a value taken by a receiver that died before its ack to another receiver', async () => {
+    const ch = await net.chan<string>('dies', { cap: 4, ackWait: 1000 });
+    await ch.send('first');
+    await ch.send('second');
+    const dead = await child('take-and-die.mjs', [srv.url, 'dies'], /^took \d+$/);
+    await exited(dead.proc);
+    expect(dead.proc.signalCode).toBe('SIGKILL');
+    expect(await ch.recv()).toBe('first');
+    expect(await ch.recv()).toBe('second');
+    await ch.close();
+    expect(await ch.recvOk()).toEqual([undefined, false]);
+    await ch.destroy();
+  });
+
+  it('with cap 0, completes a send only when a receiver took the value', async () => {
+    const ch = await net.chan<number>('rendezvous', { cap: 0 });
+    const sent = ch.send(7);
+    expect(await pendingAfter(sent, 500)).toBe(true);
+    expect(await ch.recv()).toBe(7);
+    await sent;
+    await ch.destroy();
+  });
+});

@@ -1,0 +1,82 @@
+// A throwaway nats-server with JetStream on a free loopback port, for tests and examples.
+//
+//   import { startNatsServer } from '../scripts/nats-server.mjs';
+//   const srv = await startNatsServer();   // { url, dir, stop() }
+//
+// Run directly (`node scripts/nats-server.mjs`), it prints the URL and runs until Ctrl-C.
+// Needs Debian's `nats-server` (2.9+) on PATH or at /usr/sbin/nats-server; without it,
+// startNatsServer() rejects with an error that says so (`natsServerPath()` is null).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The nats-server executable, or null when none is installed. */
+export function natsServerPath() {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+  for (const d of dirs) if (d && existsSync(join(d, 'nats-server'))) return join(d, 'nats-server');
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNatsServer() {
+  const bin = natsServerPath();
+  if (bin === null) throw new Error('nats-server is not installed (Debian: apt-get install nats-server)');
+  const dir = mkdtempSync(join(tmpdir(), 'gort-nats-'));
+  const port = await freePort();
+  const child = spawn(bin, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`nats-server did not start within 20 s:\n${log}`)), 20_000);
+    const onData = (b) => {
+      log += b;
+      if (log.includes('Server is ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`nats-server exited with ${code}:\n${log}`));
+    });
+  });
+  child.stdout.removeAllListeners('data');
+  child.stderr.removeAllListeners('data');
+  child.stdout.resume();
+  child.stderr.resume();
+  const url = `nats://127.0.0.1:${port}`;
+  return {
+    url,
+    dir,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const srv = await startNatsServer();
+  console.log(srv.url);
+  const stop = () => void srv.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
