@@ -35,6 +35,8 @@ const BENCHMARKS = [
   ['sched/fine', '100k items of ~10 µs from main (spawn each; go + WaitGroup): vs piscina, and vs the main thread alone'],
   ['sched/forkjoin', 'recursive parallel fib(30), cutoff 20, a module function spawning itself; vs sequential fib(30) on main'],
   ['sched/idle', 'a started, idle runtime (procs 2): CPU used over 2 s; wake latency after 5 ms pauses (vs piscina)'],
+  ['sched/stuck', 'a goroutine holds its M in a 2 s synchronous loop with 1,000 sleep(1) goroutines queued on its P (procs 2): time until all finish, sysmon on vs off'],
+  ['sched/sysmon', 'what a running sysmon costs: sched/spawn (from a goroutine), chan/pingpong and sched/fanout, sysmon on vs off side by side'],
   ['sched/trace', 'execution trace off vs on (startTrace/stopTrace) for sched/spawn (inside a goroutine), chan/pingpong and sched/fanout, side by side in one runtime (procs 2)'],
   ['sched/latency', 'how soon a goroutine\'s end is seen while Ms run synchronous code (procs 2): its result on main; an errgroup\'s first error stopping CPU-bound siblings'],
   ['chan/uncontended', 'buffered chan(1), one goroutine: send+recv of numbers, ns per pair'],

@@ -62,6 +62,7 @@ export class NodeTimer {
       this.handle = null;
       this.t.timers.delete(this);
       Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
+      this.t.fromEventLoop();
       this.fire();
     }, Math.min(Math.max(ms, 0), MAX_STEP));
     this.handle.unref();

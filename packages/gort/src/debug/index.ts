@@ -12,8 +12,8 @@
  * @module gort/debug
  */
 import { need } from '../runtime/thread.js';
-import { waitReasons } from '../sched/g.js';
-import { mainWaitCode } from '../sched/threads.js';
+import { G, waitReasons } from '../sched/g.js';
+import { T, mainWaitCode, threadWord } from '../sched/threads.js';
 import { H } from '../heap/layout.js';
 
 export { stats, type MemStats, type SchedStats } from './stats.js';
@@ -36,9 +36,17 @@ export function goroutines(): GoroutineInfo[] {
  * goroutine 1 [chan receive]: main goroutine on the main thread
  * goroutine 7 [sync.Mutex.Lock, 1204 ms]: worker (created by goroutine 1, on M2)
  * ```
+ *
+ * Then a line for each M that sysmon finds stuck, held by one goroutine's synchronous code
+ * for 10 ms or more without turning its schedule loop:
+ *
+ * ```
+ * M2: stuck for 2104 ms running goroutine 7 (worker)
+ * ```
  */
 export function dump(): string {
   const t = need('dump()');
+  const a = t.heap.i32;
   // Main's reason is its latest park's, shown while its thread waits on the runtime.
   const mw = mainWaitCode(t.heap);
   const mainState = mw !== 0 ? (waitReasons[mw] ?? 'waiting') : 'running';
@@ -47,6 +55,14 @@ export function dump(): string {
     const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;
     const where = g.m < 0 ? 'not started' : `on M${g.m}`;
     lines.push(`goroutine ${g.id} [${what}]: ${g.function} (created by goroutine ${g.creator === 0 ? 1 : g.creator}, ${where})`);
+  }
+  for (let i = 1; i <= t.procs; i++) {
+    const tw = threadWord(t.heap, i);
+    const stuck = Atomics.load(a, tw + T.STUCK_MS);
+    if (stuck === 0) continue;
+    const g = a[tw + T.CURG]!;
+    const who = g === 0 ? 'a goroutine resumed after an await' : `goroutine ${a[(g >> 2) + G.GOID]!} (${t.fns.nameOf(a[(g >> 2) + G.FN]!)})`;
+    lines.push(`M${i}: stuck for ${stuck} ms running ${who}`);
   }
   return lines.join('\n');
 }

@@ -58,6 +58,18 @@ export interface SchedStats {
    * that waits on two things at once, `Promise.all` of two receives, counts two parks and one wake).
    */
   wakes: Record<string, number>;
+  /** Whether sysmon runs (start()'s `sysmon` option, `GORT_DEBUG=sysmon=0`). */
+  sysmon: boolean;
+  /**
+   * Per M: how long it has gone without turning its schedule loop while running goroutine
+   * code, in ms, once that is 10 ms or more (a goroutine's synchronous code holds it); else 0.
+   * Kept up to date by sysmon, so always 0 without it.
+   */
+  stuckMsPerM: number[];
+  /** Stuck-goroutine warnings sysmon printed so far. */
+  stuckWarnings: number;
+  /** Goroutines sysmon moved from stuck Ms' queues to the global queue so far. */
+  sysmonRetaken: number;
 }
 
 export function readStats(heap: Heap): SchedStats {
@@ -79,6 +91,10 @@ export function readStats(heap: Heap): SchedStats {
     goroutinesExited: 0,
     parks: {},
     wakes: {},
+    sysmon: Atomics.load(a, H.SYSMON) !== 0,
+    stuckMsPerM: [],
+    stuckWarnings: Atomics.load(a, H.SYSMON_WARNED),
+    sysmonRetaken: Atomics.load(a, H.SYSMON_RETAKEN),
   };
   for (let p = 0; p < procs; p++) {
     const q = new RunqStealer(realAtomics, a, pWord(heap, p), RUNQ_CAP);
@@ -88,6 +104,7 @@ export function readStats(heap: Heap): SchedStats {
     s.stealsPerM.push(a[tw + T.STEALS]! >>> 0);
     s.stolenPerM.push(a[tw + T.STOLEN]! >>> 0);
     s.spinsPerM.push(a[(a[tw + T.COUNTERS]! >> 2) + TC.SPINS]! >>> 0);
+    s.stuckMsPerM.push(Atomics.load(a, tw + T.STUCK_MS));
   }
   const parks = new Array<number>(waitReasons.length).fill(0);
   const wakes = new Array<number>(waitReasons.length).fill(0);

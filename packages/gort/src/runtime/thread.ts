@@ -220,6 +220,9 @@ export abstract class ThreadBase {
   /** A goroutine of this thread parked, spawned or yielded: the M's schedule loop should look (M.nudge). */
   nudge(): void {}
 
+  /** A runtime timer of this thread fired: goroutine code may run from the event loop now (M.fromEventLoop). */
+  fromEventLoop(): void {}
+
   /**
    * Whether a blocked runtime operation may spin briefly before parking: only another thread
    * can unblock it, and this thread has nothing else to run meanwhile. Never on a thread that

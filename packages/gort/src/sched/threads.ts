@@ -24,6 +24,11 @@
  * | 14   | HOLD     | owner (plain, when it changes) | thieves                  | 1: the runnext G was spawned with a local channel |
  * | 15   | BEAT     | owner (plain)                  | thieves                  | heartbeat, bumped every 16 runtime operations |
  * | 16   | LOOPIDLE | Atomics: owner M               | deadlock check           | 1 only while the M is parked in a blocking wait and its event loop had nothing pending when it blocked |
+ * | 17   | SCHEDTICK | owner M (plain)               | sysmon                   | bumped at every loop turn, every G started and every park's end |
+ * | 18   | PREEMPT  | sysmon (Atomics.store 1), owner (plain 0) | owner (checkpoint) | 1: sysmon asks the running goroutine to yield at its next checkpoint() |
+ * | 19   | STUCK_MS | sysmon (Atomics.store)         | stats, dump, schedtrace  | ms this M has gone without turning its loop while running (0: not stuck) |
+ * | 20   | NOPREEMPT | owner M (plain)               | sysmon                   | 1 while the loop awaits a module import (Go's preemptoff): not stuck |
+ * | 21   | LASTG    | owner M (plain)                | sysmon, dump             | G record started last on this M (a hint: the record may be reused) |
  * | 22   | COUNTERS | creator, once                  | owner, stats             | handle of this thread's counter block (TC below) |
  * | 26   | TRACE    | Atomics: owner                 | the trace collector      | the execution-trace session this thread records for (0: none; runtime/tracebuf.ts) |
  *
@@ -46,6 +51,9 @@
  * goroutine's timer, socket, callback) or the M has not looked: the deadlock check counts
  * such an M as able to make progress. The M stores 1 only just before it blocks in park()
  * with loopIdle() true, and 0 again as soon as the wait returns, before any callback can run.
+ *
+ * SCHEDTICK, STUCK_MS, NOPREEMPT and LASTG are read racily by sysmon and the debug views; PREEMPT is
+ * a request that at worst makes one checkpoint() yield once too often or too late.
  *
  * HOLD and BEAT are hints read racily: they decide when a thief takes a held runnext
  * (RunnextHold.mayTake, runtime/hold.ts), never whether a G runs.
@@ -84,6 +92,16 @@ export const T = {
   BEAT: 15,
   /** 1 while this M is blocked in park() with nothing pending in its event loop (deadlock check) */
   LOOPIDLE: 16,
+  /** bumped by the M at every loop turn, G start and park end; sysmon reads it (runtime/sysmon.ts) */
+  SCHEDTICK: 17,
+  /** 1: sysmon asks the running goroutine to yield at its next checkpoint() */
+  PREEMPT: 18,
+  /** ms the M has gone without turning its loop while running, as sysmon last saw it (0: not stuck) */
+  STUCK_MS: 19,
+  /** 1 while the M's loop awaits a module import: sysmon does not count it as stuck */
+  NOPREEMPT: 20,
+  /** the G record started last on this M (a hint for reports; the record may have been reused) */
+  LASTG: 21,
   /** handle of this thread's counter block (TC): parks, wakes and spins, for stats() and /metrics */
   COUNTERS: 22,
   /** the execution-trace session this thread records for, 0: none (runtime/tracebuf.ts) */
