@@ -30,7 +30,7 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord, threadWord } from '../sched/threads.js';
+import { T, TC, ThreadState, pWord, threadWord } from '../sched/threads.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter } from './proc.js';
@@ -624,6 +624,7 @@ export class M extends ThreadBase {
     if (!this.spinning) {
       if (!this.idle.transitionToSpinning(this.index)) return false;
       this.spinning = true;
+      a[this.ctr + TC.SPINS]!++;
     }
     if (this.tr !== null) this.tr.idle(IDLE.SPINNING);
     Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
@@ -722,9 +723,11 @@ export class M extends ThreadBase {
         // saw us spinning left that wake-up to us (wakep returns while NMSPINNING > 0).
         this.spinning = true;
         this.idle.becomeSpinning(this.index);
+        a[this.ctr + TC.SPINS]!++;
       }
     } else {
       this.spinning = true; // wakeP claimed our P: it counted us in NMSPINNING
+      a[this.ctr + TC.SPINS]!++;
     }
     a[tw + T.SCHEDTICK] = ++this.ticks;
     Atomics.store(a, tw + T.STATE, this.spinning ? ThreadState.SPINNING : ThreadState.RUNNING);
