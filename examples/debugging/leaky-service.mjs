@@ -35,7 +35,7 @@ for (const [name, lookup] of [['leaky', lookupLeaky], ['fixed', lookupFixed]]) {
   }
   await new Promise((r) => setTimeout(r, 50)); // the slowest fetches end
   const after = await goroutines(base);
-  console.log(`${name}: 300 requests, ${timedOut} timed out; waiting goroutines on /metrics: ${before} before, ${after} after`);
+  console.log(`${name}: 300 requests, ${timedOut} timed out; waiting goroutines on /metrics: ${before} before, ${after} after (${after - before} left behind)`);
   if (name === 'leaky') {
     const profile = await get(`${base}/debug/pprof/goroutine?debug=1`);
     console.log(profile.split('\n').slice(0, 4).join('\n'));

@@ -52,9 +52,13 @@ export interface StopTraceOptions {
 export interface TraceEvent {
   /** Phase: `X` complete, `i` instant, `s`/`f` flow start/end, `C` counter, `M` metadata. */
   ph: 'X' | 'i' | 's' | 'f' | 'C' | 'M';
+  /** A slice's goroutine function, an instant's kind (`park`, `spawn`, `steal`), a counter's or a metadata record's name. */
   name: string;
+  /** Category, for the viewers' filters. */
   cat?: string;
+  /** The process (every thread of the runtime shares it). */
   pid: number;
+  /** The thread: 0 main, 1..procs the Ms, then attached threads. */
   tid: number;
   /** µs from the trace's start */
   ts?: number;
@@ -66,12 +70,15 @@ export interface TraceEvent {
   id?: number;
   /** flow binding point: `e`, the enclosing slice */
   bp?: 'e';
+  /** Details: a slice's goid, a park's wait reason, a counter's values, a thread's name. */
   args?: Record<string, unknown>;
 }
 
 /** What one thread recorded, in `otherData.threads`. */
 export interface TraceThreadInfo {
+  /** Its tid in the events. */
   tid: number;
+  /** `main`, `M1 (P0)`, …, `attached 1`, … */
   name: string;
   /** events kept */
   events: number;
@@ -81,27 +88,43 @@ export interface TraceThreadInfo {
 
 /** `otherData` of a trace: what was recorded and what was not. */
 export interface TraceInfo {
+  /** Always `gort`. */
   producer: 'gort';
+  /** Number of Ps of the runtime. */
   procs: number;
   /** Wall-clock start of the trace (ts 0), ISO 8601. */
   startedAt: string;
+  /** From the start to the stop, ms. */
   durationMs: number;
   /** The overflow policy, in words. */
   overflow: string;
+  /** The cap on each thread's buffer, in events. */
   maxEventsPerThread: number;
+  /** Each thread that handed its buffer over. */
   threads: TraceThreadInfo[];
   /** Threads that recorded but did not hand their buffer over in time. */
-  missing: { tid: number; name: string }[];
+  missing: TraceMissing[];
   /** Wake and spawn flows left out: their start was in no slice (code gort could not name). */
   flowsLeftOut: number;
   /** How slices are found (gort's view of which goroutine runs). */
   slices: string;
 }
 
+/** A thread that did not hand its buffer over in time (a goroutine held it). */
+export interface TraceMissing {
+  /** Its tid. */
+  tid: number;
+  /** Its name, as in TraceThreadInfo. */
+  name: string;
+}
+
 /** A trace as `stopTrace()` returns it and GORT_TRACE writes it. */
 export interface TraceFile {
+  /** Every event, every thread's, in time order per thread. */
   traceEvents: TraceEvent[];
+  /** How the viewers show times. */
   displayTimeUnit: 'ms';
+  /** What was recorded and what was not. */
   otherData: TraceInfo;
 }
 
