@@ -107,6 +107,9 @@ describe('/metrics', () => {
         'gort_heap_free_bytes',
         'gort_heap_limit_bytes',
         'gort_live_objects',
+        'gort_stuck_seconds',
+        'gort_stuck_warnings_total',
+        'gort_sysmon_retaken_goroutines_total',
       ]),
     );
     const s = samples(r.body);
@@ -201,6 +204,22 @@ describe('/metrics', () => {
 });
 
 describe('/debug routes', () => {
+  it('shows an M held by one goroutine as stuck, from sysmon', async () => {
+    const started = chan<number>(1);
+    const hogDone = spawn(async function hog(started: Chan<number>) {
+      await started.send(1);
+      const end = Date.now() + 900;
+      while (Date.now() < end); // holds its M: sysmon sees its loop stop turning
+    }, started);
+    await started.recv();
+    await sleep(300);
+    const s = samples((await get('/metrics')).body);
+    expect(Math.max(value(s, 'gort_stuck_seconds{m="1"}'), value(s, 'gort_stuck_seconds{m="2"}'))).toBeGreaterThan(0);
+    expect(s.has('gort_stuck_warnings_total')).toBe(true);
+    expect(s.has('gort_sysmon_retaken_goroutines_total')).toBe(true);
+    await hogDone;
+  }, 30_000);
+
   it('/debug/gort/stats is stats() as JSON', async () => {
     const r = await get('/debug/gort/stats');
     expect(r.status).toBe(200);

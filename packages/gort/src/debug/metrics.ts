@@ -96,6 +96,9 @@ const byKey = (label: string, r: Record<string, number>): Array<[Record<string, 
  * | `gort_steals_total`, `gort_stolen_goroutines_total` | counter | `m` | steals from other Ps, and the goroutines they took |
  * | `gort_spins_total` | counter | `m` | times an M started spinning for work |
  * | `gort_parks_total`, `gort_wakes_total` | counter | `reason`: `chan receive`, `select`, `sleep`, `sync.Mutex.Lock`, … | goroutines parked, and woken, by wait reason |
+ * | `gort_stuck_seconds` | gauge | `m` | how long sysmon has seen the M hold one goroutine without turning its loop (0: not stuck) |
+ * | `gort_stuck_warnings_total` | counter | | stuck-goroutine warnings sysmon printed |
+ * | `gort_sysmon_retaken_goroutines_total` | counter | | goroutines sysmon moved from stuck Ms' queues to the global queue |
  * | `gort_heap_limit_bytes`, `gort_heap_used_bytes`, `gort_heap_inuse_bytes`, `gort_heap_free_bytes` | gauge | | the shared heap (stats().memory) |
  * | `gort_live_objects`, `gort_live_object_bytes` | gauge | `kind`: `Chan`, `Mutex`, `waiter`, `data`, … | live heap blocks by what they hold |
  *
@@ -123,6 +126,9 @@ export function metricsText(): string {
   e.family('gort_spins_total', 'counter', 'Times an M started spinning for work, per M.', perM(s.spinsPerM));
   e.family('gort_parks_total', 'counter', 'Goroutines parked, by wait reason (main not counted).', byKey('reason', s.parks));
   e.family('gort_wakes_total', 'counter', 'Parked goroutines made to run again, by the reason they waited for.', byKey('reason', s.wakes));
+  e.family('gort_stuck_seconds', 'gauge', 'How long sysmon has seen the M hold one goroutine without turning its loop, per M (0: not stuck).', perM(s.stuckMsPerM.map((ms) => ms / 1000)));
+  e.family('gort_stuck_warnings_total', 'counter', 'Stuck-goroutine warnings sysmon printed.', s.stuckWarnings);
+  e.family('gort_sysmon_retaken_goroutines_total', 'counter', "Goroutines sysmon moved from stuck Ms' queues to the global queue.", s.sysmonRetaken);
   e.family('gort_heap_limit_bytes', 'gauge', "The shared heap's size limit.", m.heapLimit);
   e.family('gort_heap_used_bytes', 'gauge', 'Bytes of the shared heap carved so far.', m.heapUsed);
   e.family('gort_heap_inuse_bytes', 'gauge', 'Bytes of live blocks in the shared heap.', m.heapInUse);
