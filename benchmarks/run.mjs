@@ -35,7 +35,7 @@ const BENCHMARKS = [
   ['sched/fine', '100k items of ~10 µs from main (spawn each; go + WaitGroup): vs piscina, and vs the main thread alone'],
   ['sched/forkjoin', 'recursive parallel fib(30), cutoff 20, a module function spawning itself; vs sequential fib(30) on main'],
   ['sched/idle', 'a started, idle runtime (procs 2): CPU used over 2 s; wake latency after 5 ms pauses (vs piscina)'],
-  ['sched/trace', 'execution trace off vs on (startTrace/stopTrace) for sched/spawn (inside a goroutine), chan/pingpong and sched/fanout, side by side in one runtime (procs 2)'],
+  ['sched/stuck', 'a goroutine holds its M in a 2 s synchronous loop with 1,000 sleep(1) goroutines queued on its P (procs 2): time until all finish, sysmon on vs off'],
   ['sched/latency', 'how soon a goroutine\'s end is seen while Ms run synchronous code (procs 2): its result on main; an errgroup\'s first error stopping CPU-bound siblings'],
   ['chan/uncontended', 'buffered chan(1), one goroutine: send+recv of numbers, ns per pair'],
   ['chan/prodcons', 'one producer, one consumer, capacity 0, 10, 100: on one M and across Ms'],
@@ -48,7 +48,7 @@ const BENCHMARKS = [
   ['par/matmul', '512×512 float64 matrix product over SharedArrayBuffers, rows split across goroutines: sequential JS vs gort procs 1 and 2 vs piscina vs Go'],
   ['par/sort', 'merge sort of 10M float64 in a shared buffer (chunks sorted in parallel, merged in parallel rounds): sequential sort() vs gort procs 1 and 2 vs piscina vs Go'],
   ['mem/churn', 'the per-request pattern of a server from main (procs 2): withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup; requests/s and heap bytes left per request'],
-  ['debug/overhead', 'the debugging aids on vs off in one process (stacks): sched/spawn, chan/pingpong across Ms, sched/fanout; ratios on / off'],
+  ['debug/overhead', 'each debugging aid on (stacks, tracing, sysmon) vs all off, in one process: sched/spawn from a goroutine, chan/pingpong across Ms, sched/fanout; ratios on / all off'],
   ['mem/parked', '100,000 goroutines parked on a channel over 2 Ms: RSS, shared heap and V8 heap per parked goroutine (Go: ~2.7 KB of RSS)'],
 ];
 

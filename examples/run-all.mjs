@@ -18,6 +18,7 @@ const examples = [
   ['fetchmany.mjs', {}],
   ['shutdown.mjs', { CI: '1' }],
   ['cluster/primes.mjs', {}], // starts its own nats-server
+  ['debugging/leaky-service.mjs', {}],
 ];
 /** Examples that need a program the machine may not have: the reason to skip them when it is missing. */
 const needs = {

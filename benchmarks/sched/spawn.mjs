@@ -18,8 +18,8 @@ const PROCS = 2;
 // Inline goroutines: shipped by source, so they use only their parameters and gort's names.
 const noop = () => {};
 
-/** From an M: the loop exactly as a user writes it (a fresh arrow per go()). */
-const innerGoWg = async (n) => {
+/** From an M: the loop exactly as a user writes it (a fresh arrow per go()). Also debug/overhead's. */
+export const innerGoWg = async (n) => {
   const t0 = performance.now();
   const wg = new WaitGroup();
   wg.add(n);

@@ -391,6 +391,10 @@ describe('calls after the runtime shut down', () => {
     await expect(run(bad(5))).rejects.toThrow(/^gort: run\(\) needs the main function, got number 5/);
     await expect(start(bad(null))).rejects.toThrow(/^gort: start\(\)'s options must be an object/);
     await expect(start({ execArgv: bad('--x') })).rejects.toThrow(/^gort: start\(\)'s execArgv must be an array of strings/);
+    await expect(start({ sysmon: bad('no') })).rejects.toThrow(TypeError);
+    await expect(start({ sysmon: bad(0) })).rejects.toThrow(/^gort: start\(\)'s sysmon must be a boolean, got number 0/);
+    await expect(start({ stuckWarnMs: bad('1s') })).rejects.toThrow(/^gort: start\(\)'s stuckWarnMs must be a number of ms, got string/);
+    for (const ms of [-1, NaN, Infinity]) await expect(start({ stuckWarnMs: ms })).rejects.toThrow(RangeError);
     expect(() => fromModule(bad(123))).toThrow(/^gort: fromModule\(\) needs a URL or an absolute path, got number 123/);
     expect(await run(() => 'still runs', { procs: 1 })).toBe('still runs');
   });

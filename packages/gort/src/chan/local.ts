@@ -46,7 +46,7 @@ import { complete } from '../runtime/park.js';
 import { traceLocalWake, tracePark } from '../runtime/tracebuf.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
 import { CLOSED, type Thread } from '../runtime/thread.js';
-import { T, threadWord } from '../sched/threads.js';
+import { T, TC, threadWord } from '../sched/threads.js';
 import { W, WFlag, WState, W_BYTES, waiterAlloc } from '../sched/waiter.js';
 import { drop, encodeInto, read, SLOT_BYTES, Tag } from '../value/codec.js';
 import { bufSlot, CH, closeLocked, enqueue, flushWakes, freeShared, moveSlot } from './hchan.js';
@@ -247,6 +247,7 @@ function wake(t: Thread, w: LocalWaiter, ok: boolean, v: unknown): void {
   if (t.tr !== null) traceLocalWake(t, g);
   if (g !== 0) {
     const a = t.heap.i32;
+    a[t.ctr + TC.WAKES + a[(g >> 2) + G.WAIT]!]!++;
     a[(g >> 2) + G.WAIT] = 0;
     a[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
   }
@@ -267,6 +268,7 @@ function parkLocal<R>(t: Thread, g: number, reason: number, mode: number, x: unk
   if (t.tr !== null) tracePark(t, pg, reason);
   if (pg !== 0) {
     const heap = t.heap;
+    heap.i32[t.ctr + TC.PARKS + reason]!++;
     heap.i32[(pg >> 2) + G.WAIT] = reason;
     heap.f64[(pg >> 3) + G.SINCE_F64 / 2] = t.now;
     heap.i32[(pg >> 2) + G.STATUS] = Gstatus.WAITING;

@@ -17,6 +17,7 @@ import { H } from '../heap/layout.js';
 import { current, need, type Thread } from '../runtime/thread.js';
 import { tracePark, traceResume } from '../runtime/tracebuf.js';
 import { G, Gstatus, waitCode } from '../sched/g.js';
+import { TC } from '../sched/threads.js';
 
 const WAIT_SLEEP = waitCode('sleep');
 import { Chan } from './chan.js';
@@ -61,6 +62,7 @@ export class NodeTimer {
       this.handle = null;
       this.t.timers.delete(this);
       Atomics.sub(this.t.heap.i32, H.TIMERS, 1);
+      this.t.fromEventLoop();
       this.fire();
     }, Math.min(Math.max(ms, 0), MAX_STEP));
     this.handle.unref();
@@ -202,6 +204,7 @@ export function sleep(ms: number): Promise<void> {
   if (t.tr !== null) tracePark(t, g, WAIT_SLEEP);
   if (g !== 0) {
     const heap = t.heap;
+    heap.i32[t.ctr + TC.PARKS + WAIT_SLEEP]!++;
     heap.i32[(g >> 2) + G.WAIT] = WAIT_SLEEP;
     heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
     heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
@@ -211,6 +214,7 @@ export function sleep(ms: number): Promise<void> {
     new NodeTimer(t, () => {
       if (t.tr !== null) traceResume(t, g);
       if (g !== 0 && t.heap.i32[(g >> 2) + G.WAIT] === WAIT_SLEEP) {
+        t.heap.i32[t.ctr + TC.WAKES + WAIT_SLEEP]!++;
         t.heap.i32[(g >> 2) + G.WAIT] = 0;
         t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
       }

@@ -6,35 +6,22 @@
  * and the heap's memory by kind of object. collect() is Go's runtime.GC(). goroutineProfile()
  * is Go's goroutine profile (debug/profile.ts), with stacks when they are on. startTrace() and
  * stopTrace() record an execution trace in the Chrome Trace Event format (debug/trace.ts).
+ * metricsText() gives stats() in the Prometheus text format, and debugHandler() /
+ * serveDebug() serve both over HTTP (debug/http.ts, as Go's net/http/pprof).
  *
  * @module gort/debug
  */
 import { need } from '../runtime/thread.js';
-import { waitReasons } from '../sched/g.js';
-import { T, threadWord } from '../sched/threads.js';
-import { readMemStats, readStats, type MemStats, type SchedStats } from './stats.js';
+import { G, waitReasons } from '../sched/g.js';
+import { T, mainWaitCode, threadWord } from '../sched/threads.js';
 import { H } from '../heap/layout.js';
 
-export type { MemStats, SchedStats } from './stats.js';
-export { startTrace, stopTrace, type TraceOptions, type StopTraceOptions, type TraceFile, type TraceEvent, type TraceInfo, type TraceThreadInfo } from './trace.js';
+export { stats, type MemStats, type SchedStats } from './stats.js';
+export { metricsText } from './metrics.js';
+export { debugHandler, serveDebug, type DebugHandler, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
+export { startTrace, stopTrace, type TraceOptions, type StopTraceOptions, type TraceFile, type TraceEvent, type TraceInfo, type TraceThreadInfo, type TraceMissing } from './trace.js';
 export { goroutineProfile, goroutineRecords, type GoroutineInfo, type GoroutineRecord, type GoroutineSnapshot, type ProfileOptions } from './profile.js';
 import { readRecords, type GoroutineInfo } from './profile.js';
-
-/**
- * Scheduler counters, and the heap's memory (`memory`: bytes in use and free, live objects by
- * kind; `sharedKept`: SharedArrayBuffers the calling thread keeps so that it can receive them
- * again, one per buffer shared in the runtime and not yet reclaimed).
- */
-export function stats(): SchedStats & {
-  /** The heap's memory, as Go's `runtime.MemStats`. */
-  memory: MemStats & {
-    /** SharedArrayBuffers the calling thread keeps so that it can receive them again: one per buffer shared in the runtime and not yet reclaimed. */
-    sharedKept: number;
-  };
-} {
-  const t = need('stats()');
-  return { ...readStats(t.heap), memory: { ...readMemStats(t.heap), sharedKept: t.shared.size } };
-}
 
 /** Every live goroutine but main, by id, read from the heap without locks (a moment's view, possibly a little stale). */
 export function goroutines(): GoroutineInfo[] {
@@ -49,19 +36,33 @@ export function goroutines(): GoroutineInfo[] {
  * goroutine 1 [chan receive]: main goroutine on the main thread
  * goroutine 7 [sync.Mutex.Lock, 1204 ms]: worker (created by goroutine 1, on M2)
  * ```
+ *
+ * Then a line for each M that sysmon finds stuck, held by one goroutine's synchronous code
+ * for 10 ms or more without turning its schedule loop:
+ *
+ * ```
+ * M2: stuck for 2104 ms running goroutine 7 (worker)
+ * ```
  */
 export function dump(): string {
   const t = need('dump()');
   const a = t.heap.i32;
-  const tw = threadWord(t.heap, 0);
   // Main's reason is its latest park's, shown while its thread waits on the runtime.
-  const mainWaiting = Atomics.load(a, tw + T.PARKED) !== 0 && a[tw + T.WAIT]! !== 0;
-  const mainState = mainWaiting ? (waitReasons[a[tw + T.WAIT]!] ?? 'waiting') : 'running';
+  const mw = mainWaitCode(t.heap);
+  const mainState = mw !== 0 ? (waitReasons[mw] ?? 'waiting') : 'running';
   const lines = [`goroutine 1 [${mainState}]: main goroutine on the main thread`];
   for (const g of goroutines()) {
     const what = g.waitReason ? `${g.waitReason}, ${Math.round(g.waitingMs)} ms` : g.state;
     const where = g.m < 0 ? 'not started' : `on M${g.m}`;
     lines.push(`goroutine ${g.id} [${what}]: ${g.function} (created by goroutine ${g.creator === 0 ? 1 : g.creator}, ${where})`);
+  }
+  for (let i = 1; i <= t.procs; i++) {
+    const tw = threadWord(t.heap, i);
+    const stuck = Atomics.load(a, tw + T.STUCK_MS);
+    if (stuck === 0) continue;
+    const g = a[tw + T.CURG]!;
+    const who = g === 0 ? 'a goroutine resumed after an await' : `goroutine ${a[(g >> 2) + G.GOID]!} (${t.fns.nameOf(a[(g >> 2) + G.FN]!)})`;
+    lines.push(`M${i}: stuck for ${stuck} ms running ${who}`);
   }
   return lines.join('\n');
 }

@@ -22,7 +22,7 @@ import { RuntimeStateError } from '../errors.js';
 import { need, type Thread } from '../runtime/thread.js';
 import { G, Gstatus, statusNames, waitReasons } from '../sched/g.js';
 import { forEachG } from '../sched/galloc.js';
-import { T, threadWord } from '../sched/threads.js';
+import { mainWaitCode } from '../sched/threads.js';
 import type { GoroutineStacks } from '../runtime/stacks.js';
 
 /** One live goroutine, as `goroutines()` reports it. */
@@ -66,13 +66,12 @@ export function readRecords(t: Thread): GoroutineRecord[] {
   const heap = t.heap;
   const a = heap.i32;
   const now = performance.timeOrigin + performance.now();
-  const tw = threadWord(heap, 0);
-  const mainWaiting = Atomics.load(a, tw + T.PARKED) !== 0 && a[tw + T.WAIT]! !== 0;
+  const mw = mainWaitCode(heap);
   const out: GoroutineRecord[] = [
     {
       id: 1,
-      state: mainWaiting ? 'waiting' : 'running',
-      waitReason: mainWaiting ? (waitReasons[a[tw + T.WAIT]!] ?? '') : '',
+      state: mw !== 0 ? 'waiting' : 'running',
+      waitReason: mw !== 0 ? (waitReasons[mw] ?? '') : '',
       waitingMs: 0,
       function: 'main',
       creator: 0,

@@ -52,11 +52,11 @@ export interface StopTraceOptions {
 export interface TraceEvent {
   /** Phase: `X` complete, `i` instant, `s`/`f` flow start/end, `C` counter, `M` metadata. */
   ph: 'X' | 'i' | 's' | 'f' | 'C' | 'M';
-  /** What happened: the goroutine's function for a slice, `park`, `go`, `steal`, … */
+  /** A slice's goroutine function, an instant's kind (`park`, `spawn`, `steal`), a counter's or a metadata record's name. */
   name: string;
-  /** Its category: `goroutine`, `idle`, `park`, `spawn`, `steal`, … */
+  /** Category, for the viewers' filters. */
   cat?: string;
-  /** The process id (one process per trace). */
+  /** The process (every thread of the runtime shares it). */
   pid: number;
   /** The thread: 0 main, 1..procs the Ms, then attached threads. */
   tid: number;
@@ -70,15 +70,15 @@ export interface TraceEvent {
   id?: number;
   /** flow binding point: `e`, the enclosing slice */
   bp?: 'e';
-  /** The event's details (a park's `goid` and `reason`, a steal's `fromP`, …). */
+  /** Details: a slice's goid, a park's wait reason, a counter's values, a thread's name. */
   args?: Record<string, unknown>;
 }
 
 /** What one thread recorded, in `otherData.threads`. */
 export interface TraceThreadInfo {
-  /** The thread, as in the events' `tid`. */
+  /** Its tid in the events. */
   tid: number;
-  /** Its name: `main`, `M1 (P0)`, … */
+  /** `main`, `M1 (P0)`, …, `attached 1`, … */
   name: string;
   /** events kept */
   events: number;
@@ -88,38 +88,41 @@ export interface TraceThreadInfo {
 
 /** `otherData` of a trace: what was recorded and what was not. */
 export interface TraceInfo {
-  /** Always `'gort'`. */
+  /** Always `gort`. */
   producer: 'gort';
-  /** The runtime's number of Ps. */
+  /** Number of Ps of the runtime. */
   procs: number;
   /** Wall-clock start of the trace (ts 0), ISO 8601. */
   startedAt: string;
-  /** From start to stop, ms. */
+  /** From the start to the stop, ms. */
   durationMs: number;
   /** The overflow policy, in words. */
   overflow: string;
-  /** Events each thread keeps before it stops recording. */
+  /** The cap on each thread's buffer, in events. */
   maxEventsPerThread: number;
-  /** What each thread recorded. */
+  /** Each thread that handed its buffer over. */
   threads: TraceThreadInfo[];
   /** Threads that recorded but did not hand their buffer over in time. */
-  missing: {
-    /** The thread, as in the events' `tid`. */
-    tid: number;
-    /** Its name. */
-    name: string;
-  }[];
+  missing: TraceMissing[];
   /** Wake and spawn flows left out: their start was in no slice (code gort could not name). */
   flowsLeftOut: number;
   /** How slices are found (gort's view of which goroutine runs). */
   slices: string;
 }
 
+/** A thread that did not hand its buffer over in time (a goroutine held it). */
+export interface TraceMissing {
+  /** Its tid. */
+  tid: number;
+  /** Its name, as in TraceThreadInfo. */
+  name: string;
+}
+
 /** A trace as `stopTrace()` returns it and GORT_TRACE writes it. */
 export interface TraceFile {
-  /** The events, as the Chrome Trace Event format has them. */
+  /** Every event, every thread's, in time order per thread. */
   traceEvents: TraceEvent[];
-  /** Always `'ms'`. */
+  /** How the viewers show times. */
   displayTimeUnit: 'ms';
   /** What was recorded and what was not. */
   otherData: TraceInfo;

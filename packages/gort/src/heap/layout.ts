@@ -28,6 +28,9 @@
  * | 57   | COUNTED       | Atomics.add, any (batched)  | any            | bytes of live counted records (value/refs.ts), give or take 16 KiB a thread |
  * | 58   | SHARED_ID     | creator, once               | every thread   | random id of this runtime: its shared-buffer channel's name (value/shared.ts) |
  * | 59   | SHARED_SEQ    | Atomics.add, any            | any            | last shared-buffer serial handed out  |
+ * | 61   | SYSMON        | Atomics: sysmon, an M waking it, main | Ms (on leaving park) | SysmonState: 0 off, 1 running, 2 parked until an M wakes (runtime/sysmon.ts) |
+ * | 62   | SYSMON_WARNED | Atomics.add, sysmon         | stats          | stuck-goroutine warnings printed      |
+ * | 63   | SYSMON_RETAKEN | Atomics.add, sysmon        | stats          | Gs sysmon moved from a stuck P to the global queue |
  * | 60   | TRACE         | CAS, startTrace/stopTrace   | every thread   | execution trace: 0 off, else session number (bits 0-23) and log2 of the per-thread event cap (bits 24-28) (runtime/tracebuf.ts) |
  * | 64   | SCHED_LOCK    | any (futex lock)            | any            | guards the global run queue           |
  * | 65   | GQ_HEAD       | under SCHED_LOCK            | under lock     | first G of the global queue (0: none) |
@@ -66,6 +69,9 @@ export const H = {
   COUNTED: 57,
   SHARED_ID: 58,
   SHARED_SEQ: 59,
+  SYSMON: 61,
+  SYSMON_WARNED: 62,
+  SYSMON_RETAKEN: 63,
   TRACE: 60,
   SCHED_LOCK: 64,
   GQ_HEAD: 65,

@@ -34,6 +34,7 @@ import { writeFileSync } from 'node:fs';
 import { describe } from '../value/describe.js';
 import { exposeGc } from './pressure.js';
 import { detectTsLoader, setThreadLoader, type TsLoader } from '../shipping/typescript.js';
+import { STUCK_WARN_MS, SysmonState, stopSysmon } from './sysmon.js';
 
 /**
  * Limits of each worker thread's JS engine, in MiB: the fields of node:worker_threads'
@@ -80,6 +81,18 @@ export interface RuntimeOptions {
    */
   gcOnPressure?: boolean;
   /**
+   * Whether to run sysmon, the monitor thread that finds Ms stalled by a goroutine's
+   * synchronous code: it hands the goroutines queued behind it to other Ms, makes the
+   * stalling goroutine's next `checkpoint()` yield, shows the stall in `dump()`/`stats()` and
+   * warns on stderr (stuckWarnMs). Default true; `GORT_DEBUG=sysmon=0` also turns it off.
+   */
+  sysmon?: boolean;
+  /**
+   * Print one warning on stderr when a goroutine holds its M for longer than this many ms
+   * without yielding (default 1000; 0: never warn). Needs sysmon.
+   */
+  stuckWarnMs?: number;
+  /**
    * Record where each goroutine was created (its `go()`/`spawn()` call) and where it last
    * parked (the `await` that parked it), for the goroutine profile, the leak checker and
    * panics: `gort/debug`'s `goroutineProfile({ debug: 2 })`. Costs a few microseconds per
@@ -89,6 +102,7 @@ export interface RuntimeOptions {
 }
 
 const workerEntry = new URL('./worker-entry.js', import.meta.url);
+const sysmonEntry = new URL('./sysmon-entry.js', import.meta.url);
 
 /**
  * A running runtime, as `start()` returns it: for programs that outlive one `main` (a server).
@@ -103,6 +117,7 @@ export class Runtime {
   private failed: Error | null = null;
   private stopping = false;
   private readonly workers: Worker[] = [];
+  private sysmon: Worker | null = null;
   private stopTrace: (() => void) | null = null;
   private stopDeadlock: (() => void) | null = null;
   /** GORT_TRACE: the file to write the execution trace to at shutdown, and its session word. */
@@ -159,9 +174,11 @@ export class Runtime {
         }),
       );
     }
+    const debug = process.env['GORT_DEBUG'] ?? '';
+    if (opts.sysmon !== false && !/(?:^|,)sysmon=0(?:,|$)/.test(debug)) ready.push(this.startSysmon(opts.stuckWarnMs ?? STUCK_WARN_MS));
     await Promise.all(ready);
-    const trace = /(?:^|,)schedtrace=(\d+)/.exec(process.env['GORT_DEBUG'] ?? '');
-    if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]));
+    const trace = /(?:^|,)schedtrace=(\d+)/.exec(debug);
+    if (trace) this.stopTrace = startSchedTrace(this.heap, Number(trace[1]), /(?:^|,)scheddetail=1(?:,|$)/.test(debug));
     this.stopDeadlock = watchDeadlock(
       this.heap,
       () => this.main.parked,
@@ -178,6 +195,26 @@ export class Runtime {
   }
 
   /**
+   * Start sysmon's thread (runtime/sysmon.ts). Unref'd: it never keeps the process alive. Its
+   * own failure (a bug) is reported on stderr and leaves the runtime running without it.
+   */
+  private startSysmon(warnMs: number): Promise<void> {
+    Atomics.store(this.heap.i32, H.SYSMON, SysmonState.RUNNING); // before the thread: Ms wake it only from now on
+    const w = new Worker(sysmonEntry, { workerData: { sab: this.heap.sab, warnMs }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+    w.unref();
+    this.sysmon = w;
+    return new Promise<void>((resolve) => {
+      w.once('message', () => resolve());
+      w.on('error', (e) => {
+        stopSysmon(this.heap.i32);
+        if (!this.stopping) process.stderr.write(`gort: sysmon stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+        resolve();
+      });
+      w.on('exit', () => resolve());
+    });
+  }
+
+  /**
    * M i died. It may have held a heap lock or left a record half-written, and the goroutines
    * it ran are gone: the runtime cannot serve on safely, so it stops. Every lock() refuses
    * from now on (H.CRASHED), the other Ms leave their loops (SHUTDOWN), every waiter of the
@@ -191,6 +228,7 @@ export class Runtime {
     const a = this.heap.i32;
     Atomics.store(a, H.CRASHED, i); // pairs with lock()'s loads
     Atomics.store(a, H.SHUTDOWN, 1); // pairs with each M's load every turn
+    stopSysmon(a);
     for (let k = 1; k <= this.procs; k++) if (k !== i) this.main.idle.ring(k);
     this.stopDeadlock?.();
     this.stopDeadlock = null;
@@ -248,9 +286,10 @@ export class Runtime {
     this.main.stopped = true;
     for (const tm of [...this.main.timers]) tm.stop(); // main-thread timers must not fire into the next runtime
     Atomics.store(this.heap.i32, H.SHUTDOWN, 1);
+    stopSysmon(this.heap.i32);
     for (let i = 1; i <= this.procs; i++) this.main.idle.ring(i);
     this.main.idle.ring(0);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all([...this.workers, ...(this.sysmon ? [this.sysmon] : [])].map((w) => w.terminate()));
     this.main.shared.close();
     traceDrop(this.main);
     this.main.stacks?.close();
@@ -274,6 +313,11 @@ export async function start(opts: RuntimeOptions = {}): Promise<Runtime> {
   }
   if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
     throw new TypeError(`gort: start()'s resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
+  }
+  if (opts.sysmon !== undefined && typeof opts.sysmon !== 'boolean') throw new TypeError(`gort: start()'s sysmon must be a boolean, got ${describe(opts.sysmon)}`);
+  if (opts.stuckWarnMs !== undefined && typeof opts.stuckWarnMs !== 'number') throw new TypeError(`gort: start()'s stuckWarnMs must be a number of ms, got ${describe(opts.stuckWarnMs)}`);
+  if (opts.stuckWarnMs !== undefined && !(opts.stuckWarnMs >= 0 && Number.isFinite(opts.stuckWarnMs))) {
+    throw new RangeError(`gort: start()'s stuckWarnMs must be a number of ms, 0 or more (0: no warning), got ${describe(opts.stuckWarnMs)}`);
   }
   if (current !== null) throw new RuntimeStateError('gort: a runtime is already running on this thread');
   const procs = opts.procs ?? (Number(process.env['GORT_PROCS']) || availableParallelism());

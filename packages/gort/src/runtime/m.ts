@@ -30,7 +30,7 @@ import { RETRY, RunqOwner, RunqStealer, RUNQ_CAP } from '../sched/runq.js';
 import { realAtomics } from '../sched/atomics.js';
 import { globrunqGet, globrunqPutBatch, globrunqSize } from '../sched/globrunq.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, ThreadState, pWord, threadWord } from '../sched/threads.js';
+import { T, TC, ThreadState, pWord, threadWord } from '../sched/threads.js';
 import { decodeArgs } from '../value/codec.js';
 import type { Compiled } from '../shipping/registry.js';
 import { completeWaiter } from './proc.js';
@@ -43,6 +43,7 @@ import { wgAdd } from '../sync/waitgroup.js';
 import { groupFinished } from '../errgroup/errgroup.js';
 import { endAwaitedElsewhere } from './proc.js';
 import { release } from '../value/refs.js';
+import { SYNC_PARK_MS, wakeSysmon } from './sysmon.js';
 import { IDLE, traceSync } from './tracebuf.js';
 
 /** How long an M with nothing to do keeps looking for work to steal before it parks. */
@@ -67,15 +68,6 @@ const LONG_POLL_MS = 1;
 const END_ROUNDS = 4;
 /** Gs started between two microtask checkpoints. */
 const BATCH = 16;
-/**
- * Longest blocking park before the M gives its event loop a turn anyway: the bound on how
- * late something loopIdle() cannot see (an unref'd timer or a waitAsync a goroutine made
- * itself, an unref'd message port) is served. The turn is taken without leaving the park (no
- * spin, no re-publishing), but a timed wake-up still costs ~200 µs of CPU on these VMs: at 50
- * ms an idle M used 0.5% of a core, at 250 ms about 0.1%. Also the longest waitAsync park:
- * an M whose own timer or request is pending looks again this often (LOOPIDLE, deadlock.ts).
- */
-const SYNC_PARK_MS = 250;
 
 /**
  * Whether this thread's event loop has nothing to do but keep it alive: no runtime timer
@@ -119,6 +111,8 @@ export class M extends ThreadBase {
   private seenActivity = 0;
   private parkedNow = false;
   private schedtick = 0;
+  /** Turns of the loop, G starts and park ends, published in T.SCHEDTICK for sysmon. */
+  private ticks = 0;
   /**
    * The G started last returned a promise, and another thread waits for its end (the loop
    * lets its microtasks run before the next G). Not for a joiner on this M, which cannot
@@ -185,6 +179,20 @@ export class M extends ThreadBase {
     if (g !== 0) this.execute(g);
   };
 
+  /**
+   * A runtime timer fired (a `sleep`, a timeout): while this M is parked in waitAsync, the
+   * goroutine it wakes runs from the event loop, inside the park. Publish the M as running
+   * (STATE, SCHEDTICK), so that sysmon times a stall from here rather than from the park's
+   * start, and wake it if it sleeps (sysmon.ts); the park's end sets STATE again.
+   */
+  override fromEventLoop(): void {
+    if (!this.parkedNow) return;
+    const a = this.heap.i32;
+    a[this.tw + T.SCHEDTICK] = ++this.ticks;
+    Atomics.store(a, this.tw + T.STATE, ThreadState.RUNNING);
+    wakeSysmon(a);
+  }
+
   override watch(): void {
     // The schedule loop drains READY on every turn and before parking.
   }
@@ -247,12 +255,19 @@ export class M extends ThreadBase {
    * completion, a gosched caller or a sharing request (workVisible); or the event loop has
    * something for its goroutines (a timer, I/O: loopHasWork, looked at once per slice).
    * Looking only at queues and READY let a hog pair starve a light pair ping-ponging beside
-   * it on one M 1,000 to 1 (test/golang/proc.test.ts, TestPingPongHog).
+   * it on one M 1,000 to 1 (test/golang/proc.test.ts, TestPingPongHog). A preemption request
+   * from sysmon (T.PREEMPT: the loop has not turned for 10 ms) makes it true at once.
    */
   shouldYield(): boolean {
     const b = this.busy();
     const stepped = b !== this.checkpointBusy;
     this.checkpointBusy = b;
+    // Sysmon found this M's loop stalled for 10 ms (runtime/sysmon.ts): yield now, slice or not.
+    const a = this.heap.i32;
+    if (a[this.tw + T.PREEMPT] !== 0) {
+      a[this.tw + T.PREEMPT] = 0;
+      return true;
+    }
     const now = performance.now();
     if (now - this.turnStart <= SLICE_MS) return false;
     if (stepped || this.turnWanted() || this.workVisible()) return true;
@@ -276,6 +291,8 @@ export class M extends ThreadBase {
     Atomics.store(a, tw + T.STATE, ThreadState.RUNNING);
     for (;;) {
       if (Atomics.load(this.heap.i32, H.SHUTDOWN) !== 0) break;
+      a[tw + T.SCHEDTICK] = ++this.ticks; // the loop turned (sysmon.ts)
+      if (a[tw + T.PREEMPT] !== 0) a[tw + T.PREEMPT] = 0; // a request for the stall that just ended
       if (a[H.TRACE] !== this.traceWord) traceSync(this); // an execution trace started or stopped
       if (this.tr !== null && this.tr.turn()) this.tr.counters(this.p, this.runq.size(), globrunqSize(this.heap));
       const turnNow = performance.now();
@@ -312,7 +329,10 @@ export class M extends ThreadBase {
         // Gs, so the rest of our queue stays stealable instead of piling up behind the import.
         if (loading !== undefined) {
           this.ringMain(true);
+          a[tw + T.NOPREEMPT] = 1; // an import is not a stall (sysmon.ts)
           await loading;
+          a[tw + T.NOPREEMPT] = 0;
+          a[tw + T.SCHEDTICK] = ++this.ticks;
         } else if (this.startedAsync) {
           // An async goroutine may have ended already, or be a few settled awaits from its
           // end (an `await c.send(v)` on a buffered channel, then return), but its end
@@ -479,6 +499,8 @@ export class M extends ThreadBase {
     a[i + G.M] = this.index;
     Atomics.store(a, i + G.STATUS, Gstatus.RUNNING);
     a[this.tw + T.CURG] = g;
+    a[this.tw + T.LASTG] = g;
+    a[this.tw + T.SCHEDTICK] = ++this.ticks;
     a[this.tw + T.TASKS] = a[this.tw + T.TASKS]! + 1;
     if (this.tr !== null) this.tr.run(goid, a[i + G.FN]!);
     const c = this.fns.get(a[i + G.FN]!);
@@ -602,6 +624,7 @@ export class M extends ThreadBase {
     if (!this.spinning) {
       if (!this.idle.transitionToSpinning(this.index)) return false;
       this.spinning = true;
+      a[this.ctr + TC.SPINS]!++;
     }
     if (this.tr !== null) this.tr.idle(IDLE.SPINNING);
     Atomics.store(a, this.tw + T.STATE, ThreadState.SPINNING);
@@ -700,10 +723,14 @@ export class M extends ThreadBase {
         // saw us spinning left that wake-up to us (wakep returns while NMSPINNING > 0).
         this.spinning = true;
         this.idle.becomeSpinning(this.index);
+        a[this.ctr + TC.SPINS]!++;
       }
     } else {
       this.spinning = true; // wakeP claimed our P: it counted us in NMSPINNING
+      a[this.ctr + TC.SPINS]!++;
     }
+    a[tw + T.SCHEDTICK] = ++this.ticks;
     Atomics.store(a, tw + T.STATE, this.spinning ? ThreadState.SPINNING : ThreadState.RUNNING);
+    wakeSysmon(a); // after the store of STATE: the Dekker pair with sysmon's park (sysmon.ts)
   }
 }

@@ -10,7 +10,7 @@
  */
 import { G, Gstatus, waitCode, type WaitReason } from '../sched/g.js';
 import { W, WFlag, WState } from '../sched/waiter.js';
-import { T } from '../sched/threads.js';
+import { T, TC } from '../sched/threads.js';
 import { Tag } from '../value/codec.js';
 import type { Thread } from './thread.js';
 import { tracePark, traceResume, traceWake } from './tracebuf.js';
@@ -30,20 +30,23 @@ export function parkCurrent(t: Thread, w: number, reason: WaitReason | number, o
   parkG(t, g, reason);
 }
 
-/** Record goroutine g (not 0) as waiting for `reason` since now. */
+/** Record goroutine g (not 0) as waiting for `reason` since now, and count the park (TC.PARKS). */
 export function parkG(t: Thread, g: number, reason: WaitReason | number): void {
   const heap = t.heap;
-  if (t.tr !== null) tracePark(t, g, typeof reason === 'number' ? reason : waitCode(reason));
+  const code = typeof reason === 'number' ? reason : waitCode(reason);
+  heap.i32[t.ctr + TC.PARKS + code]!++;
+  if (t.tr !== null) tracePark(t, g, code);
   // Plain writes: these words are for dump() and the deadlock check, which read them racily
   // and (deadlock) only trust two observations in a row.
-  heap.i32[(g >> 2) + G.WAIT] = typeof reason === 'number' ? reason : waitCode(reason);
+  heap.i32[(g >> 2) + G.WAIT] = code;
   heap.f64[(g >> 3) + G.SINCE_F64 / 2] = t.clock();
   heap.i32[(g >> 2) + G.STATUS] = Gstatus.WAITING;
   if (t.stacks !== null) t.stacks.onPark(g);
 }
 
-/** Goroutine g (not 0) runs again. */
+/** Goroutine g (not 0) runs again: count the wake by the reason it waited for (TC.WAKES). */
 export function unparkG(t: Thread, g: number): void {
+  t.heap.i32[t.ctr + TC.WAKES + t.heap.i32[(g >> 2) + G.WAIT]!]!++;
   t.heap.i32[(g >> 2) + G.WAIT] = 0;
   t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkG
 }
@@ -53,6 +56,7 @@ export function unparkSync(t: Thread, w: number): void {
   const g = t.heap.i32[(w >> 2) + W.G]!;
   if (t.tr !== null) traceResume(t, g);
   if (g === 0) return;
+  t.heap.i32[t.ctr + TC.WAKES + t.heap.i32[(g >> 2) + G.WAIT]!]!++;
   t.heap.i32[(g >> 2) + G.WAIT] = 0;
   t.heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING;
 }

@@ -17,7 +17,7 @@ import { StackRecorder } from './stacks.js';
 import { RuntimeStateError } from '../errors.js';
 import { GAllocator } from '../sched/galloc.js';
 import { G, Gstatus } from '../sched/g.js';
-import { T, threadWord } from '../sched/threads.js';
+import { T, TC, threadWord } from '../sched/threads.js';
 import { heapIdle, type Idle } from '../sched/idle.js';
 import { W, WFlag, WState, waiterAlloc } from '../sched/waiter.js';
 import { ClosedChannelError, HeapExhaustedError } from '../errors.js';
@@ -103,6 +103,8 @@ export abstract class ThreadBase {
   readonly promises = new LocalPromises();
   /** Word index of this thread's record. */
   readonly tw: number;
+  /** Word index of this thread's counter block (T.COUNTERS, TC): parks, wakes, spins. */
+  readonly ctr: number;
   /** The idle/park protocol's transitions (sched/idle.ts): wakeP, the READY list, the doorbell. */
   readonly idle: Idle;
   /**
@@ -184,6 +186,7 @@ export abstract class ThreadBase {
     this.fns = new FnRegistry(heap, () => (index === 0 ? 1 : this.curGoid)); // goid() as index.ts reads it
     this.galloc = new GAllocator(heap);
     this.tw = threadWord(heap, index);
+    this.ctr = heap.i32[this.tw + T.COUNTERS]! >> 2;
     this.idle = heapIdle(heap);
     this.scratch = heap.alloc(SLOT_BYTES);
     this.anchors = new Anchors(heap, () => current === this && this.crash === null && Atomics.load(heap.i32, H.CRASHED) === 0);
@@ -216,6 +219,9 @@ export abstract class ThreadBase {
 
   /** A goroutine of this thread parked, spawned or yielded: the M's schedule loop should look (M.nudge). */
   nudge(): void {}
+
+  /** A runtime timer of this thread fired: goroutine code may run from the event loop now (M.fromEventLoop). */
+  fromEventLoop(): void {}
 
   /**
    * Whether a blocked runtime operation may spin briefly before parking: only another thread
@@ -464,6 +470,7 @@ export abstract class ThreadBase {
       good = false;
     }
     if (g !== 0) {
+      heap.i32[this.ctr + TC.WAKES + heap.i32[(g >> 2) + G.WAIT]!]!++;
       heap.i32[(g >> 2) + G.WAIT] = 0;
       heap.i32[(g >> 2) + G.STATUS] = Gstatus.RUNNING; // plain: see parkCurrent
     }

@@ -191,16 +191,7 @@ export class FnRegistry {
 
   /** A name for dumps and errors. Any thread. */
   nameOf(id: number): string {
-    const heap = this.heap;
-    const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
-    const kind = Atomics.load(heap.i32, e);
-    if (kind === 0) return `fn#${id}`;
-    const name = heap.readString(heap.i32[e + 2]!);
-    if (kind === KIND_MODULE) {
-      const url = heap.readString(heap.i32[e + 1]!);
-      return `${name} (${url.slice(url.lastIndexOf('/') + 1)})`;
-    }
-    return name;
+    return fnNameOf(this.heap, id);
   }
 
   /**
@@ -285,4 +276,17 @@ export class FnRegistry {
     }
     return p;
   }
+}
+
+/** Entry id's name for dumps and errors, read from the table: any thread, with or without a registry (sysmon). */
+export function fnNameOf(heap: Heap, id: number): string {
+  const e = (heap.i32[H.FN_TABLE]! >> 2) + id * 4;
+  const kind = Atomics.load(heap.i32, e);
+  if (kind === 0) return `fn#${id}`;
+  const name = heap.readString(heap.i32[e + 2]!);
+  if (kind === KIND_MODULE) {
+    const url = heap.readString(heap.i32[e + 1]!);
+    return `${name} (${url.slice(url.lastIndexOf('/') + 1)})`;
+  }
+  return name;
 }
