@@ -29,7 +29,6 @@
  *
  * @module gort/debug
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RuntimeStateError } from '../errors.js';
 import { need } from '../runtime/thread.js';
@@ -51,7 +50,30 @@ import { goroutineProfile } from './profile.js';
  * });
  * ```
  */
-export type DebugHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type DebugHandler = (req: DebugRequest, res: DebugResponse) => boolean;
+
+/**
+ * What the handler reads of a request: a `node:http` `IncomingMessage` is one. (Declared here
+ * so that gort's types need no `@types/node`.)
+ */
+export interface DebugRequest {
+  /** The HTTP method (`GET`, `HEAD`, …). */
+  readonly method?: string | undefined;
+  /** The path and query. */
+  readonly url?: string | undefined;
+}
+
+/** What the handler uses of a response: a `node:http` `ServerResponse` is one. */
+export interface DebugResponse {
+  /** Whether the head was sent (then an error can only end the connection). */
+  readonly headersSent: boolean;
+  /** Send the status line and headers. */
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  /** Send the body (none for HEAD) and finish. */
+  end(body?: Uint8Array): unknown;
+  /** End the connection. */
+  destroy(): unknown;
+}
 
 /** Options of debugHandler(). */
 export interface DebugHandlerOptions {
@@ -70,14 +92,14 @@ function routes(metricsPath: string | false): string {
   return r.join(', ');
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
+function send(req: DebugRequest, res: DebugResponse, status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(bytes.byteLength), 'X-Content-Type-Options': 'nosniff', ...headers });
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
 /** An error answer, the message as body: `status`, else 503 for a RuntimeStateError (no runtime runs here) and 500 for anything else. */
-function fail(req: IncomingMessage, res: ServerResponse, e: unknown, status?: number): void {
+function fail(req: DebugRequest, res: DebugResponse, e: unknown, status?: number): void {
   const msg = e instanceof Error ? e.message : String(e);
   if (res.headersSent) {
     res.destroy();
@@ -171,8 +193,8 @@ export interface DebugServer {
   port: number;
   /** `http://host:port`, the base of the routes. */
   url: string;
-  /** The underlying `node:http` server. */
-  server: Server;
+  /** The underlying `node:http` `Server` (typed `unknown` so that gort's types need no `@types/node`: cast it). */
+  server: unknown;
   /** Stop listening and end open connections; resolves once the server is closed. Idempotent. */
   close(): Promise<void>;
 }

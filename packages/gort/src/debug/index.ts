@@ -18,7 +18,7 @@ import { H } from '../heap/layout.js';
 
 export { stats, type MemStats, type SchedStats } from './stats.js';
 export { metricsText } from './metrics.js';
-export { debugHandler, serveDebug, type DebugHandler, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
+export { debugHandler, serveDebug, type DebugHandler, type DebugRequest, type DebugResponse, type DebugHandlerOptions, type DebugServer, type ServeDebugOptions } from './http.js';
 export { startTrace, stopTrace, type TraceOptions, type StopTraceOptions, type TraceFile, type TraceEvent, type TraceInfo, type TraceThreadInfo, type TraceMissing } from './trace.js';
 export { goroutineProfile, goroutineRecords, type GoroutineInfo, type GoroutineRecord, type GoroutineSnapshot, type ProfileOptions } from './profile.js';
 import { readRecords, type GoroutineInfo } from './profile.js';
