@@ -129,6 +129,15 @@ describe('sysmon: the stuck warning (child processes)', () => {
     expect(out.during).toMatch(new RegExp(`^M[12]: stuck for \\d+ ms running goroutine ${out.id} \\(hog\\)$`, 'm'));
   });
 
+  it('with stacks on, also shows where the goroutine was created', () => {
+    const { out, stderr } = hog(1000, 200, 'on', 'stacks=1');
+    expect(warningsIn(stderr)).toHaveLength(1);
+    expect(out.warnings).toBe(1);
+    expect(stderr).toMatch(new RegExp(String.raw`goroutine ${out.id} \(hog\) has held M[12] for \d+ ms without yielding\..*
+  created at:
+	at .*fixtures/sysmon\.mjs:\d+:\d+`));
+  });
+
   it('is not printed below the threshold, though the stall still shows', () => {
     const { out, stderr } = hog(1000, 5000, 'on');
     expect(warningsIn(stderr)).toEqual([]);

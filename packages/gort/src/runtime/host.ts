@@ -203,6 +203,9 @@ export class Runtime {
     const w = new Worker(sysmonEntry, { workerData: { sab: this.heap.sab, warnMs }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
     w.unref();
     this.sysmon = w;
+    w.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && 'warn' in m) void this.printStuck(m as { warn: string; goid: number; createdOn: number });
+    });
     return new Promise<void>((resolve) => {
       w.once('message', () => resolve());
       w.on('error', (e) => {
@@ -212,6 +215,25 @@ export class Runtime {
       });
       w.on('exit', () => resolve());
     });
+  }
+
+  /**
+   * Sysmon's stuck warning, with stacks on: add where the goroutine was created (its creating
+   * thread hands the frames over; a thread that does not answer in time leaves them out).
+   */
+  private async printStuck(m: { warn: string; goid: number; createdOn: number }): Promise<void> {
+    let frames: string[] = [];
+    try {
+      const rec = this.main.stacks;
+      if (m.goid !== 0 && !this.stopping && current === this.main && rec !== null) {
+        const { stacks } = await rec.collect((k) => this.main.idle.ringIfParked(k), [m.createdOn]);
+        frames = stacks.get(m.goid)?.created ?? [];
+      }
+    } catch {
+      // the runtime ended meanwhile: the warning alone
+    }
+    const text = m.warn.endsWith('\n') ? m.warn.slice(0, -1) : m.warn;
+    process.stderr.write(text + (frames.length > 0 ? `\n  created at:\n${frames.map((f) => `\tat ${f}`).join('\n')}` : '') + '\n');
   }
 
   /**

@@ -158,9 +158,10 @@ export class StackRecorder {
    * Every thread's captures: goid → its stacks. Waits for main and every M (`ring(k)` wakes
    * thread k if it is parked, so that its event loop turns and it answers) for at most
    * DEBUG_ANSWER_MS, and returns those that did not answer. An attached thread's answer is
-   * taken if it comes in that time, not waited for (it may have detached).
+   * taken if it comes in that time, not waited for (it may have detached). `only`: wait for
+   * these threads alone.
    */
-  async collect(ring: (k: number) => void): Promise<{ stacks: Map<number, GoroutineStacks>; missing: number[] }> {
+  async collect(ring: (k: number) => void, only?: readonly number[]): Promise<{ stacks: Map<number, GoroutineStacks>; missing: number[] }> {
     const stacks = new Map<number, GoroutineStacks>();
     const add = (x: Answer): void => {
       for (const [goid, f] of x.created) {
@@ -177,7 +178,8 @@ export class StackRecorder {
     add(this.answer(0, this.index));
     const q = this.nextQ++ * 1024 + this.index; // unique per asking thread
     const waitFor = new Set<number>();
-    for (let k = 0, n = this.heap.i32[H.PROCS]!; k <= n; k++) if (k !== this.index) waitFor.add(k);
+    const ask = only ?? Array.from({ length: this.heap.i32[H.PROCS]! + 1 }, (_, k) => k);
+    for (const k of ask) if (k !== this.index) waitFor.add(k);
     if (waitFor.size === 0) return { stacks, missing: [] };
     await new Promise<void>((resolve) => {
       // A rung M may block again before the request reaches its event loop (it then turns

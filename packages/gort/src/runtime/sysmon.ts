@@ -86,8 +86,9 @@ export function stopSysmon(a: Int32Array): void {
  * Where goroutine g was created, for the stuck warning: its creator's goid and thread, as
  * dump() prints them. The hook for creation stacks: with GORT_DEBUG=stacks=1 the stack of
  * g's `go`/`spawn` call lives in the creating thread's memory (runtime/stacks.ts), handed
- * over on that thread's event loop; sysmon, which blocks in Atomics.wait, does not ask for it
- * yet (to add it: post the goid to main, which collects and prints the stack).
+ * over on that thread's event loop, and sysmon blocks in Atomics.wait: with stacks on, its
+ * thread posts the warning and the goid to main (sysmon-entry.ts), which adds the go() call's
+ * frames (Runtime.printStuck) and prints it.
  */
 export function whereCreated(heap: Heap, g: number): string {
   const a = heap.i32;
@@ -99,8 +100,8 @@ export function whereCreated(heap: Heap, g: number): string {
 export interface SysmonOptions {
   /** Warn once per stall longer than this many ms (0: never). */
   warnMs: number;
-  /** Where warnings go (default: stderr, written synchronously). */
-  write?: (s: string) => void;
+  /** Where warnings go, with the goid they name (0: not known) and the thread that created it. Default: stderr, written synchronously. */
+  write?: (s: string, goid: number, createdOn: number) => void;
 }
 
 export class Sysmon {
@@ -119,7 +120,7 @@ export class Sysmon {
   private readonly batch: number[] = [];
   private delay = MIN_DELAY_MS;
   private quiet = 0;
-  private readonly write: (s: string) => void;
+  private readonly write: (s: string, goid: number, createdOn: number) => void;
 
   constructor(
     private readonly heap: Heap,
@@ -223,7 +224,8 @@ export class Sysmon {
       if (warnMs > 0 && stuck >= warnMs && this.warned[i] !== tick) {
         this.warned[i] = tick;
         Atomics.add(a, H.SYSMON_WARNED, 1);
-        this.write(this.warning(i, stuck));
+        const g = a[this.tw[i]! + T.CURG]!;
+        this.write(this.warning(i, stuck), g !== 0 ? a[(g >> 2) + G.GOID]! : 0, g !== 0 ? a[(g >> 2) + G.CREATED_T]! : 0);
       }
     }
     return acted;
