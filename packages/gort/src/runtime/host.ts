@@ -201,11 +201,15 @@ export class Runtime {
   private startSysmon(warnMs: number): Promise<void> {
     Atomics.store(this.heap.i32, H.SYSMON, SysmonState.RUNNING); // before the thread: Ms wake it only from now on
     const w = new Worker(sysmonEntry, { workerData: { sab: this.heap.sab, warnMs }, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
-    w.unref();
     this.sysmon = w;
-    w.on('message', (m: unknown) => {
-      if (typeof m === 'object' && m !== null && 'warn' in m) void this.printStuck(m as { warn: string; goid: number; createdOn: number });
-    });
+    if (this.main.stacks !== null) {
+      w.on('message', (m: unknown) => {
+        if (typeof m === 'object' && m !== null && 'warn' in m) void this.printStuck(m as { warn: string; goid: number; createdOn: number });
+      });
+    }
+    // After the listeners: a 'message' listener refs the worker's port again, and a ref'd
+    // port on main would keep the process alive and hide every deadlock (deadlock.ts).
+    w.unref();
     return new Promise<void>((resolve) => {
       w.once('message', () => resolve());
       w.on('error', (e) => {
