@@ -353,7 +353,12 @@ export function toChrome(
   }
   for (const s of spawns) {
     const first = firstSlice.get(s.goid);
-    if (first !== undefined && first.start >= s.ts) flow('spawn', s, first);
+    if (first === undefined) continue;
+    // Two threads' clocks (timeOrigin + now()) can disagree by microseconds: a goroutine
+    // started at once on another M may seem to start before its spawn. Its flow then ends at
+    // the spawn's time, inside that first slice.
+    if (first.start >= s.ts) flow('spawn', s, first);
+    else if (s.ts <= first.end) flow('spawn', s, { ...first, start: s.ts });
   }
   return {
     traceEvents: ev,
