@@ -13,6 +13,7 @@ export class RemoteError extends Error {
   readonly remoteStack: string;
   /** The serving process: `host:pid`. */
   readonly origin: string;
+  /** Made by `net.spawn()` from a serving process' error reply; its stack shows both sides. */
   constructor(remoteName: string, message: string, remoteStack: string, origin: string) {
     super(message);
     this.remoteName = remoteName;
