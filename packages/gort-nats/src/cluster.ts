@@ -12,9 +12,10 @@
  * and replies with the encoded result or the error's name, message and stack.
  *
  * The caller has one subscription, `<inbox>.>`, and sends each request with its own reply
- * subject `<inbox>.<n>`; a reply settles pending request n once. A request nobody is
- * subscribed to is answered by the NATS server at once with status 503 (no responders),
- * which becomes a NoServerError.
+ * subject `<inbox>.<n>`; a reply settles pending request n once (a reply that cannot be
+ * decoded, or is not a reply, with a DecodeError). A request nobody is subscribed to is
+ * answered by the NATS server at once with status 503 (no responders), which becomes a
+ * NoServerError.
  *
  * Invariants: a pending request settles exactly once (a reply, a 503, or the connection's
  * end, which rejects every pending request). A serving process replies to every request it
@@ -29,7 +30,7 @@ import { inspect } from 'node:util';
 import { connect as natsConnect, createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { fromModule, gomaxprocs, spawn as gortSpawn } from 'gort';
 import { decode, encode, moduleRef } from './values.js';
-import { NoServerError, RemoteError } from './errors.js';
+import { DecodeError, NoServerError, RemoteError } from './errors.js';
 import { RemoteChan, openChan, type ChanOptions } from './chan.js';
 
 /** Options of `connect()`. */
@@ -152,9 +153,13 @@ export class Cluster {
     }
     let r: Reply;
     try {
-      r = decode(msg.data) as Reply;
+      r = decode(msg.data, `the reply to ${p.what}`) as Reply;
     } catch (e) {
-      p.reject(new Error(`gort: the reply to ${p.what} could not be decoded: ${(e as Error).message}`, { cause: e }));
+      p.reject(e as Error);
+      return;
+    }
+    if (typeof r !== 'object' || r === null || typeof r.ok !== 'boolean') {
+      p.reject(new DecodeError(`gort: the reply to ${p.what} is not a reply of a gort-nats serving process: ${describe(r)}`));
       return;
     }
     if (r.ok) p.resolve(r.value);
@@ -192,7 +197,7 @@ export class Cluster {
       let reply: Reply;
       const name = msg.headers?.get('gort-fn') ?? '';
       try {
-        const args = decode(msg.data) as unknown[];
+        const args = decode(msg.data, `the arguments of ${name}`) as unknown[];
         reply = { ok: true, value: await gortSpawn(mod[name]!, ...args) };
       } catch (e) {
         reply = failure(e);

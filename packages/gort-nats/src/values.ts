@@ -18,10 +18,13 @@
  * between threads, plus the limits of crossing machines.
  *
  * Invariant: `encode` either throws a TypeError or returns bytes that `decode` turns back
- * into an equal value on any process with the same modules. Any thread.
+ * into an equal value on any process with the same modules. `decode` of other bytes throws a
+ * DecodeError naming what was being decoded, unless they happen to be a v8 serialization
+ * (then it returns what they encode: the callers check a reply's shape). Any thread.
  */
 import { serialize, deserialize } from 'node:v8';
 import { fromModule } from 'gort';
+import { DecodeError } from './errors.js';
 // Not gort's public API: the rules gort's own codec applies between threads (value/cloneable.ts).
 import {
   GORT_HANDLE,
@@ -110,7 +113,11 @@ function revive(v: unknown, seen: Set<object>): unknown {
   return v;
 }
 
-/** The value of bytes made by `encode`. */
-export function decode(bytes: Uint8Array): unknown {
-  return revive(deserialize(bytes), new Set());
+/** The value of bytes made by `encode`; a DecodeError naming `what` (e.g. `a value on 'jobs'`) for other bytes. */
+export function decode(bytes: Uint8Array, what: string): unknown {
+  try {
+    return revive(deserialize(bytes), new Set());
+  } catch (e) {
+    throw new DecodeError(`gort: ${what} (${bytes.length} bytes) could not be decoded: ${(e as Error).message}`, { cause: e });
+  }
 }
