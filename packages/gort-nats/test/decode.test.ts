@@ -41,12 +41,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await net?.close();
+  // The serving process first, and a bounded wait for the close: a failed test must not leave
+  // processes behind by hanging here.
   if (server !== undefined && server.exitCode === null && server.signalCode === null) {
     const gone = new Promise((r) => server!.once('exit', r));
     server.kill('SIGTERM');
-    await gone;
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
+    server.kill('SIGKILL');
   }
+  await Promise.race([net?.close(), new Promise((r) => setTimeout(r, 10_000))]);
   await srv?.stop();
 });
 
@@ -82,22 +85,25 @@ describe('a channel value that cannot be decoded', () => {
 describe('a spawn reply that cannot be decoded', () => {
   it('rejects the call at once with a DecodeError, for bytes that are not an encoding and for an encoding that is not a reply', async () => {
     const fake = await connect({ servers: srv.url });
-    const replies = [garbage, serialize(42)];
-    fake.nc.subscribe(spawnSubject(moduleRef(faked.f)!.url), {
-      queue: 'gort',
-      callback: (_err, msg) => {
-        msg.respond(replies.shift());
-      },
-    });
-    await fake.nc.flush();
+    try {
+      const replies = [garbage, serialize(42)];
+      fake.nc.subscribe(spawnSubject(moduleRef(faked.f)!.url), {
+        queue: 'gort',
+        callback: (_err, msg) => {
+          msg.respond(replies.shift());
+        },
+      });
+      await fake.nc.flush();
 
-    const e1 = (await net.spawn(faked.f, 1).catch((e: unknown) => e)) as DecodeError;
-    expect(e1).toBeInstanceOf(DecodeError);
-    expect(e1.message).toMatch(/^gort: the reply to f of file:.*answered-by-a-fake\.mjs \(21 bytes\) could not be decoded: Unable to deserialize/);
-    const e2 = (await net.spawn(faked.f, 2).catch((e: unknown) => e)) as DecodeError;
-    expect(e2).toBeInstanceOf(DecodeError);
-    expect(e2.message).toMatch(/^gort: the reply to f of .* is not a reply of a gort-nats serving process: 42$/);
-    await fake.close();
+      const e1 = (await net.spawn(faked.f, 1).catch((e: unknown) => e)) as DecodeError;
+      expect(e1).toBeInstanceOf(DecodeError);
+      expect(e1.message).toMatch(/^gort: the reply to f of file:.*answered-by-a-fake\.mjs \(21 bytes\) could not be decoded: Unable to deserialize/);
+      const e2 = (await net.spawn(faked.f, 2).catch((e: unknown) => e)) as DecodeError;
+      expect(e2).toBeInstanceOf(DecodeError);
+      expect(e2.message).toMatch(/^gort: the reply to f of .* is not a reply of a gort-nats serving process: 42$/);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('makes a serving process sent arguments it cannot decode reply with the error, and serve the next call', async () => {
