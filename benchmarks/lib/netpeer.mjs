@@ -26,9 +26,21 @@
  * Every request is answered with { ok: true, ...result } or { ok: false, error }. The process
  * ends when its parent disconnects.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { natsServerPath } from '../../scripts/nats-server.mjs';
+import { redisServerPath } from '../../scripts/redis-server.mjs';
 import { machineJiffies, pidCpuMs, TICK_MS } from './common.mjs';
+
+/** What the rows' notes say was measured: { gort: 'nats-server 2.9.10', bull: 'BullMQ 6.7.6 on redis-server 7.0.15' }. */
+export function versions() {
+  const out = (bin) => execFileSync(bin, ['--version'], { encoding: 'utf8' });
+  const nats = out(natsServerPath()).match(/v(\d[\w.-]*)/)?.[1] ?? '?';
+  const redis = out(redisServerPath()).match(/v=(\d[\w.-]*)/)?.[1] ?? '?';
+  const bullmq = JSON.parse(readFileSync(new URL('../node_modules/bullmq/package.json', import.meta.url), 'utf8')).version;
+  return { gort: `nats-server ${nats}`, bull: `BullMQ ${bullmq} on redis-server ${redis}` };
+}
 
 /**
  * CPU time from now to stop(), Linux only: stop() gives { selfMs } (this process),

@@ -27,7 +27,7 @@
  */
 import { startNatsServer } from '../../scripts/nats-server.mjs';
 import { startRedisServer } from '../../scripts/redis-server.mjs';
-import { cpuMeter, peer } from '../lib/netpeer.mjs';
+import { cpuMeter, peer, versions } from '../lib/netpeer.mjs';
 import { Rows } from '../lib/common.mjs';
 
 const CAP = 100;
@@ -74,9 +74,12 @@ export default async function ({ reps, quick, log, quiet }) {
     ];
     const allPids = [nats.pid, redis.pid, ...peers.map((p) => p.pid)];
     const rows = new Rows();
+    const v = versions();
     const to = (k) => (k === 1 ? 'one receiving process' : 'two receiving processes');
     for (const k of [1, 2]) {
-      for (const [sys, , , , how] of systems) rows.def(`${sys}, ${how}: one sending process, ${to(k)}`, 'values/s', { note: `${N.toLocaleString('en-US')} values` });
+      for (const [sys, , , , how] of systems) {
+        rows.def(`${sys}, ${how}: one sending process, ${to(k)}`, 'values/s', { note: `${N.toLocaleString('en-US')} values; ${sys === 'BullMQ' ? v.bull : v.gort}` });
+      }
       rows.def(`ratio gort-nats / BullMQ, ${to(k)}`, 'x');
       for (const [sys] of systems) rows.def(`${sys}, ${to(k)}: CPU per value (every process of the system)`, 'µs', { better: 'lower' });
     }

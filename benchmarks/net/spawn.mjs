@@ -27,7 +27,7 @@ import { connect } from 'gort-nats';
 import { Queue, QueueEvents } from 'bullmq';
 import { startNatsServer } from '../../scripts/nats-server.mjs';
 import { startRedisServer } from '../../scripts/redis-server.mjs';
-import { cpuMeter, peer } from '../lib/netpeer.mjs';
+import { cpuMeter, peer, versions } from '../lib/netpeer.mjs';
 import { Rows, percentile } from '../lib/common.mjs';
 
 const { echo } = fromModule(new URL('../lib/nettasks.mjs', import.meta.url));
@@ -77,8 +77,11 @@ export default async function ({ reps, quick, log, quiet }) {
     ];
 
     const rows = new Rows();
+    const v = versions();
     for (const c of [1, 64]) {
-      for (const [sys, how] of systems) rows.def(`${sys}, concurrency ${c}: ${how}`, 'calls/s', { note: `${N[c].toLocaleString('en-US')} calls` });
+      for (const [sys, how] of systems) {
+        rows.def(`${sys}, concurrency ${c}: ${how}`, 'calls/s', { note: `${N[c].toLocaleString('en-US')} calls; ${sys === 'BullMQ' ? v.bull : v.gort}` });
+      }
       rows.def(`ratio gort-nats / BullMQ, calls/s at concurrency ${c}`, 'x');
       for (const p of ['p50', 'p99']) {
         for (const [sys] of systems) rows.def(`${sys}, concurrency ${c}: ${p} latency`, 'µs', { better: 'lower' });
