@@ -9,10 +9,12 @@
  * that dies first leaves the call to another, which runs it again. The call carries the
  * export name (header `gort-fn`), the caller's reply subject `<inbox>.<n>` (header
  * `gort-reply`), a message id `<caller id>.<n>` (the stream drops a copy the client sends
- * again), and the encoded arguments (values.ts). The result comes back on the reply subject
- * over core NATS. The caller has one subscription, `<inbox>.>`; a result settles pending
- * call n, and any later result of call n (a run again of a call whose first run finished
- * but was not acknowledged) is dropped: the first result counts.
+ * again), and the encoded arguments (values.ts; a Context argument as a marker,
+ * remotectx.ts). The result comes back on the reply subject over core NATS. The caller has
+ * one subscription, `<inbox>.>`; a result settles pending call n, and any later result of
+ * call n (a run again of a call whose first run finished but was not acknowledged) is
+ * dropped: the first result counts. On the same subscription the caller answers serving
+ * processes' questions about its contexts (`<inbox>.c.<id>`).
  *
  * No serving process: JetStream would keep the call until one comes, so before publishing,
  * the caller asks the probe subject `gort.spawn.<hash>` (answered by a serving process,
@@ -23,11 +25,12 @@
  * round trip of the call's probe.
  *
  * Invariants: a pending call settles exactly once (its first result, a NoServerError or a
- * failed publication, or the connection's end, which rejects every pending call).
+ * failed publication, or the connection's end, which rejects every pending call); its
+ * contexts are watched from its publication until it settles.
  *
  * Main thread (the thread that runs gort's `start()`/`run()`).
  */
-import { fromModule, gomaxprocs } from 'gort';
+import { fromModule, gomaxprocs, type Context } from 'gort';
 import { connect as natsConnect, createInbox, Empty, headers, nuid, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { decode, encode, moduleRef } from './values.js';
@@ -35,6 +38,7 @@ import { NoServerError, RemoteError } from './errors.js';
 import { RemoteChan, openChan, type ChanOptions } from './chan.js';
 import { callSubject, describe, leftSubject, moduleHash, ORIGIN, probeSubject, type Reply } from './calls.js';
 import { ModuleServer, type ServeOptions, type Service } from './serve.js';
+import { ContextsOut } from './remotectx.js';
 
 export type { ServeOptions, Service };
 
@@ -70,6 +74,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   what: string;
+  ctxs: [string, Context][];
 }
 
 /** One process' membership in a cluster: `connect()`'s result. */
@@ -81,6 +86,7 @@ export class Cluster {
   private readonly id = nuid.next();
   private readonly js: JetStreamClient;
   private jsm: Promise<JetStreamManager> | null = null;
+  private readonly ctxs: ContextsOut;
   private readonly pending = new Map<number, Pending>();
   private next = 1;
   /** Module hash → when a probe found a serving process, and that probe. */
@@ -94,6 +100,7 @@ export class Cluster {
     this.nc = nc;
     this.inbox = createInbox();
     this.js = jetstream(nc);
+    this.ctxs = new ContextsOut(nc, `${this.inbox}.c`);
     nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onInbox(err, msg) });
     const left = leftSubject('');
     nc.subscribe(`${left}>`, {
@@ -109,7 +116,8 @@ export class Cluster {
    * process' runtime; resolves with its result or rejects with a RemoteError. `fn` must be a
    * module function (`fromModule(url).name`). Arguments follow gort's value rules; what
    * cannot cross machines (a runtime object, a shared buffer, an inline function) is a
-   * TypeError thrown here. No process serving the module:
+   * TypeError thrown here, except a Context as an argument itself: the remote goroutine gets
+   * a Context canceled when this one is (remotectx.ts). No process serving the module:
    * rejects at once with NoServerError. A serving process that dies during the call: the
    * call runs again on another, and this promise still settles once.
    */
@@ -119,12 +127,14 @@ export class Cluster {
       throw new TypeError(`gort: net.spawn() needs a module function (fromModule(url).name), got ${describe(fn)}`);
     }
     if (this.closing !== null) throw new Error('gort: net.spawn() after net.close()');
-    const data = encode(args, `net.spawn(${ref.name}) args`);
+    const { wire, pending: ctxs } = this.ctxs.mark(args);
+    const data = encode(wire, `net.spawn(${ref.name}) args`);
     const n = this.next++;
     const hash = moduleHash(ref.url);
     const what = `${ref.name} of ${ref.url}`;
     return new Promise<Awaited<R>>((resolve, reject) => {
-      this.pending.set(n, { resolve: resolve as (v: unknown) => void, reject, what });
+      this.pending.set(n, { resolve: resolve as (v: unknown) => void, reject, what, ctxs });
+      this.ctxs.watch(ctxs);
       this.send(hash, ref.name, n, data, what).catch((e: Error) => this.settle(n)?.reject(e));
     });
   }
@@ -155,17 +165,19 @@ export class Cluster {
     return answer;
   }
 
-  /** Take pending call n out (undefined if it settled already). */
+  /** Take pending call n out (undefined if it settled already) and stop watching its contexts. */
   private settle(n: number): Pending | undefined {
     const p = this.pending.get(n);
     if (p === undefined) return undefined;
     this.pending.delete(n);
+    this.ctxs.unwatch(p.ctxs);
     return p;
   }
 
   private onInbox(err: Error | null, msg: Msg): void {
     if (err !== null) return this.rejectAll(err);
     const rest = msg.subject.slice(this.inbox.length + 1);
+    if (rest.startsWith('c.')) return this.ctxs.answer(rest.slice(2), msg);
     // A later result of a call that ran again (its first run finished, but was not
     // acknowledged before its process died or stalled): the first result counts.
     const p = this.settle(Number(rest));

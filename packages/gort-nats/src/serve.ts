@@ -13,9 +13,10 @@
  * idle one, and a call never waits in a process that cannot run it yet.
  *
  * A call: the export name is in the header `gort-fn`, the caller's reply subject in
- * `gort-reply`, the arguments are the encoded list (values.ts). While it runs, the process
- * tells the server it is still working (`+WPI`) every ackWait/3, so a long call is not
- * handed out again. When it ends, the process
+ * `gort-reply`, the arguments are the encoded list (values.ts) with Context markers
+ * (remotectx.ts). While it runs, the process tells the server it is still working (`+WPI`)
+ * every ackWait/3, so a long call is not handed out again, and asks the caller what became
+ * of the call's contexts (a caller that is gone cancels them). When it ends, the process
  * publishes the result to the reply subject (core NATS, header `gort-origin`) and only then
  * acknowledges the call. A process that dies before the ack: after `ackWait` the server
  * hands the call to another process, which runs it again (at-least-once execution); the
@@ -36,6 +37,7 @@ import { headers, type NatsConnection, type Subscription } from '@nats-io/transp
 import { jetstream, type Consumer, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { fromModule, spawn as gortSpawn } from 'gort';
 import { decode, encode } from './values.js';
+import { contextsIn } from './remotectx.js';
 import { addCallsConsumer, CALLS_STREAM, consumerName, failure, leftSubject, moduleHash, ORIGIN, probeSubject, callSubject, type Reply } from './calls.js';
 
 /** Options of `net.serve()`. */
@@ -82,8 +84,8 @@ export class ModuleServer implements Service {
   private asked = 0;
   private open = 0;
   private readonly pulls = new Set<ConsumerMessages>();
-  /** The calls running. */
-  private readonly live = new Set<JsMsg>();
+  /** The calls running, and how to ask their callers about their contexts. */
+  private readonly live = new Map<JsMsg, () => void>();
   private idle: (() => void) | null = null;
 
   constructor(
@@ -111,7 +113,10 @@ export class ModuleServer implements Service {
       },
     });
     this.beat = setInterval(() => {
-      for (const m of this.live) m.working();
+      for (const [m, ask] of this.live) {
+        m.working();
+        ask();
+      }
     }, this.ackWait / 3);
     this.beat.unref();
     this.pump();
@@ -156,7 +161,7 @@ export class ModuleServer implements Service {
 
   private async run(m: JsMsg): Promise<void> {
     this.running++;
-    this.live.add(m);
+    this.live.set(m, () => {});
     const name = m.headers?.get('gort-fn') ?? '';
     const reply = m.headers?.get('gort-reply') ?? '';
     let r: Reply;
@@ -168,10 +173,16 @@ export class ModuleServer implements Service {
         ),
       );
     } else {
+      let end = (): void => {};
       try {
-        r = { ok: true, value: await gortSpawn(this.mod[name]!, ...(decode(m.data) as unknown[])) };
+        const call = contextsIn(this.nc, decode(m.data) as unknown[]);
+        end = call.end;
+        this.live.set(m, call.ask);
+        r = { ok: true, value: await gortSpawn(this.mod[name]!, ...call.args) };
       } catch (e) {
         r = failure(e);
+      } finally {
+        end();
       }
     }
     let data: Uint8Array;

@@ -8,14 +8,24 @@
  * value, RemoteError (also for a result that cannot cross), NoServerError at once for a
  * module nobody serves (also once its last serving process stopped), a TypeError at the call
  * for runtime objects, shared buffers and inline functions, and the concurrency bound.
- * spawn when serving processes fail (three more, concurrency 1 and ackWait 1.5 s, serving
- * fixtures/again.mjs, whose runs log their pid to a file): concurrent calls go to idle
- * processes; a process whose main thread stalls past ackWait has its call run again
- * elsewhere, and the caller keeps the first result and drops the stalled run's; a process
- * killed during a call has it run again elsewhere, with one result. chan: FIFO, back-pressure (a send waits while
- * full and completes when a receiver takes), close and drain, a receiver waiting when the
- * close comes, exactly-once over two receiving processes, a receiver killed between take
- * and ack, and cap 0 as a rendezvous.
+ *
+ * spawn with a Context: the caller's cancel (and its cause) and deadline reach the remote
+ * goroutine's context, and a cancel reaches every call the context was passed to (through
+ * one listener on it); a context canceled before the call arrives canceled; the serving
+ * side drops its subscription to the cancel subject when the call ends (the NATS server's
+ * monitoring lists the subscriptions).
+ *
+ * spawn when processes fail (three more serving processes, concurrency 1 and ackWait 1.5 s,
+ * serving fixtures/again.mjs, whose runs log their pid to a file): concurrent calls go to
+ * idle processes; a process whose main thread stalls past ackWait has its call run again
+ * elsewhere, and the caller keeps the first result and drops the stalled run's; a context
+ * canceled while its call waited in the stream arrives canceled; a caller that dies during
+ * its call has the call's context canceled and the call acknowledged; a process killed
+ * during a call has it run again elsewhere, with one result.
+ *
+ * chan: FIFO, back-pressure (a send waits while full and completes when a receiver takes),
+ * close and drain, a receiver waiting when the close comes, exactly-once over two receiving
+ * processes, a receiver killed between take and ack, and cap 0 as a rendezvous.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
@@ -25,7 +35,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deserialize } from 'node:v8';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
-import { chan, fromModule, start, ClosedChannelError, type Runtime } from 'gort';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { background, chan, fromModule, start, withCancel, withCancelCause, withTimeout, ClosedChannelError, type Context, type Runtime } from 'gort';
 import { connect, NoServerError, RemoteError, type Cluster } from '../dist/index.js';
 // @ts-expect-error: a plain .mjs script without types
 import { startNatsServer } from '../../../scripts/nats-server.mjs';
@@ -38,6 +49,15 @@ interface Tasks {
   unsendable(): unknown;
   gauge(ms: number): Promise<number>;
   callIt(f: (...a: never[]) => unknown, x: unknown): Promise<unknown>;
+  untilDone(ctx: Context, started?: string): Promise<Seen>;
+  ctxNow(ctx: Context): { err: string | null; deadline: number | null };
+}
+/** What a remote goroutine saw of its context once it was done (tasks.mjs untilDone). */
+interface Seen {
+  pid: number;
+  err: string | null;
+  cause: unknown;
+  deadline: number | null;
 }
 /** A run of again.mjs's slowFirst or stallFirst: which process, which run of the call (1, 2, …), whose log. */
 interface Run {
@@ -50,12 +70,13 @@ interface Again {
   hold(ms: number): Promise<number>;
   slowFirst(log: string): Promise<Run>;
   stallFirst(log: string): Promise<Run>;
+  untilDone(ctx: Context, started?: string): Promise<Seen>;
 }
 const tasksUrl = new URL('./fixtures/tasks.mjs', import.meta.url);
 const tasks = fromModule<Tasks>(tasksUrl);
 const again = fromModule<Again>(new URL('./fixtures/again.mjs', import.meta.url));
 
-let srv: { url: string; stop(): Promise<void> };
+let srv: { url: string; monitor: string; stop(): Promise<void> };
 let net: Cluster;
 let rt: Runtime;
 const children: ChildProcess[] = [];
@@ -93,6 +114,12 @@ const linesOf = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8'
 /** Resolves once pred() holds, looking every 20 ms (the test's timeout bounds the wait). */
 async function until(pred: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await pred())) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The subjects of the subscriptions to contexts' cancel subjects, as the NATS server lists them. */
+async function cancelSubs(): Promise<string[]> {
+  const r = (await (await fetch(`${srv.monitor}/subsz?subs=1&limit=100000`)).json()) as { subscriptions_list?: { subject: string }[] };
+  return (r.subscriptions_list ?? []).map((x) => x.subject).filter((x) => x.startsWith('gort.cancel.'));
 }
 
 /** Whether p is still pending after ms (a send that must wait). */
@@ -189,6 +216,64 @@ describe('net.spawn', () => {
   });
 });
 
+describe('net.spawn with a Context', () => {
+  it("cancels the remote goroutine's context when the caller cancels, and drops the serving side's subscription after the call", async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancel(background());
+    const call = net.spawn(tasks.untilDone, ctx, started);
+    await until(() => linesOf(started).length > 0);
+    await until(async () => (await cancelSubs()).length > 0);
+    cancel();
+    expect(await call).toEqual({ pid: Number(linesOf(started)[0]), err: 'context canceled', cause: 'context canceled', deadline: null });
+    expect(await cancelSubs()).toEqual([]);
+  });
+
+  it('carries the cause given to the cancel', async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancelCause(background());
+    const call = net.spawn(tasks.untilDone, ctx, started);
+    await until(() => linesOf(started).length > 0);
+    cancel(new Error('enough'));
+    expect(await call).toMatchObject({ err: 'context canceled', cause: 'enough' });
+  });
+
+  it('hands over a context canceled before the call as canceled', async () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    expect(await net.spawn(tasks.ctxNow, ctx)).toEqual({ err: 'context canceled', deadline: null });
+  });
+
+  it("carries the deadline: the remote context has the caller's and ends with DeadlineExceeded", async () => {
+    const [ctx, cancel] = withTimeout(background(), 300);
+    const seen = await net.spawn(tasks.untilDone, ctx);
+    cancel();
+    expect(seen).toMatchObject({ err: 'context deadline exceeded', deadline: ctx.deadline()[0] });
+  });
+
+  it('cancels every pending call a context was passed to', async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancel(background());
+    const calls = [0, 1, 2].map(() => net.spawn(tasks.untilDone, ctx, started));
+    await until(() => linesOf(started).length === 3);
+    cancel();
+    for (const seen of await Promise.all(calls)) expect(seen.err).toBe('context canceled');
+  });
+
+  it('leaves an active context active, with one listener on it however many calls share it', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    const [ctx, cancel] = withCancel(background());
+    const seen = await Promise.all(Array.from({ length: 16 }, () => net.spawn(tasks.ctxNow, ctx)));
+    cancel();
+    await new Promise((r) => setTimeout(r, 10)); // a warning is emitted on a later tick
+    process.off('warning', onWarning);
+    for (const s of seen) expect(s).toEqual({ err: null, deadline: null });
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    expect(await cancelSubs()).toEqual([]);
+  });
+});
+
 describe('net.spawn when a serving process dies or stalls', () => {
   /** Three processes serving again.mjs, one call at a time each, ackWait 1.5 s. */
   const pool: { proc: ChildProcess; pid: number; lines: string[] }[] = [];
@@ -200,6 +285,8 @@ describe('net.spawn when a serving process dies or stalls', () => {
     const started = await Promise.all([0, 1, 2].map(() => child('serve.mjs', [srv.url, '1', '1500', 'again.mjs'], /^ready \d+$/)));
     for (const s of started) pool.push({ proc: s.proc, pid: Number(s.line.split(' ')[1]), lines: s.lines });
     observer = await natsConnect({ servers: srv.url });
+    // Results go to `<caller inbox>.<n>`; `<inbox>.c.<id>` (questions about contexts) must
+    // stay unanswered when the caller is gone, so this does not listen there.
     observer.subscribe('_INBOX.*.*', {
       callback: (err, m) => {
         if (err !== null || !m.headers?.get('gort-origin')) return;
@@ -237,6 +324,28 @@ describe('net.spawn when a serving process dies or stalls', () => {
     expect(resultsOf(log)).toContainEqual({ pid: first, run: 1, log });
     await net.nc.flush();
     expect(await net.spawn(tasks.add, 1, 2)).toBe(3);
+  });
+
+  it('hands a call whose context was canceled while it waited in the stream a canceled context', async () => {
+    const busy = pool.map(() => net.spawn(again.hold, 1000));
+    const [ctx, cancel] = withCancel(background());
+    const call = net.spawn(again.untilDone, ctx);
+    cancel(); // before the call is even published: the cancel message reaches no one
+    expect(await call).toMatchObject({ err: 'context canceled' });
+    await Promise.all(busy);
+  });
+
+  it('cancels the context of a call whose caller died, and acknowledges the call', async () => {
+    const caller = spawnProcess(process.execPath, [new URL('./fixtures/call-and-die.mjs', import.meta.url).pathname, srv.url], { stdio: 'inherit' });
+    children.push(caller);
+    await exited(caller);
+    expect(caller.signalCode).toBe('SIGKILL');
+    const gone = 'gort: the process that called net.spawn is gone';
+    await until(() => wire.some((w) => (w.value as Seen | null)?.cause === gone));
+    expect(wire.find((w) => (w.value as Seen | null)?.cause === gone)!.value).toMatchObject({ err: 'context canceled', deadline: null });
+    // Every call was acknowledged (the work queue removes a call when it is): also that one.
+    const jsm = await jetstreamManager(observer);
+    await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
   });
 
   it('runs a call again on another process when its process is killed during it; the caller gets one result', async () => {
