@@ -1,7 +1,10 @@
 // A throwaway nats-server with JetStream on a free loopback port, for tests and examples.
 //
 //   import { startNatsServer } from '../scripts/nats-server.mjs';
-//   const srv = await startNatsServer();   // { url, dir, pid, stop() }
+//   const srv = await startNatsServer();   // { url, monitor, dir, pid, stop() }
+//
+// `monitor` is the server's HTTP monitoring URL (e.g. `${srv.monitor}/subsz?subs=1` lists
+// the subscriptions).
 //
 // Run directly (`node scripts/nats-server.mjs`), it prints the URL and runs until Ctrl-C.
 // Needs Debian's `nats-server` (2.9+) on PATH or at /usr/sbin/nats-server; without it,
@@ -84,8 +87,10 @@ export async function startNatsServer() {
   if (bin === null) throw new Error('nats-server is not installed (Debian: apt-get install nats-server)');
   const dir = mkdtempSync(join(tmpdir(), 'gort-nats-'));
   const port = await freePort();
-  const { pid, stop } = await startServerProcess('nats-server', bin, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], 'Server is ready', dir);
-  return { url: `nats://127.0.0.1:${port}`, dir, pid, stop };
+  const mport = await freePort();
+  const args = ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(mport)];
+  const { pid, stop } = await startServerProcess('nats-server', bin, args, 'Server is ready', dir);
+  return { url: `nats://127.0.0.1:${port}`, monitor: `http://127.0.0.1:${mport}`, dir, pid, stop };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -6,11 +6,11 @@
  * function has a URL fromModule() refuses, each between two good values: the recv that takes
  * one rejects with a DecodeError naming the channel (the decoder's error as its cause), the
  * next recv gets the next good value, and the bad ones are gone from the channel (it drains
- * to ok = false after a close). spawn: a reply that is not an encoding, and one that is an
- * encoding but not a reply (from a fake server on the module's subject), each reject the
- * call with a DecodeError at once; a serving process sent arguments it cannot decode replies
- * with the DecodeError (a caller's RemoteError, remoteName 'DecodeError'), and serves the
- * next call.
+ * to ok = false after a close). spawn: a result that is not an encoding, and one that is an
+ * encoding but not a result (from a fake serving process that answers the module's probe and
+ * takes its calls from the stream), each reject the call with a DecodeError at once; a
+ * serving process handed a call whose arguments it cannot decode replies with the
+ * DecodeError (a caller's RemoteError, remoteName 'DecodeError'), and serves the next call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
@@ -18,11 +18,11 @@ import { createInterface } from 'node:readline';
 import { serialize } from 'node:v8';
 import { fromModule } from 'gort';
 import { MODULE_REF } from 'gort/internal';
-import { headers } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { createInbox, headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, DecodeError, type Cluster } from '../dist/index.js';
 import { decode, encode, moduleRef } from '../dist/values.js';
-import { spawnSubject } from '../dist/cluster.js';
+import { addCallsConsumer, callSubject, consumerName, CALLS_STREAM, moduleHash, probeSubject } from '../dist/calls.js';
 // @ts-expect-error: a plain .mjs script without types
 import { startNatsServer } from '../../../scripts/nats-server.mjs';
 
@@ -82,31 +82,38 @@ describe('a channel value that cannot be decoded', () => {
   });
 });
 
-describe('a spawn reply that cannot be decoded', () => {
-  it('rejects the call at once with a DecodeError, for bytes that are not an encoding and for an encoding that is not a reply', async () => {
+describe('a spawn result that cannot be decoded', () => {
+  it('rejects the call at once with a DecodeError, for bytes that are not an encoding and for an encoding that is not a result', async () => {
+    // A fake serving process: it answers the module's probe and takes the calls from the
+    // stream as serving processes do, then replies to each with bytes of its own.
     const fake = await connect({ servers: srv.url });
     try {
-      const replies = [garbage, serialize(42)];
-      fake.nc.subscribe(spawnSubject(moduleRef(faked.f)!.url), {
-        queue: 'gort',
+      const hash = moduleHash(moduleRef(faked.f)!.url);
+      await addCallsConsumer(await jetstreamManager(fake.nc), hash, 30_000);
+      fake.nc.subscribe(probeSubject(hash), {
         callback: (_err, msg) => {
-          msg.respond(replies.shift());
+          msg.respond();
         },
       });
-      await fake.nc.flush();
+      const consumer = await jetstream(fake.nc).consumers.get(CALLS_STREAM, consumerName(hash));
+      const answer = async (bytes: Uint8Array): Promise<void> => {
+        const m = await consumer.next({ expires: 10_000 });
+        fake.nc.publish(m!.headers!.get('gort-reply'), bytes);
+        m!.ack();
+      };
 
-      const e1 = (await net.spawn(faked.f, 1).catch((e: unknown) => e)) as DecodeError;
+      const [e1] = await Promise.all([net.spawn(faked.f, 1).catch((e: unknown) => e) as Promise<DecodeError>, answer(garbage)]);
       expect(e1).toBeInstanceOf(DecodeError);
-      expect(e1.message).toMatch(/^gort: the reply to f of file:.*answered-by-a-fake\.mjs \(21 bytes\) could not be decoded: Unable to deserialize/);
-      const e2 = (await net.spawn(faked.f, 2).catch((e: unknown) => e)) as DecodeError;
+      expect(e1.message).toMatch(/^gort: the result of f of file:.*answered-by-a-fake\.mjs \(21 bytes\) could not be decoded: Unable to deserialize/);
+      const [e2] = await Promise.all([net.spawn(faked.f, 2).catch((e: unknown) => e) as Promise<DecodeError>, answer(serialize(42))]);
       expect(e2).toBeInstanceOf(DecodeError);
-      expect(e2.message).toMatch(/^gort: the reply to f of .* is not a reply of a gort-nats serving process: 42$/);
+      expect(e2.message).toMatch(/^gort: the result of f of .* is not a result of a gort-nats serving process: 42$/);
     } finally {
       await fake.close();
     }
   });
 
-  it('makes a serving process sent arguments it cannot decode reply with the error, and serve the next call', async () => {
+  it('makes a serving process handed arguments it cannot decode reply with the error, and serve the next call', async () => {
     server = spawnProcess(process.execPath, [new URL('./fixtures/serve.mjs', import.meta.url).pathname, srv.url, '2'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -114,10 +121,15 @@ describe('a spawn reply that cannot be decoded', () => {
       server!.once('exit', (code) => reject(new Error(`serve.mjs exited (${code}) before it was ready`)));
       createInterface({ input: server!.stdout! }).on('line', (l) => /^ready \d+$/.test(l) && resolve());
     });
+    const inbox = createInbox();
+    const sub = net.nc.subscribe(inbox, { max: 1 });
     const h = headers();
     h.set('gort-fn', 'add');
-    const reply = await net.nc.request(spawnSubject(moduleRef(tasks.add)!.url), garbage, { headers: h, timeout: 10_000 });
-    expect(decode(reply.data, 'the reply')).toEqual({
+    h.set('gort-reply', inbox);
+    await jetstream(net.nc).publish(callSubject(moduleHash(moduleRef(tasks.add)!.url)), garbage, { headers: h });
+    let reply: Uint8Array | undefined;
+    for await (const m of sub) reply = m.data;
+    expect(decode(reply!, 'the reply')).toEqual({
       ok: false,
       name: 'DecodeError',
       message: expect.stringMatching(/^gort: the arguments of add \(21 bytes\) could not be decoded: Unable to deserialize/),

@@ -542,9 +542,14 @@ describe('context across threads (gort)', () => {
         await warmUp(); // see util.ts
         const [root, cancel] = withCancel(background());
         const made = chan<void>(32);
+        // The first thread to make a child notes its id in `first`; a child made on another
+        // thread sets `both`. Until then each goroutine holds its M after making its child, so
+        // that the rest must run on the other M even on a loaded machine (bounded: 10 s).
+        const first = new AtomicInt32();
+        const both = new AtomicInt32();
         const waiters = Array.from({ length: 32 }, (_, i) =>
           spawn(
-            async (root: Context, made: Chan<void>, kind: number, helpers: string) => {
+            async (root: Context, made: Chan<void>, kind: number, helpers: string, first: AtomicInt32, both: AtomicInt32) => {
               const end = performance.now() + 1;
               while (performance.now() < end);
               let c: Context;
@@ -552,6 +557,10 @@ describe('context across threads (gort)', () => {
               else if (kind === 1) [c] = withTimeout(root, 3_600_000);
               else if (kind === 2) [c] = withCancel(withValue(root, 'k', kind));
               else [c] = withDeadline(withCancel(root)[0], Date.now() + 3_600_000);
+              const me = (await fromModule<Helpers>(helpers).where()) + 1;
+              if (!first.compareAndSwap(0, me) && first.load() !== me) both.store(1);
+              const hold = performance.now() + 10_000;
+              while (both.load() === 0 && performance.now() < hold);
               await made.send();
               await c.done().recv();
               return { ok: c.err() === Canceled, aborted: c.signal.aborted, thread: await fromModule<Helpers>(helpers).where() };
@@ -560,6 +569,8 @@ describe('context across threads (gort)', () => {
             made,
             i % 4,
             HELPERS,
+            first,
+            both,
           ),
         );
         for (let i = 0; i < 32; i++) await made.recv();
