@@ -7,7 +7,8 @@
  * net.serve (concurrency 64), and a BullMQ Worker (concurrency 64) whose processor returns
  * the job's data. This process is the caller:
  *
- *   gort-nats  await net.spawn(fromModule(nettasks).echo, i)
+ *   gort-nats  await net.spawn(fromModule(nettasks).echo, i)  (a call is kept by JetStream,
+ *              on file storage, until the serving process acknowledges it)
  *   BullMQ     await (await queue.add('echo', i)).waitUntilFinished(queueEvents)
  *              (the Queue's completed jobs are trimmed to the last 1,000)
  *
