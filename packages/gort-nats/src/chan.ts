@@ -55,7 +55,10 @@ export interface ChanOptions {
   cap?: number;
   /** Where JetStream keeps the values: `'file'` (survives a server restart; default) or `'memory'`. */
   storage?: 'file' | 'memory';
-  /** How long a taken value may stay unacknowledged before the server hands it out again, in ms. Default 30,000. */
+  /**
+   * How long a taken value may stay unacknowledged before the server hands it out again, in
+   * ms. Default 30,000. The first process to open the channel sets it; later opens keep it.
+   */
   ackWait?: number;
 }
 
@@ -99,11 +102,23 @@ export async function openChan<T>(nc: NatsConnection, name: string, opts: ChanOp
     }
     sealed = have.sealed === true;
   }
+  // The first process to open the channel makes its consumer; later ones use it as it is. (The
+  // server takes an add of an existing durable as an update: another process' ackWait would
+  // replace the first one's.)
+  let made = true;
   try {
-    await jsm.consumers.add(stream, { durable_name: 'gort', ack_policy: AckPolicy.Explicit, max_ack_pending: 1, ack_wait: nanos(ackWait) });
+    await jsm.consumers.info(stream, 'gort');
   } catch (e) {
-    // Another process made it first with another ackWait, or the stream is sealed: use it as it is.
-    if (code(e) === undefined) throw e;
+    if (code(e) !== 10014) throw e; // 10014: consumer not found
+    made = false;
+  }
+  if (!made) {
+    try {
+      await jsm.consumers.add(stream, { durable_name: 'gort', ack_policy: AckPolicy.Explicit, max_ack_pending: 1, ack_wait: nanos(ackWait) });
+    } catch (e) {
+      // Another process made it meanwhile, or the stream is sealed: use it as it is.
+      if (code(e) === undefined) throw e;
+    }
   }
   const js = jetstream(nc);
   const consumer = await js.consumers.get(stream, 'gort');
