@@ -16,21 +16,29 @@
  *
  *   node benchmarks/icount.mjs                  every workload
  *   node benchmarks/icount.mjs relay awaits     some of them
+ *   GORT_DIST=<other checkout>/packages/gort/dist node benchmarks/icount.mjs   another build
  *
  * Workloads (per operation):
  *   relay          a value crossing one of 21 goroutines chained by unbuffered channels, all
  *                  on one M (procs 1): the same-M hand-off of a pipeline (chan/sieve)
  *   promise-relay  the same chain on single-thread promise channels (the sieve's baseline)
  *   uncontended    a buffered send+recv pair of numbers, one goroutine (chan/uncontended)
+ *   spawn-inside   go() of an empty goroutine + WaitGroup done, from a goroutine (sched/spawn)
+ *   spawn-await    spawn() of a goroutine returning a value + its await, on the same M
  *   awaits         two awaits of settled promises: the floor under `uncontended`
  *
  * This file is also imported by the M that runs the workloads (fromModule), so its top level
  * only defines functions unless it is run as a script.
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { run, spawn, go, chan, fromModule } from 'gort';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PChan } from './lib/pchan.mjs';
+
+// GORT_DIST=<checkout>/packages/gort/dist counts another build (the Ms that import this file
+// inherit the variable, so they load the same one); default: the workspace's gort.
+const GORT_DIST = process.env.GORT_DIST;
+const { run, spawn, go, chan, fromModule, WaitGroup } = await import(GORT_DIST ? pathToFileURL(resolve(GORT_DIST, 'index.js')).href : 'gort');
 
 const self = fromModule(import.meta.url);
 const RELAY_STAGES = 20;
@@ -69,6 +77,25 @@ export async function uncontended(n) {
   }
 }
 
+/** n go() of an empty goroutine and a WaitGroup wait, from a goroutine on this M. */
+export async function spawnInside(n) {
+  const wg = new WaitGroup();
+  for (let i = 0; i < n; i += 1000) {
+    wg.add(1000);
+    for (let j = 0; j < 1000; j++) go((w) => w.done(), wg);
+    await wg.wait();
+  }
+}
+
+/** n spawn() of a goroutine returning a number, from this M, awaited in batches of 1000. */
+export async function spawnAwait(n) {
+  for (let i = 0; i < n; i += 1000) {
+    const ps = [];
+    for (let j = 0; j < 1000; j++) ps.push(spawn((x) => x + 1, j));
+    await Promise.all(ps);
+  }
+}
+
 /** n pairs of awaits of a settled promise. */
 export async function awaits(n) {
   const r = Promise.resolve();
@@ -100,13 +127,16 @@ const WORKLOADS = {
   relay: [RELAY_STAGES + 1, 10_000, 60_000, 'hand-off'],
   'promise-relay': [RELAY_STAGES + 1, 10_000, 60_000, 'hand-off'],
   uncontended: [1, 100_000, 600_000, 'send+recv pair'],
+  'spawn-inside': [1, 20_000, 120_000, 'go() + done'],
+  'spawn-await': [1, 10_000, 60_000, 'spawn() + await'],
   awaits: [1, 100_000, 600_000, 'pair of awaits'],
 };
 
 /** Child: run one workload of size n (gort ones inside a goroutine on procs 1). */
 async function child(name, n) {
   if (name === 'promise-relay') return promiseRelay(n);
-  await run(() => spawn(self[name], n), { procs: 1 });
+  const fn = { 'spawn-inside': 'spawnInside', 'spawn-await': 'spawnAwait' }[name] ?? name;
+  await run(() => spawn(self[fn], n), { procs: 1 });
 }
 
 /** Instructions valgrind counted for one child run of workload `name` with size n. */
@@ -128,7 +158,7 @@ if (isScript && process.argv[2] === '--child') {
     process.exit(1);
   }
   const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(WORKLOADS);
-  console.log(`icount — node ${process.version}, instructions per operation (valgrind cachegrind, node --single-threaded)`);
+  console.log(`icount — node ${process.version}, ${GORT_DIST ?? 'gort'}, instructions per operation (valgrind cachegrind, node --single-threaded)`);
   for (const name of names) {
     const w = WORKLOADS[name];
     if (w === undefined) {
