@@ -1,7 +1,10 @@
 // A throwaway nats-server with JetStream on a free loopback port, for tests and examples.
 //
 //   import { startNatsServer } from '../scripts/nats-server.mjs';
-//   const srv = await startNatsServer();   // { url, dir, stop() }
+//   const srv = await startNatsServer();   // { url, monitor, dir, stop() }
+//
+// `monitor` is the server's HTTP monitoring URL (e.g. `${srv.monitor}/subsz?subs=1` lists
+// the subscriptions).
 //
 // Run directly (`node scripts/nats-server.mjs`), it prints the URL and runs until Ctrl-C.
 // Needs Debian's `nats-server` (2.9+) on PATH or at /usr/sbin/nats-server; without it,
@@ -36,7 +39,8 @@ export async function startNatsServer() {
   if (bin === null) throw new Error('nats-server is not installed (Debian: apt-get install nats-server)');
   const dir = mkdtempSync(join(tmpdir(), 'gort-nats-'));
   const port = await freePort();
-  const child = spawn(bin, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const mport = await freePort();
+  const child = spawn(bin, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(mport)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`nats-server did not start within 20 s:\n${log}`)), 20_000);
@@ -61,6 +65,7 @@ export async function startNatsServer() {
   const url = `nats://127.0.0.1:${port}`;
   return {
     url,
+    monitor: `http://127.0.0.1:${mport}`,
     dir,
     async stop() {
       if (child.exitCode === null) {

@@ -3,8 +3,8 @@
 // JetStream on a free loopback port (scripts/nats-server.mjs; Debian: apt-get install
 // nats-server) and three worker processes, then counts the primes below LIMIT twice:
 //
-// 1. net.spawn(): each range is a call that runs on some worker process (NATS picks one per
-//    call), as a goroutine on that process' gort runtime.
+// 1. net.spawn(): each range is a call that runs on a worker process with a free slot (the
+//    calls wait in JetStream meanwhile), as a goroutine on that process' gort runtime.
 // 2. A work queue over cluster channels: ranges go into the channel 'jobs' (cap 8: the
 //    sender waits while it is full), every worker takes ranges from it until it is closed,
 //    counts each in a goroutine, and sends the count on 'counts'.

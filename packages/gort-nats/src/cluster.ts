@@ -3,34 +3,47 @@
  * own gort runtime; `net.spawn()` runs a module function on another process and
  * `net.chan()` (chan.ts) is a channel every process can use.
  *
- * Spawn is NATS request/reply. A process that calls `net.serve(url)` subscribes to the
- * module's subject, `gort.spawn.<hash of the module URL>`, in the queue group `gort`, so
- * that NATS hands each request to one of the serving processes (chosen at random per
- * request). The request carries the export name (header `gort-fn`) and the encoded argument
- * list (values.ts); the serving process runs the function as a goroutine on its runtime
- * (gort's `spawn`) with at most `concurrency` running at once (more wait in arrival order),
- * and replies with the encoded result or the error's name, message and stack.
+ * Spawn: at-least-once execution, exactly-once delivery. The caller publishes the call to
+ * JetStream (`gort.call.<module hash>`, stream `GORT_CALLS`, calls.ts), where it waits until
+ * a process serving the module pulls it, runs it and acknowledges it (serve.ts); a process
+ * that dies first leaves the call to another, which runs it again. The call carries the
+ * export name (header `gort-fn`), the caller's reply subject `<inbox>.<n>` (header
+ * `gort-reply`), a message id `<caller id>.<n>` (the stream drops a copy the client sends
+ * again), and the encoded arguments (values.ts; a Context argument as a marker,
+ * remotectx.ts). The result comes back on the reply subject over core NATS. The caller has
+ * one subscription, `<inbox>.>`; a result settles pending call n, and any later result of
+ * call n (a run again of a call whose first run finished but was not acknowledged) is
+ * dropped: the first result counts. On the same subscription the caller answers serving
+ * processes' questions about its contexts (`<inbox>.c.<id>`).
  *
- * The caller has one subscription, `<inbox>.>`, and sends each request with its own reply
- * subject `<inbox>.<n>`; a reply settles pending request n once. A request nobody is
- * subscribed to is answered by the NATS server at once with status 503 (no responders),
- * which becomes a NoServerError.
+ * No serving process: JetStream would keep the call until one comes, so before publishing,
+ * the caller asks the probe subject `gort.spawn.<hash>` (answered by a serving process,
+ * else 503 "no responders" from the NATS server at once: NoServerError). A positive answer
+ * is kept for PROBE_MS, and forgotten when a serving process of the module announces that it
+ * stopped (`gort.left.<hash>`). So a call waits for a serving process instead of failing
+ * only if the last one died (no announcement) less than PROBE_MS before, or stopped within a
+ * round trip of the call's probe.
  *
- * Invariants: a pending request settles exactly once (a reply, a 503, or the connection's
- * end, which rejects every pending request). A serving process replies to every request it
- * took unless it dies first; then the caller waits (at-least-once execution over JetStream
- * is not built yet: docs/cluster.md, "What is not built yet").
+ * Invariants: a pending call settles exactly once (its first result, a NoServerError or a
+ * failed publication, or the connection's end, which rejects every pending call); its
+ * contexts are watched from its publication until it settles.
  *
  * Main thread (the thread that runs gort's `start()`/`run()`).
  */
-import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
-import { inspect } from 'node:util';
-import { connect as natsConnect, createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { fromModule, gomaxprocs, spawn as gortSpawn } from 'gort';
+import { fromModule, gomaxprocs, type Context } from 'gort';
+import { connect as natsConnect, createInbox, Empty, headers, nuid, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { decode, encode, moduleRef } from './values.js';
 import { NoServerError, RemoteError } from './errors.js';
 import { RemoteChan, openChan, type ChanOptions } from './chan.js';
+import { callSubject, describe, leftSubject, moduleHash, ORIGIN, probeSubject, type Reply } from './calls.js';
+import { ModuleServer, type ServeOptions, type Service } from './serve.js';
+import { ContextsOut } from './remotectx.js';
+
+export type { ServeOptions, Service };
+
+/** How long a probe's "a process serves this module" is believed. */
+const PROBE_MS = 1_000;
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -40,39 +53,10 @@ export interface ConnectOptions {
   name?: string;
 }
 
-/** Options of `net.serve()`. */
-export interface ServeOptions {
-  /** Most calls of the module's functions running at once on this process. Default 64. */
-  concurrency?: number;
-}
-
-/** A module this process serves (`net.serve()`'s result). */
-export interface Service {
-  /** The NATS subject the module's calls arrive on. */
-  readonly subject: string;
-  /** Resolves once the NATS server knows of this process' subscription (after it, spawns can reach it). */
-  readonly ready: Promise<void>;
-  /** Take no more calls, finish the ones taken (replying to each), then resolve. */
-  stop(): Promise<void>;
-}
-
-type Reply = { ok: true; value: unknown } | { ok: false; name: string; message: string; stack: string };
-
-const ORIGIN = `${hostname()}:${process.pid}`;
-
-function describe(v: unknown): string {
-  return inspect(v, { depth: 1, breakLength: Infinity });
-}
-
 /** A module URL as gort's fromModule() names it (a path made a file: URL, a .ts sibling found, …). */
 function moduleHref(url: string | URL): string {
   const probe = (fromModule(url) as Record<string, unknown>)['default'];
   return moduleRef(probe)!.url;
-}
-
-/** The subject a module's calls travel on: NATS subjects cannot hold a URL's dots and slashes. */
-export function spawnSubject(href: string): string {
-  return `gort.spawn.${createHash('sha256').update(href).digest('base64url').slice(0, 22)}`;
 }
 
 /** Connect to a NATS system as one process of a cluster. */
@@ -90,6 +74,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
   what: string;
+  ctxs: [string, Context][];
 }
 
 /** One process' membership in a cluster: `connect()`'s result. */
@@ -97,9 +82,16 @@ export class Cluster {
   /** The NATS connection (for what gort-nats does not wrap). */
   readonly nc: NatsConnection;
   private readonly inbox: string;
+  /** This Cluster's part of its calls' message ids. */
+  private readonly id = nuid.next();
+  private readonly js: JetStreamClient;
+  private jsm: Promise<JetStreamManager> | null = null;
+  private readonly ctxs: ContextsOut;
   private readonly pending = new Map<number, Pending>();
   private next = 1;
-  private readonly services = new Set<Service>();
+  /** Module hash → when a probe found a serving process, and that probe. */
+  private readonly probes = new Map<string, { at: number; answer: Promise<void> }>();
+  private readonly services = new Set<ModuleServer>();
   private readonly chans = new Set<RemoteChan<unknown>>();
   private closing: Promise<void> | null = null;
 
@@ -107,7 +99,15 @@ export class Cluster {
   constructor(nc: NatsConnection) {
     this.nc = nc;
     this.inbox = createInbox();
-    nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onReply(err, msg) });
+    this.js = jetstream(nc);
+    this.ctxs = new ContextsOut(nc, `${this.inbox}.c`);
+    nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onInbox(err, msg) });
+    const left = leftSubject('');
+    nc.subscribe(`${left}>`, {
+      callback: (err, msg) => {
+        if (err === null) this.probes.delete(msg.subject.slice(left.length));
+      },
+    });
     void nc.closed().then((e) => this.rejectAll(e instanceof Error ? e : new Error('gort: the cluster connection closed')));
   }
 
@@ -116,7 +116,10 @@ export class Cluster {
    * process' runtime; resolves with its result or rejects with a RemoteError. `fn` must be a
    * module function (`fromModule(url).name`). Arguments follow gort's value rules; what
    * cannot cross machines (a runtime object, a shared buffer, an inline function) is a
-   * TypeError thrown here. No process serving the module: rejects at once with NoServerError.
+   * TypeError thrown here, except a Context as an argument itself: the remote goroutine gets
+   * a Context canceled when this one is (remotectx.ts). No process serving the module:
+   * rejects at once with NoServerError. A serving process that dies during the call: the
+   * call runs again on another, and this promise still settles once.
    */
   spawn<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
     const ref = moduleRef(fn);
@@ -124,37 +127,66 @@ export class Cluster {
       throw new TypeError(`gort: net.spawn() needs a module function (fromModule(url).name), got ${describe(fn)}`);
     }
     if (this.closing !== null) throw new Error('gort: net.spawn() after net.close()');
-    const data = encode(args, `net.spawn(${ref.name}) args`);
+    const { wire, pending: ctxs } = this.ctxs.mark(args);
+    const data = encode(wire, `net.spawn(${ref.name}) args`);
     const n = this.next++;
-    const subject = spawnSubject(ref.url);
-    const h = headers();
-    h.set('gort-fn', ref.name);
+    const hash = moduleHash(ref.url);
+    const what = `${ref.name} of ${ref.url}`;
     return new Promise<Awaited<R>>((resolve, reject) => {
-      this.pending.set(n, { resolve: resolve as (v: unknown) => void, reject, what: `${ref.name} of ${ref.url}` });
-      try {
-        this.nc.publish(subject, data, { reply: `${this.inbox}.${n}`, headers: h });
-      } catch (e) {
-        this.pending.delete(n);
-        reject(e as Error);
-      }
+      this.pending.set(n, { resolve: resolve as (v: unknown) => void, reject, what, ctxs });
+      this.ctxs.watch(ctxs);
+      this.send(hash, ref.name, n, data, what).catch((e: Error) => this.settle(n)?.reject(e));
     });
   }
 
-  private onReply(err: Error | null, msg: Msg): void {
-    if (err !== null) return this.rejectAll(err);
-    const n = Number(msg.subject.slice(this.inbox.length + 1));
+  private async send(hash: string, name: string, n: number, data: Uint8Array, what: string): Promise<void> {
+    await this.probe(hash, what);
+    const h = headers();
+    h.set('gort-fn', name);
+    h.set('gort-reply', `${this.inbox}.${n}`);
+    await this.js.publish(callSubject(hash), data, { headers: h, msgID: `${this.id}.${n}` });
+  }
+
+  /** Resolves if some process serves module `hash` (or did less than PROBE_MS ago); else NoServerError. */
+  private probe(hash: string, what: string): Promise<void> {
+    const known = this.probes.get(hash);
+    if (known !== undefined && performance.now() - known.at < PROBE_MS) return known.answer;
+    const answer = this.nc.request(probeSubject(hash), Empty, { timeout: 10_000 }).then(
+      () => {},
+      (e: Error & { isNoResponders?: () => boolean }) => {
+        if (this.probes.get(hash)?.answer === answer) this.probes.delete(hash);
+        if (e.isNoResponders?.() === true) {
+          throw new NoServerError(`gort: no process serves the module of ${what} (call net.serve(url) on some process of the cluster; NATS: no responders)`);
+        }
+        throw new Error(`gort: asking whether a process serves the module of ${what} failed: ${e.message}`, { cause: e });
+      },
+    );
+    this.probes.set(hash, { at: performance.now(), answer });
+    return answer;
+  }
+
+  /** Take pending call n out (undefined if it settled already) and stop watching its contexts. */
+  private settle(n: number): Pending | undefined {
     const p = this.pending.get(n);
-    if (p === undefined) return; // settled already
+    if (p === undefined) return undefined;
     this.pending.delete(n);
-    if (msg.headers?.code === 503) {
-      p.reject(new NoServerError(`gort: no process serves the module of ${p.what} (call net.serve(url) on some process of the cluster; NATS: no responders)`));
-      return;
-    }
+    this.ctxs.unwatch(p.ctxs);
+    return p;
+  }
+
+  private onInbox(err: Error | null, msg: Msg): void {
+    if (err !== null) return this.rejectAll(err);
+    const rest = msg.subject.slice(this.inbox.length + 1);
+    if (rest.startsWith('c.')) return this.ctxs.answer(rest.slice(2), msg);
+    // A later result of a call that ran again (its first run finished, but was not
+    // acknowledged before its process died or stalled): the first result counts.
+    const p = this.settle(Number(rest));
+    if (p === undefined) return;
     let r: Reply;
     try {
       r = decode(msg.data) as Reply;
     } catch (e) {
-      p.reject(new Error(`gort: the reply to ${p.what} could not be decoded: ${(e as Error).message}`, { cause: e }));
+      p.reject(new Error(`gort: the result of ${p.what} could not be decoded: ${(e as Error).message}`, { cause: e }));
       return;
     }
     if (r.ok) p.resolve(r.value);
@@ -162,15 +194,13 @@ export class Cluster {
   }
 
   private rejectAll(e: Error): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(e);
+    for (const n of [...this.pending.keys()]) this.settle(n)?.reject(e);
   }
 
   /**
    * Serve a module: this process runs its exported functions for `net.spawn()` calls from
    * any process of the cluster, each as a goroutine on this process' gort runtime (so call
-   * it inside `run(main)` or after `start()`), at most `concurrency` at a time.
+   * it inside `run(main)` or after `start()`), at most `concurrency` at a time (serve.ts).
    */
   serve(moduleUrl: string | URL, opts: ServeOptions = {}): Service {
     try {
@@ -178,63 +208,17 @@ export class Cluster {
     } catch {
       throw new Error('gort: net.serve() runs the module\'s functions as goroutines here: call it inside run(main), or after start()');
     }
+    if (this.closing !== null) throw new Error('gort: net.serve() after net.close()');
     const concurrency = opts.concurrency ?? 64;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`gort: net.serve()'s concurrency must be a positive integer, got ${describe(concurrency)}`);
     }
-    const href = moduleHref(moduleUrl);
-    const mod = fromModule(href) as Record<string, (...a: unknown[]) => unknown>;
-    const subject = spawnSubject(href);
-    const waiting: Msg[] = [];
-    let running = 0;
-    let idle: (() => void) | null = null;
-    const run = async (msg: Msg): Promise<void> => {
-      let reply: Reply;
-      const name = msg.headers?.get('gort-fn') ?? '';
-      try {
-        const args = decode(msg.data) as unknown[];
-        reply = { ok: true, value: await gortSpawn(mod[name]!, ...args) };
-      } catch (e) {
-        reply = failure(e);
-      }
-      let data: Uint8Array;
-      try {
-        data = encode(reply, `the result of ${name}`);
-      } catch (e) {
-        data = encode(failure(e), 'an error');
-      }
-      const h = headers();
-      h.set('gort-origin', ORIGIN);
-      msg.respond(data, { headers: h });
-    };
-    const pump = (): void => {
-      while (running < concurrency && waiting.length > 0) {
-        const msg = waiting.shift()!;
-        running++;
-        void run(msg).finally(() => {
-          running--;
-          pump();
-        });
-      }
-      if (running === 0 && waiting.length === 0) idle?.();
-    };
-    const sub: Subscription = this.nc.subscribe(subject, {
-      queue: 'gort',
-      callback: (err, msg) => {
-        if (err !== null) return;
-        waiting.push(msg);
-        pump();
-      },
-    });
-    const service: Service = {
-      subject,
-      ready: this.nc.flush(),
-      stop: async () => {
-        this.services.delete(service);
-        await sub.drain();
-        if (running > 0 || waiting.length > 0) await new Promise<void>((r) => (idle = r));
-      },
-    };
+    const ackWait = opts.ackWait ?? 30_000;
+    if (!Number.isInteger(ackWait) || ackWait < 100) {
+      throw new RangeError(`gort: net.serve()'s ackWait must be an integer of ms, at least 100, got ${describe(ackWait)}`);
+    }
+    this.jsm ??= jetstreamManager(this.nc);
+    const service = new ModuleServer(this.nc, this.jsm, moduleHref(moduleUrl), concurrency, ackWait);
     this.services.add(service);
     return service;
   }
@@ -257,9 +241,4 @@ export class Cluster {
     })();
     return this.closing;
   }
-}
-
-function failure(e: unknown): Reply {
-  if (e instanceof Error) return { ok: false, name: e.name, message: e.message, stack: e.stack ?? '' };
-  return { ok: false, name: typeof e, message: `${describe(e)} was thrown`, stack: '' };
 }

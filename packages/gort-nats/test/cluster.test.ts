@@ -6,16 +6,37 @@
  *
  * spawn: work spread over all three processes, values both ways, a module function as a
  * value, RemoteError (also for a result that cannot cross), NoServerError at once for a
- * module nobody serves, a TypeError at the call for runtime objects, shared buffers and
- * inline functions, and the concurrency bound. chan: FIFO, back-pressure (a send waits while
- * full and completes when a receiver takes), close and drain, a receiver waiting when the
- * close comes, exactly-once over two receiving processes, a receiver killed between take
- * and ack, and cap 0 as a rendezvous.
+ * module nobody serves (also once its last serving process stopped), a TypeError at the call
+ * for runtime objects, shared buffers and inline functions, and the concurrency bound.
+ *
+ * spawn with a Context: the caller's cancel (and its cause) and deadline reach the remote
+ * goroutine's context, and a cancel reaches every call the context was passed to (through
+ * one listener on it); a context canceled before the call arrives canceled; the serving
+ * side drops its subscription to the cancel subject when the call ends (the NATS server's
+ * monitoring lists the subscriptions).
+ *
+ * spawn when processes fail (three more serving processes, concurrency 1 and ackWait 1.5 s,
+ * serving fixtures/again.mjs, whose runs log their pid to a file): concurrent calls go to
+ * idle processes; a process whose main thread stalls past ackWait has its call run again
+ * elsewhere, and the caller keeps the first result and drops the stalled run's; a context
+ * canceled while its call waited in the stream arrives canceled; a caller that dies during
+ * its call has the call's context canceled and the call acknowledged; a process killed
+ * during a call has it run again elsewhere, with one result.
+ *
+ * chan: FIFO, back-pressure (a send waits while full and completes when a receiver takes),
+ * close and drain, a receiver waiting when the close comes, exactly-once over two receiving
+ * processes, a receiver killed between take and ack, and cap 0 as a rendezvous.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chan, fromModule, start, ClosedChannelError, type Runtime } from 'gort';
+import { deserialize } from 'node:v8';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { background, chan, fromModule, start, withCancel, withCancelCause, withTimeout, ClosedChannelError, type Context, type Runtime } from 'gort';
 import { connect, NoServerError, RemoteError, type Cluster } from '../dist/index.js';
 // @ts-expect-error: a plain .mjs script without types
 import { startNatsServer } from '../../../scripts/nats-server.mjs';
@@ -28,11 +49,34 @@ interface Tasks {
   unsendable(): unknown;
   gauge(ms: number): Promise<number>;
   callIt(f: (...a: never[]) => unknown, x: unknown): Promise<unknown>;
+  untilDone(ctx: Context, started?: string): Promise<Seen>;
+  ctxNow(ctx: Context): { err: string | null; deadline: number | null };
+}
+/** What a remote goroutine saw of its context once it was done (tasks.mjs untilDone). */
+interface Seen {
+  pid: number;
+  err: string | null;
+  cause: unknown;
+  deadline: number | null;
+}
+/** A run of again.mjs's slowFirst or stallFirst: which process, which run of the call (1, 2, …), whose log. */
+interface Run {
+  pid: number;
+  run: number;
+  log: string;
+}
+/** fixtures/again.mjs, typed. */
+interface Again {
+  hold(ms: number): Promise<number>;
+  slowFirst(log: string): Promise<Run>;
+  stallFirst(log: string): Promise<Run>;
+  untilDone(ctx: Context, started?: string): Promise<Seen>;
 }
 const tasksUrl = new URL('./fixtures/tasks.mjs', import.meta.url);
 const tasks = fromModule<Tasks>(tasksUrl);
+const again = fromModule<Again>(new URL('./fixtures/again.mjs', import.meta.url));
 
-let srv: { url: string; stop(): Promise<void> };
+let srv: { url: string; monitor: string; stop(): Promise<void> };
 let net: Cluster;
 let rt: Runtime;
 const children: ChildProcess[] = [];
@@ -60,6 +104,24 @@ function exited(proc: ChildProcess): Promise<void> {
   return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
 }
 
+let tmp: string;
+/** A fresh path in this file's temporary folder. */
+let files = 0;
+const tmpFile = (): string => join(tmp, `f${files++}`);
+/** The lines of a file (none if it does not exist yet). */
+const linesOf = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n') : []);
+
+/** Resolves once pred() holds, looking every 20 ms (the test's timeout bounds the wait). */
+async function until(pred: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await pred())) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The subjects of the subscriptions to contexts' cancel subjects, as the NATS server lists them. */
+async function cancelSubs(): Promise<string[]> {
+  const r = (await (await fetch(`${srv.monitor}/subsz?subs=1&limit=100000`)).json()) as { subscriptions_list?: { subject: string }[] };
+  return (r.subscriptions_list ?? []).map((x) => x.subject).filter((x) => x.startsWith('gort.cancel.'));
+}
+
 /** Whether p is still pending after ms (a send that must wait). */
 async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
   let done = false;
@@ -72,6 +134,7 @@ async function pendingAfter(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'gort-nats-test-'));
   srv = await startNatsServer();
   const started = await Promise.all([0, 1, 2].map(() => child('serve.mjs', [srv.url, '2'], /^ready \d+$/)));
   for (const s of started) servers.push(Number(s.line.split(' ')[1]));
@@ -85,6 +148,7 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   await Promise.all(children.map(exited));
   await srv?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('net.spawn', () => {
@@ -126,6 +190,16 @@ describe('net.spawn', () => {
     await expect(net.spawn(other.f)).rejects.toThrow(/no process serves.*no responders/);
   });
 
+  it('rejects with NoServerError once the last process serving a module stopped', async () => {
+    const lonely = fromModule<{ hello(): string }>(new URL('./fixtures/lonely.mjs', import.meta.url));
+    const one = await child('serve.mjs', [srv.url, '1', '30000', 'lonely.mjs'], /^ready \d+$/);
+    expect(await net.spawn(lonely.hello)).toBe('hello');
+    one.proc.kill('SIGTERM');
+    await exited(one.proc);
+    await net.nc.flush(); // the process' "stopped serving" notice has arrived
+    await expect(net.spawn(lonely.hello)).rejects.toThrow(NoServerError);
+  });
+
   it('throws a TypeError at the call for what cannot cross machines', () => {
     const ch = chan<number>(1);
     expect(() => net.spawn(tasks.whoami, ch)).toThrow(TypeError);
@@ -139,6 +213,157 @@ describe('net.spawn', () => {
   it('runs at most `concurrency` calls at once on a serving process', async () => {
     const most: number[] = await Promise.all(Array.from({ length: 24 }, () => net.spawn(tasks.gauge, 30)));
     expect(Math.max(...most)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('net.spawn with a Context', () => {
+  it("cancels the remote goroutine's context when the caller cancels, and drops the serving side's subscription after the call", async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancel(background());
+    const call = net.spawn(tasks.untilDone, ctx, started);
+    await until(() => linesOf(started).length > 0);
+    await until(async () => (await cancelSubs()).length > 0);
+    cancel();
+    expect(await call).toEqual({ pid: Number(linesOf(started)[0]), err: 'context canceled', cause: 'context canceled', deadline: null });
+    expect(await cancelSubs()).toEqual([]);
+  });
+
+  it('carries the cause given to the cancel', async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancelCause(background());
+    const call = net.spawn(tasks.untilDone, ctx, started);
+    await until(() => linesOf(started).length > 0);
+    cancel(new Error('enough'));
+    expect(await call).toMatchObject({ err: 'context canceled', cause: 'enough' });
+  });
+
+  it('hands over a context canceled before the call as canceled', async () => {
+    const [ctx, cancel] = withCancel(background());
+    cancel();
+    expect(await net.spawn(tasks.ctxNow, ctx)).toEqual({ err: 'context canceled', deadline: null });
+  });
+
+  it("carries the deadline: the remote context has the caller's and ends with DeadlineExceeded", async () => {
+    const [ctx, cancel] = withTimeout(background(), 300);
+    const seen = await net.spawn(tasks.untilDone, ctx);
+    cancel();
+    expect(seen).toMatchObject({ err: 'context deadline exceeded', deadline: ctx.deadline()[0] });
+  });
+
+  it('cancels every pending call a context was passed to', async () => {
+    const started = tmpFile();
+    const [ctx, cancel] = withCancel(background());
+    const calls = [0, 1, 2].map(() => net.spawn(tasks.untilDone, ctx, started));
+    await until(() => linesOf(started).length === 3);
+    cancel();
+    for (const seen of await Promise.all(calls)) expect(seen.err).toBe('context canceled');
+  });
+
+  it('leaves an active context active, with one listener on it however many calls share it', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on('warning', onWarning);
+    const [ctx, cancel] = withCancel(background());
+    const seen = await Promise.all(Array.from({ length: 16 }, () => net.spawn(tasks.ctxNow, ctx)));
+    cancel();
+    await new Promise((r) => setTimeout(r, 10)); // a warning is emitted on a later tick
+    process.off('warning', onWarning);
+    for (const s of seen) expect(s).toEqual({ err: null, deadline: null });
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    expect(await cancelSubs()).toEqual([]);
+  });
+});
+
+describe('net.spawn when a serving process dies or stalls', () => {
+  /** Three processes serving again.mjs, one call at a time each, ackWait 1.5 s. */
+  const pool: { proc: ChildProcess; pid: number; lines: string[] }[] = [];
+  let observer: NatsConnection;
+  /** Every result that went over the wire to a caller, in arrival order. */
+  const wire: { subject: string; value: unknown }[] = [];
+
+  beforeAll(async () => {
+    const started = await Promise.all([0, 1, 2].map(() => child('serve.mjs', [srv.url, '1', '1500', 'again.mjs'], /^ready \d+$/)));
+    for (const s of started) pool.push({ proc: s.proc, pid: Number(s.line.split(' ')[1]), lines: s.lines });
+    observer = await natsConnect({ servers: srv.url });
+    // Results go to `<caller inbox>.<n>`; `<inbox>.c.<id>` (questions about contexts) must
+    // stay unanswered when the caller is gone, so this does not listen there.
+    observer.subscribe('_INBOX.*.*', {
+      callback: (err, m) => {
+        if (err !== null || !m.headers?.get('gort-origin')) return;
+        const r = deserialize(m.data) as { ok: boolean; value: unknown };
+        if (r.ok) wire.push({ subject: m.subject, value: r.value });
+      },
+    });
+    await observer.flush();
+  });
+  afterAll(async () => {
+    await observer?.close();
+  });
+
+  /** The results on the wire of the call whose runs logged to `log`. */
+  const resultsOf = (log: string): unknown[] => {
+    const mine = wire.find((w) => (w.value as Run | null)?.log === log);
+    return mine === undefined ? [] : wire.filter((w) => w.subject === mine.subject).map((w) => w.value);
+  };
+
+  it('with concurrency 1 on each process, hands concurrent calls to idle processes', async () => {
+    const pids = await Promise.all(Array.from({ length: 6 }, () => net.spawn(again.hold, 300)));
+    expect(new Set(pids).size).toBeGreaterThan(1);
+    for (const pid of pids) expect(pool.map((p) => p.pid)).toContain(pid);
+  });
+
+  it('keeps the first result when a stalled process finishes a call that ran again elsewhere', async () => {
+    const log = tmpFile();
+    const r = await net.spawn(again.stallFirst, log);
+    const first = Number(linesOf(log)[0]);
+    expect(r.pid).not.toBe(first);
+    expect(r.run).toBeGreaterThanOrEqual(2);
+    // The stalled process comes back, finishes its run and sends that result too: the caller drops it.
+    await until(() => resultsOf(log).length >= 2);
+    expect(resultsOf(log)[0]).toEqual(r);
+    expect(resultsOf(log)).toContainEqual({ pid: first, run: 1, log });
+    await net.nc.flush();
+    expect(await net.spawn(tasks.add, 1, 2)).toBe(3);
+  });
+
+  it('hands a call whose context was canceled while it waited in the stream a canceled context', async () => {
+    const busy = pool.map(() => net.spawn(again.hold, 1000));
+    const [ctx, cancel] = withCancel(background());
+    const call = net.spawn(again.untilDone, ctx);
+    cancel(); // before the call is even published: the cancel message reaches no one
+    expect(await call).toMatchObject({ err: 'context canceled' });
+    await Promise.all(busy);
+  });
+
+  it('cancels the context of a call whose caller died, and acknowledges the call', async () => {
+    const caller = spawnProcess(process.execPath, [new URL('./fixtures/call-and-die.mjs', import.meta.url).pathname, srv.url], { stdio: 'inherit' });
+    children.push(caller);
+    await exited(caller);
+    expect(caller.signalCode).toBe('SIGKILL');
+    const gone = 'gort: the process that called net.spawn is gone';
+    await until(() => wire.some((w) => (w.value as Seen | null)?.cause === gone));
+    expect(wire.find((w) => (w.value as Seen | null)?.cause === gone)!.value).toMatchObject({ err: 'context canceled', deadline: null });
+    // Every call was acknowledged (the work queue removes a call when it is): also that one.
+    const jsm = await jetstreamManager(observer);
+    await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
+  });
+
+  it('runs a call again on another process when its process is killed during it; the caller gets one result', async () => {
+    const log = tmpFile();
+    const call = net.spawn(again.slowFirst, log);
+    await until(() => linesOf(log).length > 0);
+    const first = Number(linesOf(log)[0]);
+    const victim = pool.find((p) => p.pid === first)!;
+    victim.proc.kill('SIGKILL');
+    await exited(victim.proc);
+    const r = await call;
+    expect(r.pid).not.toBe(first);
+    expect(pool.map((p) => p.pid)).toContain(r.pid);
+    expect(r.run).toBeGreaterThanOrEqual(2);
+    expect(linesOf(log).length).toBeGreaterThanOrEqual(2);
+    await net.nc.flush();
+    await observer.flush();
+    expect(resultsOf(log)).toEqual([r]);
   });
 });
 
