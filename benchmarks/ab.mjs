@@ -16,6 +16,10 @@
  * - chan/pingpong-main: unbuffered ping-pong between main and a goroutine on an M, the
  *   cross-thread wake path both ways (µs per round trip);
  * - chan/pingpong-Ms: the same between goroutines on the two Ms, placed as chan/pingpong does;
+ * - select/ready: select() over two buffered channels, one holding a value, in one goroutine
+ *   (ns per send + select: the poll path);
+ * - select/park-main: a goroutine on an M parked in a select over two channels, woken by main's
+ *   send, replying on a third (µs per round trip: the park path);
  * - sched/spawn-main: 100,000 go() + WaitGroup from main (goroutines/s);
  * - sched/spawn-inside: the same from inside a goroutine on an M (goroutines/s);
  * - sched/spawn-await: 20,000 spawn() from main, then Promise.all of their results (tasks/s);
@@ -49,6 +53,20 @@ const N_PING = quick ? 5_000 : 30_000;
 const N_SPAWN = quick ? 20_000 : 100_000;
 const N_AWAIT = quick ? 5_000 : 20_000;
 
+/** Main's side of a ping-pong with a goroutine: 500 warm-up round trips, then µs per round trip over N_PING. */
+async function roundTrips(ping, pong) {
+  for (let i = 0; i < 500; i++) {
+    await ping.send(i);
+    await pong.recv();
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < N_PING; i++) {
+    await ping.send(i);
+    await pong.recv();
+  }
+  return ((performance.now() - t0) * 1e3) / N_PING;
+}
+
 /** Each workload: (gort) => Promise<number>, run inside run(); `better` says which way is good. */
 const WORKLOADS = [
   {
@@ -80,16 +98,7 @@ const WORKLOADS = [
           await pong.send(v);
         }
       }, ping, pong);
-      for (let i = 0; i < 500; i++) {
-        await ping.send(i);
-        await pong.recv();
-      }
-      const t0 = performance.now();
-      for (let i = 0; i < N_PING; i++) {
-        await ping.send(i);
-        await pong.recv();
-      }
-      const us = ((performance.now() - t0) * 1e3) / N_PING;
+      const us = await roundTrips(ping, pong);
       ping.close();
       return us;
     },
@@ -128,6 +137,44 @@ const WORKLOADS = [
         const [us] = await Promise.all([pingP, pongP]);
         return us;
       }, N_PING),
+  },
+  {
+    // select()'s poll path: one of two buffered channels holds a value; the cases are made anew
+    // each time, as a loop over select() does.
+    row: 'select/ready', unit: 'ns/select', better: 'lower', procs: 1,
+    fn: async (g) =>
+      g.spawn(async (n) => {
+        const a = chan(1);
+        const b = chan(1);
+        const one = async () => {
+          await a.send(1);
+          return select([recv(a, (v) => v), recv(b, (v) => v)]);
+        };
+        for (let i = 0; i < 1000; i++) await one();
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) await one();
+        return ((performance.now() - t0) * 1e6) / n;
+      }, N_PAIRS),
+  },
+  {
+    // select()'s park path: a goroutine on an M waits in a select over two channels, main
+    // sends on one of them and waits for the reply.
+    row: 'select/park-main', unit: 'µs/round trip', better: 'lower', procs: 2,
+    fn: async (g) => {
+      const ping = g.chan();
+      const pong = g.chan();
+      const quit = g.chan();
+      g.go(async (ping, pong, quit) => {
+        for (;;) {
+          const v = await select([recv(ping, (v) => v), recv(quit, () => -1)]);
+          if (v === -1) return;
+          await pong.send(v);
+        }
+      }, ping, pong, quit);
+      const us = await roundTrips(ping, pong);
+      quit.close();
+      return us;
+    },
   },
   {
     row: 'sched/spawn-main', unit: 'goroutines/s', better: 'higher', procs: 2,

@@ -6,7 +6,7 @@
  * function has a URL fromModule() refuses, each between two good values: the recv that takes
  * one rejects with a DecodeError naming the channel (the decoder's error as its cause), the
  * next recv gets the next good value, and the bad ones are gone from the channel (it drains
- * to ok = false after a close). spawn: a result that is not an encoding, and one that is an
+ * to ok = false after a close); the same through a select's receive case. spawn: a result that is not an encoding, and one that is an
  * encoding but not a result (from a fake serving process that answers the module's probe and
  * takes its calls from the stream), each reject the call with a DecodeError at once; a
  * serving process handed a call whose arguments it cannot decode replies with the
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { serialize } from 'node:v8';
-import { fromModule } from 'gort';
+import { fromModule, recv, select, start, type Runtime } from 'gort';
 import { MODULE_REF } from 'gort/internal';
 import { createInbox, headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -34,10 +34,12 @@ const garbage = new TextEncoder().encode('not a gort-nats value');
 let srv: { url: string; stop(): Promise<void> };
 let net: Cluster;
 let server: ChildProcess | undefined;
+let rt: Runtime;
 
 beforeAll(async () => {
   srv = await startNatsServer();
   net = await connect({ servers: srv.url });
+  rt = await start({ procs: 1 });
 });
 
 afterAll(async () => {
@@ -50,6 +52,7 @@ afterAll(async () => {
     server.kill('SIGKILL');
   }
   await Promise.race([net?.close(), new Promise((r) => setTimeout(r, 10_000))]);
+  await rt?.shutdown();
   await srv?.stop();
 });
 
@@ -78,6 +81,17 @@ describe('a channel value that cannot be decoded', () => {
     expect(await ch.recv()).toBe(2);
     await ch.close();
     expect(await ch.recvOk()).toEqual([undefined, false]); // nothing left: both were dropped, not handed out again
+    await ch.destroy();
+  });
+
+  it("rejects a select whose receive case took it with a DecodeError, and the next select gets the next value", async () => {
+    const ch = await net.chan<number>('garbage-select', { cap: 5 });
+    await jetstream(net.nc).publish('gort.chan.garbage-select', garbage);
+    await ch.send(3);
+    const e = (await select([recv(ch, (v) => v)]).catch((x: unknown) => x)) as DecodeError;
+    expect(e).toBeInstanceOf(DecodeError);
+    expect(e.message).toMatch(/^gort: a value received on 'garbage-select' \(21 bytes\) could not be decoded/);
+    expect(await select([recv(ch, (v, ok) => [v, ok])])).toEqual([3, true]);
     await ch.destroy();
   });
 });

@@ -23,6 +23,7 @@ export { run, start, Runtime, type RuntimeOptions, type WorkerResourceLimits } f
 export { WaitGroup, Mutex, RWMutex, Once, Cond, Semaphore, AtomicInt32, AtomicBigInt64, type Locker } from './sync/index.js';
 export { Chan, RecvOnlyChan, chan } from './chan/chan.js';
 export { select, recv, send, type SelectCase, type SelectOptions, type SelectResult } from './chan/select.js';
+export { selectable, type Selectable, type ExternalCase, type ExternalCaseOp, type CaseSignal } from './chan/external.js';
 export { after, tick, timer, sleep, Timer, Ticker } from './chan/timers.js';
 export * from './context/index.js';
 // errgroup's Group at the root; its withContext is Group.withContext here (the bare name, from

@@ -1,13 +1,13 @@
 /**
  * The public types say what the code does (checked by `tsc` over this file in `pnpm typecheck`,
  * which `pnpm test` runs; the runtime assertions are a second check): select()'s result is the
- * union of its cases' and default's; a fromModule() function returns a Promise; constructors
- * take no runtime handles; errgroup's withContext is Group.withContext at the root, so the bare
- * name is not mistaken for context's.
+ * union of its cases' and default's; recv() and send() take a Selectable with its value type;
+ * a fromModule() function returns a Promise; constructors take no runtime handles; errgroup's
+ * withContext is Group.withContext at the root, so the bare name is not mistaken for context's.
  */
 import { describe, it, expect, expectTypeOf } from 'vitest';
 import * as gort from 'gort';
-import { run, chan, select, recv, send, fromModule, Chan, Group, WaitGroup, Mutex, background } from 'gort';
+import { run, chan, select, recv, send, fromModule, selectable, Chan, Group, WaitGroup, Mutex, background, type Selectable } from 'gort';
 import * as errgroup from 'gort/errgroup';
 
 const tasks = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('./fixtures/tasks.mjs', import.meta.url));
@@ -27,6 +27,22 @@ describe('public types', () => {
       return [await p, await q];
     });
     expect(r).toEqual([true, 7]);
+  });
+
+  it('recv() and send() take a Selectable where a Chan goes, with its value type', async () => {
+    const ext: Selectable<number> = {
+      [selectable]: (dir) => ({ start: async (op) => (op.claim() ? (dir === 'recv' ? [41, true] : [undefined, true]) : undefined) }),
+    };
+    const r = await run(async () => {
+      const p = select([recv(ext, (v, ok) => (ok ? v! + 1 : -1))]);
+      expectTypeOf(p).toEqualTypeOf<Promise<number>>();
+      const q = select([recv(ext)]);
+      expectTypeOf(q).toEqualTypeOf<Promise<number | undefined>>();
+      // @ts-expect-error a Selectable<number> carries numbers
+      send(ext, 'text');
+      return [await p, await q, await select([send(ext, 1, () => 'sent')])];
+    });
+    expect(r).toEqual([42, 41, 'sent']);
   });
 
   it('a fromModule() function returns a Promise of its result', async () => {

@@ -14,6 +14,9 @@
  *    earlier: a linked case waiter names it, and a reused record would be claimed by a
  *    counterpart by mistake (Go's select2 leak test covers the "nothing left" half).
  * A null channel's case never fires; select([]) with no default parks forever.
+ * A case on an object outside the runtime (external.ts's protocol, e.g. a cluster channel)
+ * takes no part in steps 1-2: the select parks on its channels (also with a default), then
+ * starts the external cases, which claim the select waiter with the CAS of step 4.
  *
  * Misuse: recv()/send() check their channel (a Chan or null) and callback (a function, or
  * none: a receive case then yields the value, a send case undefined) when the case is made;
@@ -35,6 +38,7 @@ import { flushWakes } from './hchan.js';
 import { chanOwner, ensureShared, requestShared } from './local.js';
 import { disposedArg, isDisposed } from '../runtime/object.js';
 import { Kind } from '../value/kinds.js';
+import { DEFAULT_CASE, ExtCase, ExternalRun, externalCase, selectable, type Selectable } from './external.js';
 
 declare const caseResult: unique symbol;
 /** A case of select(), made by recv() or send(); R is what select() resolves to when it is chosen. */
@@ -59,11 +63,15 @@ class Case<R> implements SelectCase<R> {
   }
 }
 
-function chanArg(what: string, ch: unknown): Chan<unknown> | null {
+/** chanArg's answer for an object that is not a channel but offers itself as a case (external.ts). */
+const EXTERNAL = 1;
+
+function chanArg(what: string, ch: unknown): Chan<unknown> | null | typeof EXTERNAL {
   if (ch instanceof Chan && isDisposed(ch)) throw disposedArg(what, Kind.CHAN);
   if (ch === null || ch instanceof Chan) return ch;
+  if (typeof ch === 'object' && typeof (ch as { [selectable]?: unknown })[selectable] === 'function') return EXTERNAL;
   const hint = typeof ch === 'object' && ch !== null && typeof (ch as { done?: unknown }).done === 'function' && typeof (ch as { err?: unknown }).err === 'function' ? ' (for a Context, use ctx.done())' : '';
-  throw new TypeError(`gort: ${what} needs a Chan (or null, which never fires), got ${describe(ch)}${hint}`);
+  throw new TypeError(`gort: ${what} needs a Chan (or null, which never fires, or an object that implements gort's select protocol, Symbol.for('gort.selectable')), got ${describe(ch)}${hint}`);
 }
 
 function fnArg(what: string, fn: unknown): void {
@@ -76,34 +84,45 @@ const nothing = (): undefined => undefined;
 /**
  * A receive case: fn(value, ok) runs if it is chosen, and select() resolves to its result.
  * Without fn, select() resolves to the value received (undefined once closed and drained).
+ * `ch` may also be an object outside the runtime that implements the {@link Selectable}
+ * protocol, such as a cluster channel of gort-nats.
  */
-export function recv<T, R = T | undefined>(ch: Chan<T> | null, fn?: (value: T | undefined, ok: boolean) => R): SelectCase<R> {
+export function recv<T, R = T | undefined>(ch: Chan<T> | Selectable<T> | null, fn?: (value: T | undefined, ok: boolean) => R): SelectCase<R> {
   const c = chanArg('recv()', ch);
   fnArg('recv()', fn);
-  return new Case<R>('recv', c, undefined, (fn ?? identity) as (v: unknown, ok: boolean) => R);
+  const f = (fn ?? identity) as (v: unknown, ok: boolean) => R;
+  if (c === EXTERNAL) return new ExtCase<R>('recv', externalCase(ch, 'recv', undefined)!, f);
+  return new Case<R>('recv', c, undefined, f);
 }
 
-/** A send case: fn() runs if it is chosen (without fn, select() resolves to undefined). */
-export function send<T, R = undefined>(ch: Chan<T> | null, value: T, fn?: () => R): SelectCase<R> {
+/**
+ * A send case: fn() runs if it is chosen (without fn, select() resolves to undefined). `ch`
+ * may also be an object that implements the {@link Selectable} protocol.
+ */
+export function send<T, R = undefined>(ch: Chan<T> | Selectable<T> | null, value: T, fn?: () => R): SelectCase<R> {
   const c = chanArg('send()', ch);
   if (c instanceof RecvOnlyChan) throw new TypeError(`gort: send() on a receive-only channel (a context's done() or a timer's c)`);
   fnArg('send()', fn);
   const f = (fn ?? nothing) as () => R;
+  if (c === EXTERNAL) return new ExtCase<R>('send', externalCase(ch, 'send', value)!, () => f());
   return new Case<R>('send', c, value, () => f());
 }
 
-/** Check what select() was given, before it touches anything. */
-function checkSelect(cases: unknown, options: unknown): void {
+/** Check what select() was given, before it touches anything; true if some case is external (external.ts). */
+function checkSelect(cases: unknown, options: unknown): boolean {
   if (!Array.isArray(cases)) throw new TypeError(`gort: select() needs an array of cases made by recv() and send(), got ${describe(cases)}`);
+  let ext = false;
   for (let k = 0; k < cases.length; k++) {
     if (!(cases[k] instanceof Case)) {
-      throw new TypeError(`gort: select() case ${k} is not a case made by recv() or send(), got ${describe(cases[k])}`);
+      if (cases[k] instanceof ExtCase) ext = true;
+      else throw new TypeError(`gort: select() case ${k} is not a case made by recv() or send(), got ${describe(cases[k])}`);
     }
   }
-  if (options === undefined) return;
+  if (options === undefined) return ext;
   if (typeof options !== 'object' || options === null) throw new TypeError(`gort: select()'s options must be an object, got ${describe(options)}`);
   const d = (options as { default?: unknown }).default;
   if (d !== undefined && typeof d !== 'function') throw new TypeError(`gort: select()'s options.default must be a function, got ${describe(d)}`);
+  return ext;
 }
 
 /** Options of `select()`. */
@@ -146,10 +165,10 @@ export function select<const C extends readonly object[], D = never>(
 
 function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R>): Promise<Awaited<R>> {
   const t = need('select()');
-  checkSelect(cases, options);
+  const ext = checkSelect(cases, options);
   const live: number[] = [];
   for (let k = 0; k < cases.length; k++) if (cases[k]!.ch !== null) live.push(k);
-  if (live.length === 0) {
+  if (live.length === 0 && !ext) {
     if (options.default) return Promise.resolve(options.default()) as Promise<Awaited<R>>;
     const p = t.waiter<never>(0);
     parkCurrent(t, t.lastWaiter, 'select (no cases)');
@@ -175,7 +194,7 @@ function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R
   const chans = [...new Set(live.map((k) => handleOf(cases[k]!.ch!)))].sort((x, y) => x - y);
   // Channels local to another thread: a select that may wait asks their owners to share them
   // and runs again once they have; one with a default must decide now, and waits for them.
-  if (!options.default) {
+  if (!options.default || ext) {
     const foreign = chans.filter((c) => chanOwner(t, c) !== 0 && chanOwner(t, c) !== t.index + 1);
     if (foreign.length > 0) {
       dropUnsent(t, cases, live, vals, -1);
@@ -211,8 +230,8 @@ function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R
     const v = r === DONE ? read(heap, t.scratch, true, ownerOf(cs.ch!)) : undefined;
     return t.settled(cs.fn(v, r === DONE)) as Promise<Awaited<R>>;
   }
-  // 3. nothing ready
-  if (options.default) {
+  // 3. nothing ready (a select with external cases parks even with a default: external.ts)
+  if (options.default && !ext) {
     unlockAll(t, chans);
     dropUnsent(t, cases, live, vals, -1);
     return t.settled(options.default()) as Promise<Awaited<R>>;
@@ -221,7 +240,7 @@ function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R
   t.pinLast(cases); // the channels parked on: their records must outlive the wait
   const sw = t.lastWaiter;
   heap.i32[(sw >> 2) + W.FLAGS] = WFlag.SELECT;
-  parkCurrent(t, sw, 'select', ownerOf(cases[live[0]!]!.ch!));
+  parkCurrent(t, sw, 'select', live.length === 0 ? 0 : ownerOf(cases[live[0]!]!.ch!));
   const g = heap.i32[(sw >> 2) + W.G]!;
   // Enqueue in the random poll order (Go's lock order comes out of a sort of the random poll
   // order too): cases on one channel then reach a counterpart in random order.
@@ -260,6 +279,24 @@ function selectImpl<R>(cases: readonly SelectCase<R>[], options: SelectOptions<R
     }
     heap.free(sw); // settle() leaves the select's own waiter to us (thread.ts)
   };
+  if (ext) {
+    const run = new ExternalRun(t, cases, sw, options.default !== undefined);
+    return p.then(
+      ([k, v]) => {
+        run.settle(k); // before cleanup frees the select's waiter: no claim after this
+        cleanup(k);
+        if (k === DEFAULT_CASE) return options.default!() as Awaited<R>;
+        const cs = cases[k]!;
+        if (cs instanceof ExtCase) return run.outcome(k).then(([x, ok]) => cs.fn(x, ok) as Awaited<R>);
+        return cs.fn(v === CLOSED ? undefined : v, v !== CLOSED) as Awaited<R>;
+      },
+      (e: unknown) => {
+        run.settle(-2);
+        cleanup(-1);
+        throw e;
+      },
+    );
+  }
   return p.then(
     ([k, v]) => {
       cleanup(k);
