@@ -3,7 +3,7 @@
 // exactly once, and nothing hangs (a hang fails the test by its timeout).
 // GORT_STRESS_SCALE multiplies the sizes (default 1: about 15-25 s on 2 cores).
 import { describe, it, expect } from 'vitest';
-import { run, go, spawn, chan, select, recv, send, sleep, fromModule, ClosedChannelError, type Chan } from 'gort';
+import { run, go, spawn, chan, select, recv, send, sleep, fromModule, ClosedChannelError, AtomicInt32, type Chan } from 'gort';
 
 const tasks = fromModule<typeof import('./fixtures/tasks.mjs')>(new URL('./fixtures/tasks.mjs', import.meta.url));
 
@@ -218,43 +218,51 @@ describe('close racing with sends and receives', () => {
               ),
             );
           }
+          // values received so far in this round, by every receiver (the goroutine closer's cue)
+          const total = new AtomicInt32();
           const receivers: Promise<number[]>[] = [];
           for (let k = 0; k < R; k++) {
             receivers.push(
               spawn(
-                async (c: Chan<number>, useSelect: boolean) => {
+                async (c: Chan<number>, useSelect: boolean, total: AtomicInt32) => {
                   const got: number[] = [];
                   for (;;) {
                     const [v, ok] = useSelect ? await select([recv(c, (v, ok) => [v, ok] as const)]) : await c.recvOk();
                     if (!ok) return got;
                     got.push(v!);
+                    total.add(1);
                   }
                 },
                 c,
                 useSelect,
+                total,
               ),
             );
           }
-          // close after a random short while (main), or from a goroutine once it received a
-          // random number of values itself
+          // close after a random short while (main), or from a goroutine that receives too,
+          // once a random number of values were received in all. (Not once it received a
+          // number itself: on a loaded machine its M can get so little CPU that the others
+          // take 4 × STRIDE values first, and then main's close below came before its own.)
           if (round % 2 === 0) {
             await sleep(Math.floor(Math.random() * 8));
             c.close();
           } else {
             receivers.push(
               spawn(
-                async (c: Chan<number>, k: number) => {
+                async (c: Chan<number>, k: number, total: AtomicInt32) => {
                   const got: number[] = [];
-                  for (let i = 0; i < k; i++) {
+                  while (total.load() < k) {
                     const [v, ok] = await c.recvOk();
                     if (!ok) break;
                     got.push(v!);
+                    total.add(1);
                   }
                   c.close();
                   return got;
                 },
                 c,
-                Math.floor(Math.random() * 2000),
+                Math.floor(Math.random() * 8000),
+                total,
               ),
             );
           }
