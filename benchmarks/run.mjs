@@ -49,6 +49,8 @@ const BENCHMARKS = [
   ['par/sort', 'merge sort of 10M float64 in a shared buffer (chunks sorted in parallel, merged in parallel rounds): sequential sort() vs gort procs 1 and 2 vs piscina vs Go'],
   ['mem/churn', 'the per-request pattern of a server from main (procs 2): withTimeout + cancel, chan(1), a replying goroutine, Mutex, WaitGroup; requests/s and heap bytes left per request'],
   ['debug/overhead', 'each debugging aid on (stacks, tracing, sysmon) vs all off, in one process: sched/spawn from a goroutine, chan/pingpong across Ms, sched/fanout; ratios on / all off'],
+  ['net/spawn', 'a remote call on loopback, gort-nats net.spawn vs BullMQ on Redis (add + waitUntilFinished), each served by another process: calls/s, p50 and p99 latency at concurrency 1 and 64, ratios'],
+  ['net/chan', 'a cluster channel on loopback, gort-nats net.chan (cap 100) vs a BullMQ queue on Redis: values/s from one sending process to one and to two receiving processes, ratios'],
   ['mem/parked', '100,000 goroutines parked on a channel over 2 Ms: RSS, shared heap and V8 heap per parked goroutine (Go: ~2.7 KB of RSS)'],
 ];
 

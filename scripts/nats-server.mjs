@@ -1,7 +1,7 @@
 // A throwaway nats-server with JetStream on a free loopback port, for tests and examples.
 //
 //   import { startNatsServer } from '../scripts/nats-server.mjs';
-//   const srv = await startNatsServer();   // { url, monitor, dir, stop() }
+//   const srv = await startNatsServer();   // { url, monitor, dir, pid, stop() }
 //
 // `monitor` is the server's HTTP monitoring URL (e.g. `${srv.monitor}/subsz?subs=1` lists
 // the subscriptions).
@@ -16,14 +16,20 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The nats-server executable, or null when none is installed. */
-export function natsServerPath() {
+/** The path of the executable `cmd` on PATH or in the sbin folders, or null. */
+export function toolPath(cmd) {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const d of dirs) if (d && existsSync(join(d, 'nats-server'))) return join(d, 'nats-server');
+  for (const d of dirs) if (d && existsSync(join(d, cmd))) return join(d, cmd);
   return null;
 }
 
-function freePort() {
+/** The nats-server executable, or null when none is installed. */
+export function natsServerPath() {
+  return toolPath('nats-server');
+}
+
+/** A TCP port free on 127.0.0.1 now (the kernel's pick; a server started soon after gets it). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -34,19 +40,20 @@ function freePort() {
   });
 }
 
-export async function startNatsServer() {
-  const bin = natsServerPath();
-  if (bin === null) throw new Error('nats-server is not installed (Debian: apt-get install nats-server)');
-  const dir = mkdtempSync(join(tmpdir(), 'gort-nats-'));
-  const port = await freePort();
-  const mport = await freePort();
-  const child = spawn(bin, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(mport)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `bin args` and wait (up to 20 s) until its output contains `readyText`. Resolves with
+ * its `pid` and `stop()`, which ends it with SIGTERM, waits for its exit and removes `dir`
+ * (if given); rejects with the output so far if it exits or stays silent. Also used by
+ * redis-server.mjs.
+ */
+export async function startServerProcess(name, bin, args, readyText, dir) {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`nats-server did not start within 20 s:\n${log}`)), 20_000);
+    const t = setTimeout(() => reject(new Error(`${name} did not start within 20 s:\n${log}`)), 20_000);
     const onData = (b) => {
       log += b;
-      if (log.includes('Server is ready')) {
+      if (log.includes(readyText)) {
         clearTimeout(t);
         resolve();
       }
@@ -55,27 +62,35 @@ export async function startNatsServer() {
     child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(t);
-      reject(new Error(`nats-server exited with ${code}:\n${log}`));
+      reject(new Error(`${name} exited with ${code}:\n${log}`));
     });
   });
   child.stdout.removeAllListeners('data');
   child.stderr.removeAllListeners('data');
   child.stdout.resume();
   child.stderr.resume();
-  const url = `nats://127.0.0.1:${port}`;
   return {
-    url,
-    monitor: `http://127.0.0.1:${mport}`,
-    dir,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await gone;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startNatsServer() {
+  const bin = natsServerPath();
+  if (bin === null) throw new Error('nats-server is not installed (Debian: apt-get install nats-server)');
+  const dir = mkdtempSync(join(tmpdir(), 'gort-nats-'));
+  const port = await freePort();
+  const mport = await freePort();
+  const args = ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(mport)];
+  const { pid, stop } = await startServerProcess('nats-server', bin, args, 'Server is ready', dir);
+  return { url: `nats://127.0.0.1:${port}`, monitor: `http://127.0.0.1:${mport}`, dir, pid, stop };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

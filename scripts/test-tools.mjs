@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The programs the test suite uses as real tools, not mocks: Go (`go tool pprof` reads the
 // goroutine profiles), Prometheus's `promtool` (parses /metrics), Chromium (opens the trace
-// timeline headless) and `nats-server` (gort-nats's tests and examples/cluster). `pnpm test`
-// runs this first. When one is missing and apt-get can be used (root, or sudo without a
+// timeline headless), `nats-server` (gort-nats's tests, examples/cluster and the net/*
+// benchmarks) and `redis-server` (BullMQ's side of the net/* benchmarks). `pnpm test` runs
+// this first. When one is missing and apt-get can be used (root, or sudo without a
 // password), it installs the Debian packages; otherwise it says what to install and fails:
 // the tests never skip.
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ const TOOLS = [
   ['promtool', 'prometheus'],
   ['chromium', 'chromium'],
   ['nats-server', 'nats-server'],
+  ['redis-server', 'redis-server'],
 ];
 const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
 const found = (cmd) => dirs.some((d) => d !== '' && existsSync(join(d, cmd)));

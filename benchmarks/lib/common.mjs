@@ -101,6 +101,17 @@ export function machineJiffies() {
 }
 export const TICK_MS = 10; // USER_HZ = 100 on Linux
 
+/** CPU time (user + system) process `pid` has used so far, in ms (Linux /proc/<pid>/stat), or null. */
+export function pidCpuMs(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+    return (Number(f[11]) + Number(f[12])) * TICK_MS; // fields 14 and 15: utime, stime
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Wait (up to maxS seconds) until the machine is below 0.1 core busy over a `windowMs` window,
  * this process's own CPU excluded. Returns the seconds waited. The machines here are shared.

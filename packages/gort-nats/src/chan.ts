@@ -21,8 +21,9 @@
  *   on `gort.chanctl.<name>`, and return it. A receiver that dies between the pull and the
  *   ack never acknowledged: the server delivers the value again after `ackWait`. An ack the
  *   server did not confirm: the value is not returned (it comes back if the ack was lost).
- *   A value this process cannot decode (a module function whose module it cannot load) is
- *   terminated (`term`: never handed out again) and the recv rejects with the error.
+ *   A value this process cannot decode (bytes another program published on the subject, a
+ *   module function with a URL it cannot take) is terminated (`term`: never handed out
+ *   again) and the recv rejects with a DecodeError; the next recv takes the next value.
  * - close: seal the stream (later publishes are refused, acks still remove) and announce
  *   `closed`. A receiver that finds the stream sealed and empty returns `[undefined, false]`.
  * - select: a RemoteChan is a case of gort's select() (gort's external-case protocol,
@@ -429,7 +430,7 @@ export class RemoteChan<T> implements AsyncIterable<T>, Selectable<T> {
       if (r === CLOSED || r === ABORTED) return [undefined, false];
       let v: T;
       try {
-        v = decode(r.data) as T;
+        v = decode(r.data, `a value received on '${this.name}'`) as T;
       } catch (e) {
         r.term(); // a value no receiver can decode would come back forever: drop it, say so here
         throw e;
@@ -472,7 +473,7 @@ export class RemoteChan<T> implements AsyncIterable<T>, Selectable<T> {
     let v: T | undefined;
     let bad: { e: unknown } | null = null;
     try {
-      v = decode(r.data) as T;
+      v = decode(r.data, `a value received on '${this.name}'`) as T;
     } catch (e) {
       bad = { e };
     }

@@ -11,10 +11,11 @@
  * `gort-reply`), a message id `<caller id>.<n>` (the stream drops a copy the client sends
  * again), and the encoded arguments (values.ts; a Context argument as a marker,
  * remotectx.ts). The result comes back on the reply subject over core NATS. The caller has
- * one subscription, `<inbox>.>`; a result settles pending call n, and any later result of
- * call n (a run again of a call whose first run finished but was not acknowledged) is
- * dropped: the first result counts. On the same subscription the caller answers serving
- * processes' questions about its contexts (`<inbox>.c.<id>`).
+ * one subscription, `<inbox>.>`; a result settles pending call n (one that cannot be decoded,
+ * or is not a result, with a DecodeError), and any later result of call n (a run again of a
+ * call whose first run finished but was not acknowledged) is dropped: the first result
+ * counts. On the same subscription the caller answers serving processes' questions about
+ * its contexts (`<inbox>.c.<id>`).
  *
  * No serving process: JetStream would keep the call until one comes, so before publishing,
  * the caller asks the probe subject `gort.spawn.<hash>` (answered by a serving process,
@@ -34,7 +35,7 @@ import { fromModule, gomaxprocs, type Context } from 'gort';
 import { connect as natsConnect, createInbox, Empty, headers, nuid, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { decode, encode, moduleRef } from './values.js';
-import { NoServerError, RemoteError } from './errors.js';
+import { DecodeError, NoServerError, RemoteError } from './errors.js';
 import { RemoteChan, openChan, type ChanOptions } from './chan.js';
 import { callSubject, describe, leftSubject, moduleHash, ORIGIN, probeSubject, type Reply } from './calls.js';
 import { ModuleServer, type ServeOptions, type Service } from './serve.js';
@@ -184,9 +185,13 @@ export class Cluster {
     if (p === undefined) return;
     let r: Reply;
     try {
-      r = decode(msg.data) as Reply;
+      r = decode(msg.data, `the result of ${p.what}`) as Reply;
     } catch (e) {
-      p.reject(new Error(`gort: the result of ${p.what} could not be decoded: ${(e as Error).message}`, { cause: e }));
+      p.reject(e as Error);
+      return;
+    }
+    if (typeof r !== 'object' || r === null || typeof r.ok !== 'boolean') {
+      p.reject(new DecodeError(`gort: the result of ${p.what} is not a result of a gort-nats serving process: ${describe(r)}`));
       return;
     }
     if (r.ok) p.resolve(r.value);

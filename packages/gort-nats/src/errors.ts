@@ -1,6 +1,6 @@
 /**
- * The errors gort-nats adds: what a remote goroutine threw, and a module nobody serves.
- * Any thread.
+ * The errors gort-nats adds: what a remote goroutine threw, a module nobody serves, and a
+ * value that arrived but cannot be decoded. Any thread.
  */
 
 /** What a function run by `net.spawn()` threw on the serving process, as far as it can travel. */
@@ -13,6 +13,7 @@ export class RemoteError extends Error {
   readonly remoteStack: string;
   /** The serving process: `host:pid`. */
   readonly origin: string;
+  /** Made by `net.spawn()` from a serving process' error reply; its stack shows both sides. */
   constructor(remoteName: string, message: string, remoteStack: string, origin: string) {
     super(message);
     this.remoteName = remoteName;
@@ -29,4 +30,17 @@ export class RemoteError extends Error {
 export class NoServerError extends Error {
   /** Always `'NoServerError'`. */
   override name = 'NoServerError';
+}
+
+/**
+ * A value that arrived over NATS cannot be decoded: bytes that are not a value gort-nats
+ * encoded (published on a channel's subject by another program, or a reply from something
+ * that is not a gort-nats serving process), or a module function in it whose URL this process
+ * cannot take. Thrown where the value was awaited (`recv`, `net.spawn`); `cause` is the
+ * decoder's own error. A channel drops such a value for every receiver and goes on with the
+ * next (docs/cluster.md, "When things fail").
+ */
+export class DecodeError extends Error {
+  /** Always `'DecodeError'`. */
+  override name = 'DecodeError';
 }

@@ -8,4 +8,4 @@
  */
 export { connect, Cluster, type ConnectOptions, type ServeOptions, type Service } from './cluster.js';
 export { RemoteChan, type ChanOptions } from './chan.js';
-export { RemoteError, NoServerError } from './errors.js';
+export { RemoteError, NoServerError, DecodeError } from './errors.js';

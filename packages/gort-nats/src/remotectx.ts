@@ -58,7 +58,7 @@ const SKEW_MS = 50;
 /** A reason (or null) off the wire; bytes that are not one count as none. */
 function decodeReason(bytes: Uint8Array): Reason | null {
   try {
-    const r = decode(bytes) as Reason | null;
+    const r = decode(bytes, "a context's end") as Reason | null;
     return typeof r === 'object' ? r : null;
   } catch {
     return null;

@@ -175,7 +175,7 @@ export class ModuleServer implements Service {
     } else {
       let end = (): void => {};
       try {
-        const call = contextsIn(this.nc, decode(m.data) as unknown[]);
+        const call = contextsIn(this.nc, decode(m.data, `the arguments of ${name}`) as unknown[]);
         end = call.end;
         this.live.set(m, call.ask);
         r = { ok: true, value: await gortSpawn(this.mod[name]!, ...call.args) };

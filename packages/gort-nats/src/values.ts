@@ -12,50 +12,43 @@
  * state lives in one machine's shared memory), a SharedArrayBuffer or a view of one (shared
  * memory does not span machines), any other function (an inline function's table entry is
  * one runtime's), a class instance (it would lose its prototype), a Promise, a WeakMap,
- * WeakSet, WeakRef or FinalizationRegistry, a symbol.
+ * WeakSet, WeakRef or FinalizationRegistry, a symbol. What structured clone copies faithfully,
+ * the walk over a value's containers and those messages are gort's own (`gort/internal`, its
+ * value/cloneable.ts, not gort's public API), so a value is judged here as gort judges it
+ * between threads, plus the limits of crossing machines.
  *
  * Invariant: `encode` either throws a TypeError or returns bytes that `decode` turns back
- * into an equal value on any process with the same modules. Any thread.
+ * into an equal value on any process with the same modules. `decode` of other bytes throws a
+ * DecodeError naming what was being decoded, unless they happen to be a v8 serialization
+ * (then it returns what they encode: the callers check a reply's shape). Any thread.
  */
 import { serialize, deserialize } from 'node:v8';
 import { fromModule } from 'gort';
+import { DecodeError } from './errors.js';
+// Not gort's public API: the rules gort's own codec applies between threads (value/cloneable.ts).
+import {
+  GORT_HANDLE,
+  MODULE_REF,
+  classInstanceError,
+  mapChildren,
+  plainProtos,
+  reviveChildren,
+  symbolError,
+  uncloneableError,
+  uncloneableName,
+  type ModuleRef,
+} from 'gort/internal';
 
-/** gort's runtime objects carry this (gort value/codec.ts, GORT_HANDLE). */
-const GORT_HANDLE = Symbol.for('gort.handle');
-/** gort's module functions carry {url, name} under this (gort shipping/registry.ts, MODULE_REF). */
-const MODULE_REF = Symbol.for('gort.moduleRef');
+const WHERE = 'another machine';
 /** Key of the marker a module function travels as. */
 const FN_MARK = '\u0000gort-nats.fn';
 
 /** The module URL and export name of a `fromModule(url).name` function, or undefined. */
-export function moduleRef(f: unknown): { url: string; name: string } | undefined {
+export function moduleRef(f: unknown): ModuleRef | undefined {
   if (typeof f !== 'function') return undefined;
-  const r = (f as unknown as Record<symbol, unknown>)[MODULE_REF] as { url?: unknown; name?: unknown } | undefined;
+  const r = (f as { [MODULE_REF]?: { url?: unknown; name?: unknown } })[MODULE_REF];
   return typeof r?.url === 'string' && typeof r.name === 'string' ? { url: r.url, name: r.name } : undefined;
 }
-
-const plainProtos = new Set<unknown>([
-  Object.prototype,
-  null,
-  Array.prototype,
-  Map.prototype,
-  Set.prototype,
-  Date.prototype,
-  RegExp.prototype,
-  ArrayBuffer.prototype,
-  DataView.prototype,
-  Boolean.prototype,
-  Number.prototype,
-  String.prototype,
-  BigInt.prototype,
-]);
-const never = new Map<unknown, string>([
-  [WeakMap.prototype, 'a WeakMap'],
-  [WeakSet.prototype, 'a WeakSet'],
-  [WeakRef.prototype, 'a WeakRef'],
-  [FinalizationRegistry.prototype, 'a FinalizationRegistry'],
-  [Promise.prototype, 'a Promise'],
-]);
 
 function kindOf(v: object): string {
   const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
@@ -72,7 +65,7 @@ function check(v: unknown, path: string, seen: Map<object, unknown>): unknown {
         `only a module function (fromModule(url).name) can, as its module URL and name`,
     );
   }
-  if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another machine`);
+  if (typeof v === 'symbol') throw symbolError(path, WHERE);
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return seen.get(v);
   if (GORT_HANDLE in v) {
@@ -88,48 +81,12 @@ function check(v: unknown, path: string, seen: Map<object, unknown>): unknown {
     );
   }
   const proto = Object.getPrototypeOf(v) as object | null;
-  const no = never.get(proto) ?? (v instanceof Promise ? 'a Promise' : undefined);
-  if (no !== undefined) {
-    throw new TypeError(`gort: ${path} is ${no}, which cannot be sent to another machine` + (no === 'a Promise' ? '; await it and send the result' : ''));
-  }
+  const no = uncloneableName(v, proto);
+  if (no !== undefined) throw uncloneableError(path, no, WHERE);
   if (ArrayBuffer.isView(v) || v instanceof Error) return v;
-  if (!plainProtos.has(proto)) {
-    throw new TypeError(
-      `gort: ${path} is an instance of class ${kindOf(v)}; class instances lose their prototype and private ` +
-        `fields when sent to another machine. Send a plain object (or its fields) instead`,
-    );
-  }
+  if (!plainProtos.has(proto)) throw classInstanceError(path, proto, WHERE);
   seen.set(v, v);
-  let out: unknown = v;
-  const swap = (i: string | number, x: unknown, r: unknown): void => {
-    if (r === x) return;
-    if (out === v) out = Array.isArray(v) ? v.slice() : { ...(v as object) };
-    (out as Record<string | number, unknown>)[i] = r;
-  };
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) swap(i, v[i], check(v[i], `${path}[${i}]`, seen));
-  } else if (v instanceof Map) {
-    let changed = false;
-    const entries: [unknown, unknown][] = [];
-    for (const [k, x] of v) {
-      const rk = check(k, `${path} key`, seen);
-      const rx = check(x, `${path}.get(${String(k)})`, seen);
-      if (rk !== k || rx !== x) changed = true;
-      entries.push([rk, rx]);
-    }
-    if (changed) out = new Map(entries);
-  } else if (v instanceof Set) {
-    let changed = false;
-    const items: unknown[] = [];
-    for (const x of v) {
-      const rx = check(x, `${path} item`, seen);
-      if (rx !== x) changed = true;
-      items.push(rx);
-    }
-    if (changed) out = new Set(items);
-  } else if (proto === Object.prototype || proto === null) {
-    for (const k of Object.keys(v)) swap(k, (v as Record<string, unknown>)[k], check((v as Record<string, unknown>)[k], `${path}.${k}`, seen));
-  }
+  const out = mapChildren(v, proto, path, (x, p) => check(x, p, seen));
   if (out !== v) seen.set(v, out);
   return out;
 }
@@ -152,23 +109,15 @@ function revive(v: unknown, seen: Set<object>): unknown {
     const [url, name] = (v as Record<string, [string, string]>)[FN_MARK]!;
     return (fromModule(url) as Record<string, unknown>)[name];
   }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = revive(v[i], seen);
-  } else if (v instanceof Map) {
-    const entries = [...v].map(([k, x]) => [revive(k, seen), revive(x, seen)] as const);
-    v.clear();
-    for (const [k, x] of entries) v.set(k, x);
-  } else if (v instanceof Set) {
-    const items = [...v].map((x) => revive(x, seen));
-    v.clear();
-    for (const x of items) v.add(x);
-  } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
-    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = revive((v as Record<string, unknown>)[k], seen);
-  }
+  reviveChildren(v, (x) => revive(x, seen));
   return v;
 }
 
-/** The value of bytes made by `encode`. */
-export function decode(bytes: Uint8Array): unknown {
-  return revive(deserialize(bytes), new Set());
+/** The value of bytes made by `encode`; a DecodeError naming `what` (e.g. `a value on 'jobs'`) for other bytes. */
+export function decode(bytes: Uint8Array, what: string): unknown {
+  try {
+    return revive(deserialize(bytes), new Set());
+  } catch (e) {
+    throw new DecodeError(`gort: ${what} (${bytes.length} bytes) could not be decoded: ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -7,7 +7,8 @@
  * spawn: work spread over all three processes, values both ways, a module function as a
  * value, RemoteError (also for a result that cannot cross), NoServerError at once for a
  * module nobody serves (also once its last serving process stopped), a TypeError at the call
- * for runtime objects, shared buffers and inline functions, and the concurrency bound.
+ * for runtime objects, shared buffers, inline functions and what structured clone would
+ * refuse or mangle, and the concurrency bound.
  *
  * spawn with a Context: the caller's cancel (and its cause) and deadline reach the remote
  * goroutine's context, and a cancel reaches every call the context was passed to (through
@@ -208,6 +209,16 @@ describe('net.spawn', () => {
     expect(() => net.spawn(tasks.whoami, new Int32Array(new SharedArrayBuffer(8)))).toThrow(/SharedArrayBuffer/);
     expect(() => net.spawn(tasks.whoami, () => 1)).toThrow(/only a module function/);
     expect(() => net.spawn((() => 1) as never)).toThrow(/needs a module function/);
+    // gort's own rules between threads (gort/internal), said for another machine:
+    class Point {
+      x = 1;
+    }
+    expect(() => net.spawn(tasks.whoami, { at: new Map([['p', new Point()]]) })).toThrow(
+      /^gort: net\.spawn\(whoami\) args\[0\]\.at\.get\(p\) is an instance of class Point; .* when sent to another machine/,
+    );
+    expect(() => net.spawn(tasks.whoami, [new WeakMap()])).toThrow(/args\[0\]\[0\] is a WeakMap, which cannot be sent to another machine at all/);
+    expect(() => net.spawn(tasks.whoami, Promise.resolve(1))).toThrow(/is a Promise, .*; await it and send the result/);
+    expect(() => net.spawn(tasks.whoami, new Set([Symbol('s')]))).toThrow(/args\[0\] item is a symbol, which cannot be sent to another machine/);
   });
 
   it('runs at most `concurrency` calls at once on a serving process', async () => {

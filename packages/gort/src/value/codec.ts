@@ -14,8 +14,9 @@
  * generation, type, pad, byteOffset f64, length f64 (-1: tracking)], no serializer.
  *
  * Numbers, booleans, null, undefined and runtime handles are inline (no allocation); strings
- * are copied as UTF-16; anything else is checked, then encoded with structured-clone
- * semantics (`v8.serialize`). Runtime objects nested inside a cloned value are replaced by a
+ * are copied as UTF-16; anything else is checked (the rules of value/cloneable.ts, which
+ * gort-nats applies between machines too), then encoded with structured-clone semantics
+ * (`v8.serialize`). Runtime objects nested inside a cloned value are replaced by a
  * marker and revived on the other side, so a channel inside an object still costs one word.
  * A function travels as its function-table id (FUNC; nested: a marker), a fromModule() object
  * as its URL (nested only), both made and revived by shipping/fnvalue.ts.
@@ -48,6 +49,7 @@ import { release } from './refs.js';
 import { Anchor, lendFrom } from '../runtime/anchors.js';
 import { isLengthTracking, makeView, viewTypeOf, type SharedBuffers } from './shared.js';
 import { FN_MARK, fnId, fnMarker, fnValue, moduleMarker, reviveFn } from '../shipping/fnvalue.js';
+import { classInstanceError, mapChildren, plainProtos, reviveChildren, symbolError, typedArrayProto, uncloneableError, uncloneableName } from './cloneable.js';
 
 export const Tag = { UNDEF: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, HANDLE: 6, CLONED: 7, INT: 8, FUNC: 9, VIEW: 10 } as const;
 
@@ -188,7 +190,7 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
     case 'function':
       return { tag: 9, id: fnId(v, path) };
     case 'symbol':
-      throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
+      throw symbolError(path, 'another thread');
     default:
       break;
   }
@@ -214,32 +216,6 @@ export function prepare(v: unknown, path: string, heap?: Heap): Prepared {
   }
 }
 
-const plainProtos = new Set<unknown>([
-  Object.prototype,
-  null,
-  Array.prototype,
-  Map.prototype,
-  Set.prototype,
-  Date.prototype,
-  RegExp.prototype,
-  ArrayBuffer.prototype,
-  SharedArrayBuffer.prototype,
-  DataView.prototype,
-  Boolean.prototype,
-  Number.prototype,
-  String.prototype,
-  BigInt.prototype,
-]);
-const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
-/** Objects structured clone refuses outright (not a prototype lost: no copy exists at all). */
-const uncloneable = new Map<unknown, string>([
-  [WeakMap.prototype, 'a WeakMap'],
-  [WeakSet.prototype, 'a WeakSet'],
-  [WeakRef.prototype, 'a WeakRef'],
-  [FinalizationRegistry.prototype, 'a FinalizationRegistry'],
-  [Promise.prototype, 'a Promise'],
-]);
-
 /**
  * Walk an object graph: reject what structured clone would reject or silently mangle
  * (symbols, class instances, which lose their prototype and private state, functions that
@@ -248,7 +224,7 @@ const uncloneable = new Map<unknown, string>([
  */
 function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap | undefined, hs: number[]): unknown {
   if (typeof v === 'function') return fnMarker(v, path);
-  if (typeof v === 'symbol') throw new TypeError(`gort: ${path} is a symbol, which cannot be sent to another thread`);
+  if (typeof v === 'symbol') throw symbolError(path, 'another thread');
   if (typeof v !== 'object' || v === null) return v;
   if (seen.has(v)) return seen.get(v);
   if (GORT_HANDLE in v) {
@@ -257,13 +233,8 @@ function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap 
     return { [MARK]: kind, h, gen: heap === undefined ? 0 : heap.genOf(h) };
   }
   const proto = Object.getPrototypeOf(v) as object | null;
-  const never = uncloneable.get(proto) ?? (v instanceof Promise ? 'a Promise' : undefined);
-  if (never !== undefined) {
-    throw new TypeError(
-      `gort: ${path} is ${never}, which cannot be sent to another thread at all (no copy of it can exist there)` +
-        (never === 'a Promise' ? '; await it and send the result' : ''),
-    );
-  }
+  const never = uncloneableName(v, proto);
+  if (never !== undefined) throw uncloneableError(path, never, 'another thread');
   if (v instanceof SharedArrayBuffer || (ArrayBuffer.isView(v) && v.buffer instanceof SharedArrayBuffer)) {
     // v8.serialize would copy it, where structured clone shares it: it travels as a marker
     // naming its record (value/shared.ts), the same marker each time it recurs in this value.
@@ -278,52 +249,10 @@ function check(v: unknown, path: string, seen: Map<object, unknown>, heap: Heap 
   if (!plainProtos.has(proto)) {
     const mod = moduleMarker(v);
     if (mod !== undefined) return mod;
-    const name = (proto as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'unknown';
-    throw new TypeError(
-      `gort: ${path} is an instance of class ${name}; class instances lose their prototype and private ` +
-        `fields when sent to another thread. Send a plain object (or its fields) instead`,
-    );
+    throw classInstanceError(path, proto, 'another thread');
   }
   seen.set(v, v);
-  let out: unknown = v;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const r = check(v[i], `${path}[${i}]`, seen, heap, hs);
-      if (r !== v[i]) {
-        if (out === v) out = v.slice();
-        (out as unknown[])[i] = r;
-      }
-    }
-  } else if (v instanceof Map) {
-    let changed = false;
-    const entries: [unknown, unknown][] = [];
-    for (const [k, x] of v) {
-      const rk = check(k, `${path} key`, seen, heap, hs);
-      const rx = check(x, `${path}.get(${String(k)})`, seen, heap, hs);
-      if (rk !== k || rx !== x) changed = true;
-      entries.push([rk, rx]);
-    }
-    if (changed) out = new Map(entries);
-  } else if (v instanceof Set) {
-    let changed = false;
-    const items: unknown[] = [];
-    for (const x of v) {
-      const rx = check(x, `${path} item`, seen, heap, hs);
-      if (rx !== x) changed = true;
-      items.push(rx);
-    }
-    if (changed) out = new Set(items);
-  } else if (proto === Object.prototype || proto === null) {
-    for (const k of Object.keys(v)) {
-      const x = (v as Record<string, unknown>)[k];
-      const r = check(x, `${path}.${k}`, seen, heap, hs);
-      if (r !== x) {
-        if (out === v) out = { ...(v as object) };
-        (out as Record<string, unknown>)[k] = r;
-      }
-    }
-  }
-  return out;
+  return mapChildren(v, proto, path, (x, p) => check(x, p, seen, heap, hs));
 }
 
 /** Revive markers left by `check`. */
@@ -341,19 +270,7 @@ function reviveDeep(heap: Heap, v: unknown, seen: Map<object, unknown>, g: numbe
     return out;
   }
   seen.set(v, v);
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = reviveDeep(heap, v[i], seen, g);
-  } else if (v instanceof Map) {
-    const entries = [...v];
-    v.clear();
-    for (const [k, x] of entries) v.set(reviveDeep(heap, k, seen, g), reviveDeep(heap, x, seen, g));
-  } else if (v instanceof Set) {
-    const items = [...v];
-    v.clear();
-    for (const x of items) v.add(reviveDeep(heap, x, seen, g));
-  } else if (Object.getPrototypeOf(v) === Object.prototype) {
-    for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = reviveDeep(heap, (v as Record<string, unknown>)[k], seen, g);
-  }
+  reviveChildren(v, (x) => reviveDeep(heap, x, seen, g));
   return v;
 }
 
