@@ -11,11 +11,16 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { run, go, chan, sleep, GoroutinePanic, RuntimeStateError } from 'gort';
 
-/** Run main; resolve with what run() settled with and what `later` (called 200 ms after start, past the end) threw. */
+/**
+ * Run main; resolve with what run() settled with and what `later` threw: a call that main's
+ * body set up (a timer's callback, made inside run) and that runs once run() has settled.
+ */
 async function endThenCall(main: () => Promise<unknown>): Promise<{ settled: unknown; later: unknown }> {
   let later: Promise<unknown> = Promise.resolve(null);
+  let ended!: () => void;
+  const end = new Promise<void>((r) => (ended = r));
   const settled = await run(async () => {
-    later = new Promise((r) => setTimeout(r, 200)).then(() => {
+    later = end.then(() => new Promise((r) => setTimeout(r, 0))).then(() => {
       try {
         chan();
         return 'no error';
@@ -28,6 +33,7 @@ async function endThenCall(main: () => Promise<unknown>): Promise<{ settled: unk
     (v) => v,
     (e: unknown) => e,
   );
+  ended();
   return { settled, later: await later };
 }
 
