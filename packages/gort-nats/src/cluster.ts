@@ -21,9 +21,11 @@
  * the caller asks the probe subject `gort.spawn.<hash>` (answered by a serving process,
  * else 503 "no responders" from the NATS server at once: NoServerError). A positive answer
  * is kept for PROBE_MS, and forgotten when a serving process of the module announces that it
- * stopped (`gort.left.<hash>`). So a call waits for a serving process instead of failing
- * only if the last one died (no announcement) less than PROBE_MS before, or stopped within a
- * round trip of the call's probe.
+ * stopped (`gort.left.<hash>`). A call published all the same (the last process died, with
+ * no announcement, less than PROBE_MS before, or stopped within a round trip of the probe),
+ * or whose process died while no other serves the module: the watch (look) finds it within
+ * a few PROBE_MS, as a serving process says `gort-status: running` to the caller of each call
+ * it runs, at its start and every ackWait/3, and rejects it with NoServerError.
  *
  * Invariants: a pending call settles exactly once (its first result, a NoServerError or a
  * failed publication, or the connection's end, which rejects every pending call); its
@@ -37,7 +39,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { decode, encode, moduleRef } from './values.js';
 import { DecodeError, NoServerError, RemoteError } from './errors.js';
 import { RemoteChan, openChan, type ChanOptions } from './chan.js';
-import { callSubject, describe, leftSubject, moduleHash, ORIGIN, probeSubject, type Reply } from './calls.js';
+import { CALLS_STREAM, callSubject, describe, leftSubject, moduleHash, ORIGIN, probeSubject, type Reply } from './calls.js';
 import { ModuleServer, type ServeOptions, type Service } from './serve.js';
 import { ContextsOut } from './remotectx.js';
 
@@ -76,6 +78,14 @@ interface Pending {
   reject(e: Error): void;
   what: string;
   ctxs: [string, Context][];
+  /** The module's hash. */
+  hash: string;
+  /** The call's sequence number in the calls stream, once published (0: not yet). */
+  seq: number;
+  /** When a serving process last said it runs the call (performance.now(); 0: never). */
+  heardAt: number;
+  /** How often that process says so, in ms. */
+  every: number;
 }
 
 /** One process' membership in a cluster: `connect()`'s result. */
@@ -95,6 +105,9 @@ export class Cluster {
   private readonly services = new Set<ModuleServer>();
   private readonly chans = new Set<RemoteChan<unknown>>();
   private closing: Promise<void> | null = null;
+  /** The watch over pending calls (look), while there are any. */
+  private watch: ReturnType<typeof setInterval> | null = null;
+  private looking = false;
 
   /** @internal Use `connect()`. */
   constructor(nc: NatsConnection) {
@@ -134,18 +147,67 @@ export class Cluster {
     const hash = moduleHash(ref.url);
     const what = `${ref.name} of ${ref.url}`;
     return new Promise<Awaited<R>>((resolve, reject) => {
-      this.pending.set(n, { resolve: resolve as (v: unknown) => void, reject, what, ctxs });
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject, what, ctxs, hash, seq: 0, heardAt: 0, every: 0 };
+      this.pending.set(n, p);
       this.ctxs.watch(ctxs);
-      this.send(hash, ref.name, n, data, what).catch((e: Error) => this.settle(n)?.reject(e));
+      this.send(p, ref.name, n, data).catch((e: Error) => this.settle(n)?.reject(e));
+      this.watch ??= setInterval(() => void this.look(), PROBE_MS);
+      this.watch.unref();
     });
   }
 
-  private async send(hash: string, name: string, n: number, data: Uint8Array, what: string): Promise<void> {
-    await this.probe(hash, what);
+  private async send(p: Pending, name: string, n: number, data: Uint8Array): Promise<void> {
+    await this.probe(p.hash, p.what);
     const h = headers();
     h.set('gort-fn', name);
     h.set('gort-reply', `${this.inbox}.${n}`);
-    await this.js.publish(callSubject(hash), data, { headers: h, msgID: `${this.id}.${n}` });
+    p.seq = (await this.js.publish(callSubject(p.hash), data, { headers: h, msgID: `${this.id}.${n}` })).seq;
+  }
+
+  /**
+   * The watch, every PROBE_MS while calls are pending: a published call that no serving
+   * process has said it runs, or whose process has not said so for two of its intervals (it
+   * died), while no process serves its module any more (a fresh probe: no responders), would
+   * wait in the stream for a serving process that may never come. It rejects with
+   * NoServerError instead, and its call is deleted from the stream (so that a process that
+   * serves the module later does not run a call whose caller was told it failed).
+   */
+  private async look(): Promise<void> {
+    if (this.pending.size === 0) {
+      if (this.watch !== null) clearInterval(this.watch);
+      this.watch = null;
+      return;
+    }
+    if (this.looking || this.nc.isClosed()) return;
+    this.looking = true;
+    try {
+      const now = performance.now();
+      const stale = (p: Pending): boolean => p.seq !== 0 && (p.heardAt === 0 || now - p.heardAt > 2 * p.every + PROBE_MS);
+      const hashes = new Set<string>();
+      for (const p of this.pending.values()) if (stale(p)) hashes.add(p.hash);
+      for (const hash of hashes) {
+        const served = await this.nc.request(probeSubject(hash), Empty, { timeout: 10_000 }).then(
+          () => true,
+          (e: Error & { isNoResponders?: () => boolean }) => e.isNoResponders?.() !== true,
+        );
+        if (served) continue;
+        this.probes.delete(hash);
+        for (const [n, p] of [...this.pending]) {
+          if (p.hash !== hash || !stale(p)) continue;
+          this.settle(n);
+          p.reject(
+            new NoServerError(
+              `gort: no process serves the module of ${p.what} any more, and the call ${p.heardAt === 0 ? 'was not taken' : 'lost the process that ran it'} ` +
+                `(call net.serve(url) on some process of the cluster; NATS: no responders)`,
+            ),
+          );
+          this.jsm ??= jetstreamManager(this.nc);
+          void this.jsm.then((jsm) => jsm.streams.deleteMessage(CALLS_STREAM, p.seq, false)).catch(() => {}); // taken meanwhile: its result is dropped
+        }
+      }
+    } finally {
+      this.looking = false;
+    }
   }
 
   /** Resolves if some process serves module `hash` (or did less than PROBE_MS ago); else NoServerError. */
@@ -179,6 +241,15 @@ export class Cluster {
     if (err !== null) return this.rejectAll(err);
     const rest = msg.subject.slice(this.inbox.length + 1);
     if (rest.startsWith('c.')) return this.ctxs.answer(rest.slice(2), msg);
+    if (msg.headers?.get('gort-status') === 'running') {
+      // A serving process runs call n (serve.ts): the watch leaves it alone while it hears so.
+      const p = this.pending.get(Number(rest));
+      if (p !== undefined) {
+        p.heardAt = performance.now();
+        p.every = Number(msg.headers.get('gort-every')) || 0;
+      }
+      return;
+    }
     // A later result of a call that ran again (its first run finished, but was not
     // acknowledged before its process died or stalled): the first result counts.
     const p = this.settle(Number(rest));
@@ -239,6 +310,8 @@ export class Cluster {
   /** Stop serving (finishing the calls taken), end the channels' waits, and close the connection. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.watch !== null) clearInterval(this.watch);
+      this.watch = null;
       await Promise.all([...this.services].map((s) => s.stop()));
       for (const ch of this.chans) ch.detach();
       if (!this.nc.isClosed()) await this.nc.drain();

@@ -14,9 +14,10 @@
  *
  * A call: the export name is in the header `gort-fn`, the caller's reply subject in
  * `gort-reply`, the arguments are the encoded list (values.ts) with Context markers
- * (remotectx.ts). While it runs, the process tells the server it is still working (`+WPI`)
- * every ackWait/3, so a long call is not handed out again, and asks the caller what became
- * of the call's contexts (a caller that is gone cancels them). When it ends, the process
+ * (remotectx.ts). When it starts, and every ackWait/3 while it runs, the process tells the
+ * caller that it runs it (an empty message with `gort-status: running`), tells the server it
+ * is still working (`+WPI`), so a long call is not handed out again, and asks the caller what
+ * became of the call's contexts (a caller that is gone cancels them). When it ends, the process
  * publishes the result to the reply subject (core NATS, header `gort-origin`) and only then
  * acknowledges the call. A process that dies before the ack: after `ackWait` the server
  * hands the call to another process, which runs it again (at-least-once execution); the
@@ -33,7 +34,7 @@
  *
  * Main thread (the one with the NATS connection and a gort runtime).
  */
-import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { Empty, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream, type Consumer, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { fromModule, spawn as gortSpawn } from 'gort';
 import { decode, encode } from './values.js';
@@ -84,8 +85,8 @@ export class ModuleServer implements Service {
   private asked = 0;
   private open = 0;
   private readonly pulls = new Set<ConsumerMessages>();
-  /** The calls running, and how to ask their callers about their contexts. */
-  private readonly live = new Map<JsMsg, () => void>();
+  /** The calls running: how to ask their callers about their contexts, and where their results go. */
+  private readonly live = new Map<JsMsg, { ask: () => void; reply: string }>();
   private idle: (() => void) | null = null;
 
   constructor(
@@ -113,9 +114,10 @@ export class ModuleServer implements Service {
       },
     });
     this.beat = setInterval(() => {
-      for (const [m, ask] of this.live) {
+      for (const [m, call] of this.live) {
         m.working();
-        ask();
+        call.ask();
+        this.tellRunning(call.reply);
       }
     }, this.ackWait / 3);
     this.beat.unref();
@@ -159,11 +161,26 @@ export class ModuleServer implements Service {
     else this.pump();
   }
 
+  /**
+   * Tell a caller that its call runs here (`gort-status: running`, and how often it will hear
+   * so again): a caller that stops hearing it while no process serves the module gives up
+   * (cluster.ts, the watch).
+   */
+  private tellRunning(reply: string): void {
+    if (reply === '' || this.nc.isClosed()) return;
+    const h = headers();
+    h.set('gort-status', 'running');
+    h.set('gort-every', String(Math.ceil(this.ackWait / 3)));
+    this.nc.publish(reply, Empty, { headers: h });
+  }
+
   private async run(m: JsMsg): Promise<void> {
     this.running++;
-    this.live.set(m, () => {});
     const name = m.headers?.get('gort-fn') ?? '';
     const reply = m.headers?.get('gort-reply') ?? '';
+    const live = { ask: () => {}, reply };
+    this.live.set(m, live);
+    this.tellRunning(reply);
     let r: Reply;
     if (m.info.deliveryCount > MAX_DELIVERIES) {
       r = failure(
@@ -177,7 +194,7 @@ export class ModuleServer implements Service {
       try {
         const call = contextsIn(this.nc, decode(m.data, `the arguments of ${name}`) as unknown[]);
         end = call.end;
-        this.live.set(m, call.ask);
+        live.ask = call.ask;
         r = { ok: true, value: await gortSpawn(this.mod[name]!, ...call.args) };
       } catch (e) {
         r = failure(e);

@@ -201,6 +201,32 @@ describe('net.spawn', () => {
     await expect(net.spawn(lonely.hello)).rejects.toThrow(NoServerError);
   });
 
+  it('rejects with NoServerError when the only process serving a module is killed during the call, and drops the call', async () => {
+    const lonely = fromModule<{ linger(log: string): string }>(new URL('./fixtures/lonely.mjs', import.meta.url));
+    const one = await child('serve.mjs', [srv.url, '1', '1500', 'lonely.mjs'], /^ready \d+$/);
+    const log = tmpFile();
+    const call = net.spawn(lonely.linger, log);
+    await until(() => linesOf(log).length > 0);
+    one.proc.kill('SIGKILL');
+    await exited(one.proc);
+    await expect(call).rejects.toThrow(NoServerError);
+    await expect(call).rejects.toThrow(/lost the process that ran it/);
+    // The call is gone from the stream: a process serving the module later does not run it.
+    const jsm = await jetstreamManager(net.nc);
+    await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
+  });
+
+  it('rejects with NoServerError a call made just after the last serving process was killed', async () => {
+    const lonely = fromModule<{ hello(): string }>(new URL('./fixtures/lonely.mjs', import.meta.url));
+    const one = await child('serve.mjs', [srv.url, '1', '1500', 'lonely.mjs'], /^ready \d+$/);
+    expect(await net.spawn(lonely.hello)).toBe('hello'); // the probe's answer is kept for a second
+    one.proc.kill('SIGKILL');
+    await exited(one.proc);
+    // Published (the kept answer) and then rejected by the watch, or rejected by a fresh
+    // probe if a second passed: either way not left waiting for a process that never comes.
+    await expect(net.spawn(lonely.hello)).rejects.toThrow(NoServerError);
+  });
+
   it('throws a TypeError at the call for what cannot cross machines', () => {
     const ch = chan<number>(1);
     expect(() => net.spawn(tasks.whoami, ch)).toThrow(TypeError);
