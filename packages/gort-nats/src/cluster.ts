@@ -25,7 +25,7 @@
  * no announcement, less than PROBE_MS before, or stopped within a round trip of the probe),
  * or whose process died while no other serves the module: the watch (look) finds it within
  * a few PROBE_MS, as a serving process says `gort-status: running` to the caller of each call
- * it runs, at its start and every ackWait/3, and rejects it with NoServerError.
+ * it runs every ackWait/3 and when it begins to stop, and rejects it with NoServerError.
  *
  * Invariants: a pending call settles exactly once (its first result, a NoServerError or a
  * failed publication, or the connection's end, which rejects every pending call); its
@@ -166,9 +166,10 @@ export class Cluster {
 
   /**
    * The watch, every PROBE_MS while calls are pending: a published call that no serving
-   * process has said it runs, or whose process has not said so for two of its intervals (it
-   * died), while no process serves its module any more (a fresh probe: no responders), would
-   * wait in the stream for a serving process that may never come. It rejects with
+   * process has said it runs (it says so every ackWait/3, and when it begins to stop), or
+   * whose process has not said so for two of its intervals (it died), while no process
+   * serves its module any more (a fresh probe: no responders), would wait in the stream for
+   * a serving process that may never come. It rejects with
    * NoServerError instead, and its call is deleted from the stream (so that a process that
    * serves the module later does not run a call whose caller was told it failed).
    */
@@ -197,7 +198,7 @@ export class Cluster {
           this.settle(n);
           p.reject(
             new NoServerError(
-              `gort: no process serves the module of ${p.what} any more, and the call ${p.heardAt === 0 ? 'was not taken' : 'lost the process that ran it'} ` +
+              `gort: no process serves the module of ${p.what} any more, and none is running the call ` +
                 `(call net.serve(url) on some process of the cluster; NATS: no responders)`,
             ),
           );

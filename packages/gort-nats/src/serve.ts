@@ -14,10 +14,11 @@
  *
  * A call: the export name is in the header `gort-fn`, the caller's reply subject in
  * `gort-reply`, the arguments are the encoded list (values.ts) with Context markers
- * (remotectx.ts). When it starts, and every ackWait/3 while it runs, the process tells the
- * caller that it runs it (an empty message with `gort-status: running`), tells the server it
- * is still working (`+WPI`), so a long call is not handed out again, and asks the caller what
- * became of the call's contexts (a caller that is gone cancels them). When it ends, the process
+ * (remotectx.ts). Every ackWait/3 while it runs (and when the process begins to stop), the
+ * process tells the caller that it runs it (an empty message with `gort-status: running`: not
+ * at the start, which would cost a message per call, most of which end sooner), tells the
+ * server it is still working (`+WPI`), so a long call is not handed out again, and asks the
+ * caller what became of the call's contexts (a caller that is gone cancels them). When it ends, the process
  * publishes the result to the reply subject (core NATS, header `gort-origin`) and only then
  * acknowledges the call. A process that dies before the ack: after `ackWait` the server
  * hands the call to another process, which runs it again (at-least-once execution); the
@@ -163,7 +164,7 @@ export class ModuleServer implements Service {
 
   /**
    * Tell a caller that its call runs here (`gort-status: running`, and how often it will hear
-   * so again): a caller that stops hearing it while no process serves the module gives up
+   * so again): a caller that does not hear it while no process serves the module gives up
    * (cluster.ts, the watch).
    */
   private tellRunning(reply: string): void {
@@ -180,7 +181,6 @@ export class ModuleServer implements Service {
     const reply = m.headers?.get('gort-reply') ?? '';
     const live = { ask: () => {}, reply };
     this.live.set(m, live);
-    this.tellRunning(reply);
     let r: Reply;
     if (m.info.deliveryCount > MAX_DELIVERIES) {
       r = failure(
@@ -228,6 +228,9 @@ export class ModuleServer implements Service {
       this.stopped = true;
       for (const it of this.pulls) it.stop();
       await this.ready.catch(() => {});
+      // Before the probe goes quiet: the callers of the calls still running here must not
+      // take the silence for "no process runs it" (cluster.ts, the watch).
+      for (const call of this.live.values()) this.tellRunning(call.reply);
       this.probe?.unsubscribe();
       if (!this.nc.isClosed()) this.nc.publish(leftSubject(this.hash));
       if (this.running > 0) await new Promise<void>((r) => (this.idle = r));

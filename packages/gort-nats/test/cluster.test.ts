@@ -210,10 +210,21 @@ describe('net.spawn', () => {
     one.proc.kill('SIGKILL');
     await exited(one.proc);
     await expect(call).rejects.toThrow(NoServerError);
-    await expect(call).rejects.toThrow(/lost the process that ran it/);
+    await expect(call).rejects.toThrow(/no process serves the module .* any more, and none is running the call/);
     // The call is gone from the stream: a process serving the module later does not run it.
     const jsm = await jetstreamManager(net.nc);
     await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
+  });
+
+  it('lets the only process serving a module finish a call while it stops: the caller gets the result, not NoServerError', async () => {
+    const lonely = fromModule<{ briefly(log: string, ms: number): string }>(new URL('./fixtures/lonely.mjs', import.meta.url));
+    const one = await child('serve.mjs', [srv.url, '1', '1500', 'lonely.mjs'], /^ready \d+$/);
+    const log = tmpFile();
+    const call = net.spawn(lonely.briefly, log, 3000);
+    await until(() => linesOf(log).length > 0);
+    one.proc.kill('SIGTERM'); // stops serving (no process answers the probe), finishes the call
+    expect(await call).toBe('done');
+    await exited(one.proc);
   });
 
   it('rejects with NoServerError a call made just after the last serving process was killed', async () => {

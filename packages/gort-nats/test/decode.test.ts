@@ -143,7 +143,7 @@ describe('a spawn result that cannot be decoded', () => {
     await jetstream(net.nc).publish(callSubject(moduleHash(moduleRef(tasks.add)!.url)), garbage, { headers: h });
     let reply: Uint8Array | undefined;
     for await (const m of sub) {
-      if (m.headers?.get('gort-status') === 'running') continue; // the process says it runs the call: the result follows
+      if (m.headers?.get('gort-status') === 'running') continue; // the process says it runs the call (a slow machine): the result follows
       reply = m.data;
       sub.unsubscribe();
     }
