@@ -15,7 +15,7 @@ import { run, go, spawn, chan, fromModule, RuntimeStateError } from 'gort';
 import { startTrace, stopTrace, type TraceEvent, type TraceFile } from 'gort/debug';
 
 const program = fileURLToPath(new URL('./fixtures/trace-program.mjs', import.meta.url));
-const bin = fileURLToPath(new URL('../dist/bin/gort-trace.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/gort-trace.js', import.meta.url)); // the installed command
 const fx = fromModule<typeof import('./fixtures/trace-program.mjs')>(new URL('./fixtures/trace-program.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'gort-trace-'));
 const REASONS = new Set(['chan receive', 'chan send', 'select', 'sleep', 'sync.WaitGroup.Wait', 'sync.Mutex.Lock']);
