@@ -396,6 +396,28 @@ describe('net.spawn when a serving process dies or stalls', () => {
     await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
   });
 
+  it('runs a call that kills every process running it 5 times, then rejects it with a RemoteError and runs it no more', async () => {
+    const crash = fromModule<{ die(log: string): void }>(new URL('./fixtures/crash.mjs', import.meta.url));
+    const six = await Promise.all(Array.from({ length: 6 }, () => child('serve.mjs', [srv.url, '1', '500', 'crash.mjs'], /^ready \d+$/)));
+    const log = tmpFile();
+    const err = await net.spawn(crash.die, log).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as Error).message).toMatch(/was handed to a serving process 5 times and none of them finished it/);
+    expect(linesOf(log)).toHaveLength(5);
+    expect(new Set(linesOf(log)).size).toBe(5);
+    await until(() => six.filter((s) => s.proc.signalCode === 'SIGKILL').length === 5);
+    // The call is gone: terminated, not left to come round again.
+    const jsm = await jetstreamManager(observer);
+    await until(async () => (await jsm.streams.info('GORT_CALLS')).state.messages === 0);
+    expect(linesOf(log)).toHaveLength(5);
+    const survivor = six.find((s) => s.proc.signalCode === null)!;
+    survivor.proc.kill('SIGTERM');
+    await exited(survivor.proc);
+  });
+
   it('runs a call again on another process when its process is killed during it; the caller gets one result', async () => {
     const log = tmpFile();
     const call = net.spawn(again.slowFirst, log);
