@@ -41,6 +41,11 @@
  * publishes only after its claim succeeded.
  *
  * Main thread of a process (any thread with its own NATS connection would do).
+ *
+ * Size: ~600 lines, whole on purpose. recv, the select cases (selectRecv, selectSend, look)
+ * and close share one object's pull, its listener and the receives' turn: the invariants
+ * above hold across all of them, and a module per side would pass that private state back
+ * and forth. The helpers that stand alone (RawHeld, giveBack, openChan) are small.
  */
 import { ClosedChannelError, selectable, type ExternalCase, type ExternalCaseOp, type CaseSignal, type Selectable } from 'gort';
 import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
